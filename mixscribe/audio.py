@@ -1,0 +1,89 @@
+"""Streaming decode of an audio file into what the model needs plus its level metrics.
+
+One pass over the file: frames are resampled to 16 kHz mono float32 for Whisper and, at the
+source rate (capped at 48 kHz), fed to the level meter. Only the 16 kHz mono signal is kept
+(64 KB per second of audio, about 230 MB an hour); the encoded file is never read whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import av
+import numpy as np
+
+from .errors import ErrorCode, PermanentError
+from .levels import LevelMeter, LevelReport
+from .probe import declared_duration, no_samples_error, stream_channels
+
+MODEL_RATE = 16000
+METER_MAX_RATE = 48000
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """16 kHz mono samples for the model plus the source's shape and levels."""
+
+    samples: np.ndarray
+    duration_s: float
+    source_rate: int
+    channels: int
+    levels: LevelReport
+
+
+def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
+    """Decode ``path`` (any container PyAV reads) in one streaming pass.
+
+    Raises ``PermanentError``: ``corrupt_audio`` when decoding fails, ``no_audio_stream``,
+    ``empty_audio`` when nothing decodes and ``too_long`` as soon as the decoded audio passes
+    ``max_duration_s`` (a header may lie about the duration; the decoder does not).
+    """
+    try:
+        container = av.open(path, mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise PermanentError(ErrorCode.CORRUPT_AUDIO, f"the file cannot be opened: {exc}") from exc
+    with container:
+        if not container.streams.audio:
+            raise PermanentError(ErrorCode.NO_AUDIO_STREAM, "the file has no audio stream")
+        stream = container.streams.audio[0]
+        declared_s = declared_duration(container, stream)
+        channels = stream_channels(stream)
+        source_rate = int(stream.codec_context.sample_rate)
+        meter_rate = min(source_rate, METER_MAX_RATE)
+        to_model = av.AudioResampler(format="flt", layout="mono", rate=MODEL_RATE)
+        layout = stream.codec_context.layout.name if stream.codec_context.layout else "mono"
+        to_meter = av.AudioResampler(format="flt", layout=layout, rate=meter_rate)
+        meter = LevelMeter(meter_rate, channels)
+        parts: list[np.ndarray] = []
+        model_samples = 0
+        max_samples = int(max_duration_s * MODEL_RATE)
+        try:
+            for frame in container.decode(stream):
+                frame.pts = None  # let the resamplers count time, robust to broken timestamps
+                for out in to_model.resample(frame):
+                    part = out.to_ndarray().reshape(-1)
+                    parts.append(part)
+                    model_samples += part.shape[0]
+                for out in to_meter.resample(frame):
+                    meter.feed(out.to_ndarray().reshape(-1, channels))
+                if model_samples > max_samples:
+                    raise PermanentError(
+                        ErrorCode.TOO_LONG, f"the audio lasts more than the limit of {max_duration_s:.0f} s"
+                    )
+            for out in to_model.resample(None):
+                parts.append(out.to_ndarray().reshape(-1))
+            for out in to_meter.resample(None):
+                meter.feed(out.to_ndarray().reshape(-1, channels))
+        except (av.FFmpegError, ValueError) as exc:
+            raise PermanentError(ErrorCode.CORRUPT_AUDIO, f"the audio cannot be decoded: {exc}") from exc
+    samples = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
+    if samples.shape[0] == 0:
+        raise no_samples_error(declared_s)
+    return DecodedAudio(
+        samples=samples,
+        duration_s=samples.shape[0] / MODEL_RATE,
+        source_rate=source_rate,
+        channels=channels,
+        levels=meter.report(),
+    )

@@ -1,0 +1,84 @@
+"""Lifecycle events on the ``mixscribe-events`` topic (contract).
+
+An event's id is derived from what it reports (job, type, discriminator such as the attempt), so a
+retried step re-emits the same ``event_id`` and the analytics pipeline can deduplicate it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+SCHEMA_VERSION = 1
+_NAMESPACE = uuid.UUID("6f1c7f4e-3a55-4d3e-9d0e-6a2f0b1f6d11")
+EVENT_TYPES = frozenset(
+    {
+        "job.queued",
+        "job.started",
+        "job.transcribed",
+        "job.notes_ready",
+        "job.completed",
+        "job.failed",
+        "upload.rejected",
+        "edge.segment_uploaded",
+        "edge.heartbeat",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One lifecycle event: ``{event_id, type, job_id, occurred_at, source, schema_version, attributes}``."""
+
+    event_id: str
+    type: str
+    job_id: str
+    occurred_at: str
+    source: str
+    schema_version: int = SCHEMA_VERSION
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, default=str).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> "Event":
+        return cls(**json.loads(data))
+
+
+def make_event(
+    event_type: str,
+    job_id: str,
+    source: str,
+    attributes: dict[str, Any] | None = None,
+    discriminator: str = "",
+    now: datetime | None = None,
+) -> Event:
+    """An event whose id is stable for the same (type, job, discriminator)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    event_id = str(uuid.uuid5(_NAMESPACE, f"{event_type}|{job_id}|{discriminator}"))
+    occurred = (now or datetime.now(timezone.utc)).isoformat()
+    return Event(event_id, event_type, job_id, occurred, source, SCHEMA_VERSION, dict(attributes or {}))
+
+
+class EventSink(Protocol):
+    def emit(self, event: Event) -> None: ...
+
+
+class PubSubEventSink:
+    """Publishes events to Pub/Sub and waits for the server's acknowledgement."""
+
+    def __init__(self, publisher: Any, topic_path: str, timeout_s: float = 30.0) -> None:
+        self._publisher = publisher
+        self._topic = topic_path
+        self._timeout = timeout_s
+
+    def emit(self, event: Event) -> None:
+        future = self._publisher.publish(
+            self._topic, event.to_json(), type=event.type, job_id=event.job_id, event_id=event.event_id
+        )
+        future.result(timeout=self._timeout)

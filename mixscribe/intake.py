@@ -1,0 +1,182 @@
+"""Turning a finalized upload into a job: validate, probe, record, publish, dispatch.
+
+``Intake.handle`` is idempotent per object generation: a redelivered event finds the job by its
+deterministic id and only finishes what an earlier delivery left undone (publishing, dispatch).
+Bad uploads become ``failed`` jobs with a stable code and an ``upload.rejected`` event; they never
+raise, so the trigger never retries them. Dependency outages raise, so the trigger retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from google.api_core import exceptions as gexc
+
+from .config import Settings
+from .errors import ErrorCode, PermanentError
+from .events import EventSink, make_event
+from .jobs import Job, JobStatus, SourceObject
+from .launcher import JobLauncher
+from .logs import fields
+from .probe import probe_stream
+from .requests import TranscriptionRequest
+from .store import JobStore, utcnow
+from .uploads import validate_upload
+
+log = logging.getLogger(__name__)
+PROBE_CHUNK_BYTES = 256 * 1024
+SOURCE = "functions/on_upload"
+
+
+@dataclass(frozen=True)
+class StorageObjectData:
+    """The fields of a ``google.events.cloud.storage.v1.StorageObjectData`` payload we use."""
+
+    bucket: str
+    name: str
+    generation: int
+    size: int
+    content_type: str
+    md5: str = ""
+    crc32c: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_event_data(cls, data: Mapping[str, Any]) -> "StorageObjectData":
+        try:
+            return cls(
+                bucket=str(data["bucket"]),
+                name=str(data["name"]),
+                generation=int(data["generation"]),
+                size=int(data.get("size") or 0),
+                content_type=str(data.get("contentType") or "application/octet-stream"),
+                md5=str(data.get("md5Hash") or ""),
+                crc32c=str(data.get("crc32c") or ""),
+                metadata=dict(data.get("metadata") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a storage object payload: {exc}") from exc
+
+    def source(self) -> SourceObject:
+        return SourceObject(
+            self.bucket, self.name, self.generation, self.size, self.content_type, self.md5, self.crc32c
+        )
+
+
+class Intake:
+    """The upload-handling use case behind ``functions/on_upload``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        storage: Any,
+        publisher: Any,
+        events: EventSink,
+        launcher: JobLauncher,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.storage = storage
+        self.publisher = publisher
+        self.events = events
+        self.launcher = launcher
+
+    def handle(self, obj: StorageObjectData, event_time: datetime | None = None) -> Job | None:
+        """Process one finalize event; returns the job, or ``None`` when the event is ignored."""
+        if obj.bucket != self.settings.upload_bucket:
+            log.warning("event for another bucket ignored", extra=fields(bucket=obj.bucket))
+            return None
+        if event_time is not None and utcnow() - event_time > timedelta(seconds=self.settings.event_max_age_s):
+            log.warning(
+                "stale event dropped", extra=fields(bucket=obj.bucket, object=obj.name, event_time=event_time)
+            )
+            return None
+        source = obj.source()
+        job = Job.new(source, None, utcnow(), self.settings.job_ttl_days)
+        existing = self.store.get(job.job_id)
+        if existing is not None:
+            return self._resume(existing)
+        try:
+            options = validate_upload(obj.name, obj.content_type, obj.size, obj.metadata, self.settings)
+            probe = self._probe(source)
+        except PermanentError as err:
+            return self._reject(job, err)
+        job.options, job.probe = options, probe
+        stored, created = self.store.create(job)
+        if created:
+            log.info("job queued", extra=fields(job_id=job.job_id, object=source.uri, duration_s=probe["duration_s"]))
+        return self._resume(stored)
+
+    def _probe(self, source: SourceObject) -> dict[str, Any]:
+        blob = self.storage.bucket(source.bucket).blob(source.name, generation=source.generation)
+        try:
+            with blob.open("rb", chunk_size=PROBE_CHUNK_BYTES) as reader:
+                return probe_stream(reader, self.settings.max_duration_s).to_dict()
+        except gexc.NotFound as exc:
+            raise PermanentError(ErrorCode.SOURCE_MISSING, "the object was deleted or replaced") from exc
+
+    def _reject(self, job: Job, err: PermanentError) -> Job:
+        job.status = JobStatus.FAILED
+        job.error = {"code": err.code.value, "message": err.message}
+        stored, created = self.store.create(job)
+        if created:
+            log.warning(
+                "upload rejected",
+                extra=fields(job_id=job.job_id, object=job.source.uri, code=err.code.value, reason=err.message),
+            )
+            self.events.emit(
+                make_event(
+                    "upload.rejected",
+                    job.job_id,
+                    SOURCE,
+                    {"code": err.code.value, "message": err.message, "object": job.source.uri, "owner": job.owner},
+                )
+            )
+        return stored
+
+    def _resume(self, job: Job) -> Job:
+        """Publish and dispatch a queued job (again, if an earlier delivery stopped half-way)."""
+        if job.status is not JobStatus.QUEUED or job.options is None:
+            return job
+        if job.published_at is None:
+            self._publish(job)
+        self.dispatch()
+        return job
+
+    def _publish(self, job: Job) -> None:
+        assert job.options is not None
+        request = TranscriptionRequest(
+            job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options
+        )
+        topic = self.settings.topic_path(self.settings.requests_topic)
+        self.publisher.publish(topic, request.to_json(), job_id=job.job_id).result(timeout=30)
+        self.store.update_fields(job.job_id, {"published_at": utcnow()})
+        self.events.emit(
+            make_event(
+                "job.queued",
+                job.job_id,
+                SOURCE,
+                {
+                    "owner": job.owner,
+                    "object": job.source.uri,
+                    "size": job.source.size,
+                    "options": job.options.to_dict(),
+                    "probe": job.probe,
+                },
+            )
+        )
+
+    def dispatch(self) -> None:
+        """Start an execution unless one started within the debounce window."""
+        name = self.settings.transcribe_job
+        if not self.store.try_dispatch(name, self.settings.dispatch_debounce_s):
+            return
+        try:
+            self.launcher.run(self.settings.transcribe_tasks)
+        except Exception:
+            self.store.clear_dispatch(name)
+            raise

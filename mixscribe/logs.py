@@ -1,0 +1,62 @@
+"""Structured JSON logging in the shape Cloud Logging understands.
+
+Each record is one JSON line with ``severity``, ``message`` and, when known, ``job_id`` and
+``logging.googleapis.com/trace``. Extra fields ride in ``extra={"json_fields": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+TRACE_KEY = "logging.googleapis.com/trace"
+_SEVERITY = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARNING",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "CRITICAL",
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one Cloud Logging JSON line."""
+
+    def __init__(self, component: str) -> None:
+        super().__init__()
+        self.component = component
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": _SEVERITY.get(record.levelno, "DEFAULT"),
+            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "component": self.component,
+            "logger": record.name,
+        }
+        fields = getattr(record, "json_fields", None) or {}
+        for key, value in fields.items():
+            entry[TRACE_KEY if key == "trace" else key] = value
+        if record.exc_info:
+            entry["stack_trace"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def setup_logging(component: str, level: str | None = None) -> None:
+    """Route every logger to one JSON line per record on stderr (idempotent)."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(component))
+    root.handlers[:] = [handler]
+    root.setLevel(level or os.environ.get("MIXSCRIBE_LOG_LEVEL", "INFO"))
+    for noisy in ("urllib3", "google", "grpc", "faster_whisper", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    """Shorthand for ``extra=`` carrying structured fields (``None`` values dropped)."""
+    return {"json_fields": {k: v for k, v in values.items() if v is not None}}

@@ -1,0 +1,41 @@
+"""The transcription request carried by the ``transcribe-requests`` topic."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .errors import ErrorCode, PermanentError
+from .jobs import JobOptions
+
+
+@dataclass(frozen=True)
+class TranscriptionRequest:
+    """Which object generation to transcribe for which job, with its validated options."""
+
+    job_id: str
+    bucket: str
+    name: str
+    generation: int
+    options: JobOptions
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        data["options"] = self.options.to_dict()
+        return json.dumps(data, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> "TranscriptionRequest":
+        """Parse a message body; a malformed one is a permanent ``invalid_request``."""
+        try:
+            data: dict[str, Any] = json.loads(payload)
+            return cls(
+                job_id=str(data["job_id"]),
+                bucket=str(data["bucket"]),
+                name=str(data["name"]),
+                generation=int(data["generation"]),
+                options=JobOptions.from_dict(data["options"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(ErrorCode.INVALID_REQUEST, f"malformed transcription request: {exc}") from exc

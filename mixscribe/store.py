@@ -1,0 +1,152 @@
+"""Firestore persistence of jobs: every state change is a transaction that refuses to go backwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, Callable
+
+from google.cloud import firestore
+
+from .errors import TransitionRefused
+from .jobs import Job, JobStatus, can_transition
+
+JOBS = "jobs"
+DISPATCH = "dispatch"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ClaimOutcome(str, Enum):
+    """What a worker may do with a transcription request."""
+
+    CLAIMED = "claimed"  # this worker owns the job until its lease ends
+    BUSY = "busy"  # another worker holds a live lease: try again later
+    FINISHED = "finished"  # the job is past transcription or gone: drop the request
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    job: Job | None
+
+
+class JobStore:
+    """Jobs in the ``jobs`` collection of one Firestore database."""
+
+    def __init__(self, client: firestore.Client) -> None:
+        self._client = client
+        self._jobs = client.collection(JOBS)
+
+    def get(self, job_id: str) -> Job | None:
+        snap = self._jobs.document(job_id).get()
+        return Job.from_document(snap.to_dict()) if snap.exists else None
+
+    def create(self, job: Job) -> tuple[Job, bool]:
+        """Create ``job`` unless its id exists; returns the stored job and whether it is new."""
+        ref = self._jobs.document(job.job_id)
+
+        @firestore.transactional
+        def create_if_absent(tx: firestore.Transaction) -> tuple[Job, bool]:
+            snap = ref.get(transaction=tx)
+            if snap.exists:
+                return Job.from_document(snap.to_dict()), False
+            tx.create(ref, job.to_document())
+            return job, True
+
+        return create_if_absent(self._client.transaction())
+
+    def update_fields(self, job_id: str, values: dict[str, Any]) -> None:
+        """Set bookkeeping fields that do not change the status."""
+        self._jobs.document(job_id).update({**values, "updated_at": utcnow()})
+
+    def transition(
+        self, job_id: str, new_status: JobStatus, values: dict[str, Any] | None = None
+    ) -> Job:
+        """Move a job to ``new_status`` in a transaction; ``TransitionRefused`` if that goes backwards."""
+        return self._mutate(job_id, lambda job: self._transition_values(job, new_status, values or {}))
+
+    @staticmethod
+    def _transition_values(job: Job, new_status: JobStatus, values: dict[str, Any]) -> dict[str, Any]:
+        if not can_transition(job.status, new_status):
+            raise TransitionRefused(f"job {job.job_id}: {job.status.value} → {new_status.value} refused")
+        return {**values, "status": new_status.value, "lease": None}
+
+    def claim(self, job_id: str, worker: str, lease_s: int, now: datetime | None = None) -> Claim:
+        """Take a job for transcription: from ``queued``, or from ``transcribing`` whose lease ended."""
+        ref = self._jobs.document(job_id)
+        at = now or utcnow()
+
+        @firestore.transactional
+        def claim_tx(tx: firestore.Transaction) -> Claim:
+            snap = ref.get(transaction=tx)
+            if not snap.exists:
+                return Claim(ClaimOutcome.FINISHED, None)
+            doc = snap.to_dict()
+            job = Job.from_document(doc)
+            if job.status not in (JobStatus.QUEUED, JobStatus.TRANSCRIBING):
+                return Claim(ClaimOutcome.FINISHED, job)
+            lease = doc.get("lease") or {}
+            if job.status is JobStatus.TRANSCRIBING and lease.get("until") and lease["until"] > at:
+                if lease.get("worker") != worker:
+                    return Claim(ClaimOutcome.BUSY, job)
+            values = {
+                "status": JobStatus.TRANSCRIBING.value,
+                "attempts": job.attempts + 1,
+                "lease": {"worker": worker, "until": at + timedelta(seconds=lease_s)},
+                "updated_at": at,
+            }
+            tx.update(ref, values)
+            job.status, job.attempts = JobStatus.TRANSCRIBING, job.attempts + 1
+            return Claim(ClaimOutcome.CLAIMED, job)
+
+        return claim_tx(self._client.transaction())
+
+    def renew_lease(self, job_id: str, worker: str, lease_s: int) -> None:
+        """Extend this worker's lease while it still holds the job."""
+
+        def values(job: Job) -> dict[str, Any]:
+            if job.status is not JobStatus.TRANSCRIBING:
+                raise TransitionRefused(f"job {job_id} is {job.status.value}, not transcribing")
+            return {"lease": {"worker": worker, "until": utcnow() + timedelta(seconds=lease_s)}}
+
+        self._mutate(job_id, values)
+
+    def _mutate(self, job_id: str, compute: Callable[[Job], dict[str, Any]]) -> Job:
+        ref = self._jobs.document(job_id)
+
+        @firestore.transactional
+        def mutate_tx(tx: firestore.Transaction) -> Job:
+            snap = ref.get(transaction=tx)
+            if not snap.exists:
+                raise TransitionRefused(f"job {job_id} does not exist")
+            doc = snap.to_dict()
+            values = {**compute(Job.from_document(doc)), "updated_at": utcnow()}
+            tx.update(ref, values)
+            doc.update(values)
+            return Job.from_document(doc)
+
+        return mutate_tx(self._client.transaction())
+
+    def try_dispatch(self, job_name: str, debounce_s: int, now: datetime | None = None) -> bool:
+        """True for at most one caller per ``debounce_s``: that caller launches an execution."""
+        ref = self._client.collection(DISPATCH).document(job_name)
+        at = now or utcnow()
+
+        @firestore.transactional
+        def dispatch_tx(tx: firestore.Transaction) -> bool:
+            snap = ref.get(transaction=tx)
+            last = snap.to_dict().get("last_launch_at") if snap.exists else None
+            if last is not None and at - last < timedelta(seconds=debounce_s):
+                return False
+            tx.set(ref, {"last_launch_at": at})
+            return True
+
+        return dispatch_tx(self._client.transaction())
+
+    def clear_dispatch(self, job_name: str) -> None:
+        """Forget the last launch (it failed), so the next request launches again."""
+        self._client.collection(DISPATCH).document(job_name).delete()

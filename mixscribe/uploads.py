@@ -1,0 +1,138 @@
+"""Validation of an uploaded object before any byte of it is decoded.
+
+Checks run cheapest first: object name, extension, content type, size, then the options that
+ride on ``x-goog-meta-*`` metadata. Each failure raises ``PermanentError`` with a stable code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Mapping
+
+from .config import Settings
+from .errors import ErrorCode, PermanentError
+from .jobs import JobOptions
+
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".webm", ".mp4", ".mov"}
+)
+CONTENT_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "application/ogg",
+        "video/mp4",
+        "video/webm",
+        "video/quicktime",
+        "video/ogg",
+    }
+)
+PRIORITIES = ("high", "normal", "batch")
+MAX_NAME_BYTES = 1024
+MAX_CHANNEL_NAMES = 8
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# Whisper's language codes (ISO 639-1 plus "haw", "yue"); "auto" lets the model detect.
+WHISPER_LANGUAGES = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw "
+    "he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt "
+    "my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl "
+    "tr tt uk ur uz vi yi yo yue zh".split()
+)
+OPTION_KEYS = ("model", "language", "priority", "notes", "channels")
+
+
+def validate_object_name(name: str) -> None:
+    """Refuse names that are empty, too long, hidden, traversing or full of control characters."""
+    if not name or len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise PermanentError(ErrorCode.INVALID_OBJECT_NAME, "object name is empty or too long")
+    if name.startswith("/") or name.endswith("/"):
+        raise PermanentError(ErrorCode.INVALID_OBJECT_NAME, "object name starts or ends with '/'")
+    segments = name.split("/")
+    if any(seg in ("", ".", "..") for seg in segments):
+        raise PermanentError(ErrorCode.INVALID_OBJECT_NAME, "object name has an empty, '.' or '..' segment")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in name):
+        raise PermanentError(ErrorCode.INVALID_OBJECT_NAME, "object name has control or format characters")
+    if unicodedata.normalize("NFC", name) != name:
+        raise PermanentError(ErrorCode.INVALID_OBJECT_NAME, "object name is not NFC-normalised")
+
+
+def extension_of(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
+
+
+def validate_extension(name: str) -> None:
+    ext = extension_of(name)
+    if ext not in AUDIO_EXTENSIONS:
+        allowed = ", ".join(sorted(AUDIO_EXTENSIONS))
+        raise PermanentError(
+            ErrorCode.UNSUPPORTED_FORMAT, f"extension {ext or '(none)'!r} is not one of {allowed}"
+        )
+
+
+def validate_content_type(content_type: str) -> None:
+    base = (content_type or "application/octet-stream").split(";")[0].strip().lower()
+    if base.startswith("audio/") or base in CONTENT_TYPES:
+        return
+    raise PermanentError(
+        ErrorCode.UNSUPPORTED_CONTENT_TYPE, f"content type {base!r} is not audio or a supported video"
+    )
+
+
+def validate_size(size: int, settings: Settings) -> None:
+    if size <= 0:
+        raise PermanentError(ErrorCode.EMPTY_AUDIO, "the object is empty")
+    if size > settings.max_upload_bytes:
+        raise PermanentError(
+            ErrorCode.FILE_TOO_LARGE,
+            f"the object has {size} bytes, more than the limit of {settings.max_upload_bytes}",
+        )
+
+
+def _parse_bool(key: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise PermanentError(ErrorCode.INVALID_OPTION, f"{key} must be true or false, got {raw!r}")
+
+
+def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> JobOptions:
+    """Options from object metadata, each checked against its allow-list."""
+    meta = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
+    model = meta.get("model", settings.default_model).strip()
+    if model not in settings.allowed_models:
+        raise PermanentError(
+            ErrorCode.INVALID_OPTION,
+            f"model {model!r} is not one of {', '.join(settings.allowed_models)}",
+        )
+    language = meta.get("language", "auto").strip().lower()
+    if language != "auto" and language not in WHISPER_LANGUAGES:
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"language {language!r} is not supported")
+    if model.endswith(".en") and language not in ("auto", "en"):
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"model {model} only transcribes English")
+    priority = meta.get("priority", "normal").strip().lower()
+    if priority not in PRIORITIES:
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"priority must be one of {', '.join(PRIORITIES)}")
+    notes = _parse_bool("notes", meta["notes"]) if "notes" in meta else True
+    channels: tuple[str, ...] = ()
+    if meta.get("channels", "").strip():
+        channels = tuple(part.strip() for part in meta["channels"].split(","))
+        if len(channels) > MAX_CHANNEL_NAMES or not all(_CHANNEL_NAME.match(c) for c in channels):
+            raise PermanentError(
+                ErrorCode.INVALID_OPTION,
+                f"channels must be up to {MAX_CHANNEL_NAMES} comma-separated names of [A-Za-z0-9_-]",
+            )
+    return JobOptions(model=model, language=language, priority=priority, notes=notes, channels=channels)
+
+
+def validate_upload(
+    name: str, content_type: str, size: int, metadata: Mapping[str, str] | None, settings: Settings
+) -> JobOptions:
+    """Every check that needs no audio bytes; returns the validated options."""
+    validate_object_name(name)
+    validate_extension(name)
+    validate_content_type(content_type)
+    validate_size(size, settings)
+    return parse_options(metadata, settings)

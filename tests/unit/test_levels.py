@@ -1,0 +1,41 @@
+"""The streaming meter against pyloudnorm on the same signals, fed in odd-sized chunks."""
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from mixscribe.levels import LevelMeter
+
+
+@pytest.mark.parametrize("rate,channels,seconds", [(16000, 1, 8.4), (48000, 2, 3.3), (44100, 2, 1.05), (22050, 1, 0.7)])
+def test_integrated_loudness_equals_pyloudnorm(rate, channels, seconds):
+    rng = np.random.default_rng(rate)
+    x = rng.standard_normal((int(rate * seconds), channels)) * 0.1
+    x[: rate // 3] *= 0.001  # a quiet start exercises both gates
+    meter = LevelMeter(rate, channels)
+    for start in range(0, len(x), 3001):
+        meter.feed(x[start : start + 3001])
+    expected = pyloudnorm.Meter(rate).integrated_loudness(x)
+    assert meter.report().integrated_lufs == pytest.approx(expected, abs=0.01)
+
+
+def test_peaks_rms_and_clipping():
+    rate = 48000
+    t = np.arange(rate) / rate
+    x = np.clip(1.2 * np.sin(2 * np.pi * 997 * t), -1, 1)[:, None]
+    meter = LevelMeter(rate, 1)
+    meter.feed(x)
+    report = meter.report()
+    assert report.sample_peak_dbfs == pytest.approx(0.0, abs=0.01)
+    assert report.true_peak_dbtp >= report.sample_peak_dbfs
+    assert 0.2 < report.clipping_ratio < 0.5
+    assert -3.0 < report.rms_dbfs < 0.0
+
+
+def test_silence_and_short_signals_have_no_loudness():
+    meter = LevelMeter(16000, 1)
+    meter.feed(np.zeros((16000, 1)))
+    assert meter.report().integrated_lufs is None and meter.report().sample_peak_dbfs is None
+    short = LevelMeter(16000, 1)
+    short.feed(np.full((1000, 1), 0.5))
+    assert short.report().integrated_lufs is None
