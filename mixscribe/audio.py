@@ -8,7 +8,6 @@ source rate (capped at 48 kHz), fed to the level meter. Only the 16 kHz mono sig
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import av
 import numpy as np

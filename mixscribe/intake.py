@@ -9,6 +9,7 @@ raise, so the trigger never retries them. Dependency outages raise, so the trigg
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -16,7 +17,7 @@ from typing import Any, Mapping
 from google.api_core import exceptions as gexc
 
 from .config import Settings
-from .errors import ErrorCode, PermanentError
+from .errors import ErrorCode, PermanentError, TransientError
 from .events import EventSink, make_event
 from .jobs import Job, JobStatus, SourceObject
 from .launcher import JobLauncher
@@ -29,6 +30,7 @@ from .uploads import validate_upload
 log = logging.getLogger(__name__)
 PROBE_CHUNK_BYTES = 256 * 1024
 SOURCE = "functions/on_upload"
+PUBLISH_LEASE_S = 20
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,22 @@ class Intake:
         if job.status is not JobStatus.QUEUED or job.options is None:
             return job
         if job.published_at is None:
-            self._publish(job)
+            if self.store.begin_publish(job.job_id, PUBLISH_LEASE_S):
+                self._publish(job)
+            else:
+                self._await_published(job.job_id)
         self.dispatch()
         return job
+
+    def _await_published(self, job_id: str) -> None:
+        """Another delivery is publishing this job: wait for it, or ask for a retry."""
+        deadline = time.monotonic() + PUBLISH_LEASE_S
+        while time.monotonic() < deadline:
+            job = self.store.get(job_id)
+            if job is None or job.published_at is not None or job.status is not JobStatus.QUEUED:
+                return
+            time.sleep(0.2)
+        raise TransientError(f"job {job_id} is still being published by another delivery")
 
     def _publish(self, job: Job) -> None:
         assert job.options is not None

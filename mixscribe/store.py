@@ -7,13 +7,15 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Callable
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from .errors import TransitionRefused
+from .errors import TransientError, TransitionRefused
 from .jobs import Job, JobStatus, can_transition
 
 JOBS = "jobs"
 DISPATCH = "dispatch"
+CAS_ATTEMPTS = 8
 
 
 def utcnow() -> datetime:
@@ -46,18 +48,38 @@ class JobStore:
         return Job.from_document(snap.to_dict()) if snap.exists else None
 
     def create(self, job: Job) -> tuple[Job, bool]:
-        """Create ``job`` unless its id exists; returns the stored job and whether it is new."""
+        """Create ``job`` unless its id exists; returns the stored job and whether it is new.
+
+        A plain create is atomic create-if-absent, so concurrent deliveries need no transaction.
+        """
         ref = self._jobs.document(job.job_id)
-
-        @firestore.transactional
-        def create_if_absent(tx: firestore.Transaction) -> tuple[Job, bool]:
-            snap = ref.get(transaction=tx)
-            if snap.exists:
-                return Job.from_document(snap.to_dict()), False
-            tx.create(ref, job.to_document())
+        try:
+            ref.create(job.to_document())
             return job, True
+        except (gexc.Conflict, gexc.AlreadyExists):
+            return Job.from_document(ref.get().to_dict()), False
 
-        return create_if_absent(self._client.transaction())
+    def _compare_and_set(self, ref: Any, decide: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> bool:
+        """Optimistic update: write ``decide(current)`` only if nobody wrote since it was read.
+
+        ``decide`` returns the fields to write, or ``None`` to leave the document alone. Hot
+        documents use this instead of a transaction: no locks are held, so contention costs a
+        re-read rather than a lock timeout (the emulator locks pessimistically).
+        """
+        for _ in range(CAS_ATTEMPTS):
+            snap = ref.get()
+            values = decide(snap.to_dict() if snap.exists else None)
+            if values is None:
+                return False
+            try:
+                if snap.exists:
+                    ref.update(values, option=self._client.write_option(last_update_time=snap.update_time))
+                else:
+                    ref.create(values)
+                return True
+            except (gexc.FailedPrecondition, gexc.Conflict, gexc.AlreadyExists, gexc.NotFound):
+                continue
+        raise TransientError(f"{ref.path} is contended; retry later")
 
     def update_fields(self, job_id: str, values: dict[str, Any]) -> None:
         """Set bookkeeping fields that do not change the status."""
@@ -131,21 +153,35 @@ class JobStore:
 
         return mutate_tx(self._client.transaction())
 
-    def try_dispatch(self, job_name: str, debounce_s: int, now: datetime | None = None) -> bool:
-        """True for at most one caller per ``debounce_s``: that caller launches an execution."""
-        ref = self._client.collection(DISPATCH).document(job_name)
+    def begin_publish(self, job_id: str, lease_s: int, now: datetime | None = None) -> bool:
+        """True for the one caller that should publish a queued job's request now.
+
+        The winner holds a short publishing lease; if it dies before recording ``published_at``
+        the lease runs out and a redelivered event publishes instead.
+        """
         at = now or utcnow()
 
-        @firestore.transactional
-        def dispatch_tx(tx: firestore.Transaction) -> bool:
-            snap = ref.get(transaction=tx)
-            last = snap.to_dict().get("last_launch_at") if snap.exists else None
-            if last is not None and at - last < timedelta(seconds=debounce_s):
-                return False
-            tx.set(ref, {"last_launch_at": at})
-            return True
+        def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None or doc.get("published_at") is not None:
+                return None
+            until = doc.get("publishing_until")
+            if until is not None and until > at:
+                return None
+            return {"publishing_until": at + timedelta(seconds=lease_s)}
 
-        return dispatch_tx(self._client.transaction())
+        return self._compare_and_set(self._jobs.document(job_id), decide)
+
+    def try_dispatch(self, job_name: str, debounce_s: int, now: datetime | None = None) -> bool:
+        """True for at most one caller per ``debounce_s``: that caller launches an execution."""
+        at = now or utcnow()
+
+        def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            last = (doc or {}).get("last_launch_at")
+            if last is not None and at - last < timedelta(seconds=debounce_s):
+                return None
+            return {"last_launch_at": at}
+
+        return self._compare_and_set(self._client.collection(DISPATCH).document(job_name), decide)
 
     def clear_dispatch(self, job_name: str) -> None:
         """Forget the last launch (it failed), so the next request launches again."""

@@ -1,0 +1,95 @@
+"""One local stack per test session (real emulators, real model), on free ports, stopped at the end."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_emulators.stack import LocalStack, StackOptions
+from mixscribe.jobs import job_id_for
+
+TERMINAL = ("transcribed", "done", "failed")
+
+
+@dataclass
+class StackClient:
+    env: dict[str, str]
+    gcs: Any
+    db: Any
+    subscriber: Any
+    events_subscription: str
+
+    @property
+    def uploads(self) -> Any:
+        return self.gcs.bucket(self.env["MIXSCRIBE_UPLOAD_BUCKET"])
+
+    @property
+    def results(self) -> Any:
+        return self.gcs.bucket(self.env["MIXSCRIBE_RESULTS_BUCKET"])
+
+    def upload(self, path: Path, name: str, content_type: str | None = None, metadata: dict | None = None) -> tuple[Any, str]:
+        blob = self.uploads.blob(name)
+        if metadata:
+            blob.metadata = metadata
+        blob.upload_from_filename(str(path), content_type=content_type, if_generation_match=0)
+        return blob, job_id_for(blob.bucket.name, blob.name, blob.generation)
+
+    def job(self, job_id: str) -> dict | None:
+        snap = self.db.collection("jobs").document(job_id).get()
+        return snap.to_dict() if snap.exists else None
+
+    def wait(self, job_id: str, statuses: tuple[str, ...] = TERMINAL, timeout_s: float = 180) -> dict:
+        deadline = time.monotonic() + timeout_s
+        doc = None
+        while time.monotonic() < deadline:
+            doc = self.job(job_id)
+            if doc and doc["status"] in statuses:
+                return doc
+            time.sleep(0.2)
+        raise AssertionError(f"job {job_id} not in {statuses} after {timeout_s} s: {doc}")
+
+    def drain_events(self, wait_s: float = 2.0) -> list[dict]:
+        """Every event published since the last drain (raw messages: duplicates stay visible)."""
+        events: list[dict] = []
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                resp = self.subscriber.pull(request={"subscription": self.events_subscription, "max_messages": 100}, timeout=2)
+            except Exception:
+                continue
+            if not resp.received_messages:
+                continue
+            events += [json.loads(m.message.data) for m in resp.received_messages]
+            self.subscriber.acknowledge(
+                request={"subscription": self.events_subscription, "ack_ids": [m.ack_id for m in resp.received_messages]}
+            )
+        return events
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore, pubsub_v1, storage
+
+    root = tmp_path_factory.mktemp("stack")
+    local = LocalStack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5))
+    env = local.start()
+    try:
+        project = env["GOOGLE_CLOUD_PROJECT"]
+        subscriber = pubsub_v1.SubscriberClient()
+        events_sub = f"projects/{project}/subscriptions/tests-events-tap"
+        subscriber.create_subscription(request={"name": events_sub, "topic": f"projects/{project}/topics/mixscribe-events"})
+        yield StackClient(
+            env=env,
+            gcs=storage.Client(project=project, credentials=AnonymousCredentials()),
+            db=firestore.Client(project=project),
+            subscriber=subscriber,
+            events_subscription=events_sub,
+        )
+    finally:
+        local.stop()
