@@ -1,0 +1,36 @@
+"""``python -m jobs.transcribe`` as Cloud Run runs it: JSON log lines and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_bad_configuration_exits_non_zero_with_one_json_line(tmp_path):
+    env = {**os.environ, "MIXSCRIBE_LAUNCHER": "local", "MIXSCRIBE_LOCAL_RUN_API": ""}
+    proc = subprocess.run([sys.executable, "-m", "jobs.transcribe"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    last = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert last["severity"] == "CRITICAL" and last["message"] == "task crashed"
+    assert "MIXSCRIBE_LOCAL_RUN_API" in last["stack_trace"]
+
+
+def test_idle_queue_exits_zero(stack):
+    env = {**os.environ, **stack.env, "MIXSCRIBE_IDLE_TIMEOUT_S": "2", "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "1",
+           "MIXSCRIBE_REQUESTS_SUBSCRIPTION": "tests-idle-subscription"}
+    from google.cloud import pubsub_v1
+
+    project = stack.env["GOOGLE_CLOUD_PROJECT"]
+    topic = f"projects/{project}/topics/tests-idle-topic"  # nothing is ever published here
+    pubsub_v1.PublisherClient().create_topic(request={"name": topic})
+    pubsub_v1.SubscriberClient().create_subscription(
+        request={"name": f"projects/{project}/subscriptions/tests-idle-subscription", "topic": topic}
+    )
+    proc = subprocess.run([sys.executable, "-m", "jobs.transcribe"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    messages = [json.loads(line)["message"] for line in proc.stderr.splitlines()]
+    assert messages[0] == "task started" and messages[-1] == "worker leaving"
