@@ -14,6 +14,7 @@ from mixscribe.config import Settings
 
 NOTIFICATIONS_TOPIC = "gcs-notifications"
 EVENTARC_SUBSCRIPTION = "eventarc-on-upload"
+NOTES_SUBSCRIPTION = "eventarc-notes"
 ANALYTICS_SUBSCRIPTION = "mixscribe-events-analytics"
 
 
@@ -32,7 +33,11 @@ def topology(settings: Settings) -> tuple[list[str], list[SubscriptionSpec]]:
     """Every topic and subscription the system uses."""
     requests_dead = f"{settings.requests_topic}-dead"
     notifications_dead = f"{NOTIFICATIONS_TOPIC}-dead"
-    topics = [settings.requests_topic, requests_dead, settings.events_topic, NOTIFICATIONS_TOPIC, notifications_dead]
+    notes_dead = f"{settings.notes_topic}-dead"
+    topics = [
+        settings.requests_topic, requests_dead, settings.events_topic, NOTIFICATIONS_TOPIC, notifications_dead,
+        settings.notes_topic, notes_dead,
+    ]
     subscriptions = [
         SubscriptionSpec(
             settings.requests_subscription,
@@ -47,6 +52,11 @@ def topology(settings: Settings) -> tuple[list[str], list[SubscriptionSpec]]:
             max_delivery_attempts=10,
         ),
         SubscriptionSpec(f"{notifications_dead}-inspect", notifications_dead),
+        SubscriptionSpec(
+            NOTES_SUBSCRIPTION, settings.notes_topic, ack_deadline_s=600, dead_letter_topic=notes_dead,
+            max_delivery_attempts=5,
+        ),
+        SubscriptionSpec(f"{notes_dead}-inspect", notes_dead),
         SubscriptionSpec(ANALYTICS_SUBSCRIPTION, settings.events_topic),
     ]
     return topics, subscriptions

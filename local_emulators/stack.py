@@ -12,13 +12,13 @@ import os
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mixscribe.config import Settings
 
-from .processes import ServiceProcess, free_port, http_ok, stop_group, tcp_open
-from .resources import EVENTARC_SUBSCRIPTION, NOTIFICATIONS_TOPIC, ensure_buckets, ensure_pubsub
+from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
+from .resources import EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, ensure_buckets, ensure_pubsub
 
 REPO = Path(__file__).resolve().parent.parent
 ENV_FILE = "env"
@@ -40,6 +40,7 @@ class StackOptions:
     idle_timeout_s: int = 20
     dispatch_debounce_s: int = 10
     max_retries: int = 3
+    service_env: dict[str, str] = field(default_factory=dict)  # e.g. MIXSCRIBE_LLM_* for the notes function
 
 
 class LocalStack:
@@ -60,7 +61,8 @@ class LocalStack:
         opts = self.options
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.root / "gcs", ignore_errors=True)  # a new stack starts empty, like its emulators
-        ports = {name: free_port() for name in ("pubsub", "firestore", "gcs", "function", "run_jobs")}
+        names = ("pubsub", "firestore", "gcs", "function", "notes", "run_jobs")
+        ports = dict(zip(names, free_ports(len(names))))
         gcloud_env = {
             **os.environ,
             "CLOUDSDK_CONFIG": str(self.root / "gcloud"),
@@ -76,6 +78,7 @@ class LocalStack:
             "MIXSCRIBE_API_URL": "",
             "MIXSCRIBE_WAREHOUSE": str(self.root / "warehouse.duckdb"),
             "MIXSCRIBE_FUNCTION_URL": f"http://127.0.0.1:{ports['function']}",
+            "MIXSCRIBE_NOTES_FUNCTION_URL": f"http://127.0.0.1:{ports['notes']}",
             "MIXSCRIBE_LOCAL_RUN_API": f"http://127.0.0.1:{ports['run_jobs']}",
         }
         try:
@@ -125,6 +128,7 @@ class LocalStack:
             "MIXSCRIBE_TRANSCRIBE_TASKS": str(opts.transcribe_tasks),
             "MIXSCRIBE_IDLE_TIMEOUT_S": str(opts.idle_timeout_s),
             "MIXSCRIBE_DISPATCH_DEBOUNCE_S": str(opts.dispatch_debounce_s),
+            **opts.service_env,
         }
         run_jobs = self._service(
             "run_jobs",
@@ -141,14 +145,31 @@ class LocalStack:
             {**service_env, "THREADS": "8"},
             tcp_open(ports["function"]),
         )
-        eventarc = self._service(
-            "eventarc",
-            [sys.executable, "-m", "local_emulators.eventarc",
-             "--subscription", settings.subscription_path(EVENTARC_SUBSCRIPTION),
-             "--target", self.env["MIXSCRIBE_FUNCTION_URL"], "--bucket", opts.upload_bucket],
-            service_env,
+        notes = self._service(
+            "notes",
+            [str(Path(sys.executable).parent / "functions-framework"), "--target", "on_notes_request",
+             "--source", str(REPO / "functions" / "notes" / "main.py"), "--signature-type", "cloudevent",
+             "--host", "127.0.0.1", "--port", str(ports["notes"])],
+            {**service_env, "THREADS": "8"},
+            tcp_open(ports["notes"]),
         )
-        for service in (run_jobs, function, eventarc):
+        bridges = [
+            self._service(
+                "eventarc-storage",
+                [sys.executable, "-m", "local_emulators.eventarc", "--kind", "storage",
+                 "--subscription", settings.subscription_path(EVENTARC_SUBSCRIPTION),
+                 "--target", self.env["MIXSCRIBE_FUNCTION_URL"], "--bucket", opts.upload_bucket],
+                service_env,
+            ),
+            self._service(
+                "eventarc-notes",
+                [sys.executable, "-m", "local_emulators.eventarc", "--kind", "pubsub",
+                 "--subscription", settings.subscription_path(NOTES_SUBSCRIPTION),
+                 "--target", self.env["MIXSCRIBE_NOTES_FUNCTION_URL"], "--topic", settings.topic_path(settings.notes_topic)],
+                service_env,
+            ),
+        ]
+        for service in (run_jobs, function, notes, *bridges):
             service.wait_ready(60)
 
     def _write_state(self) -> None:

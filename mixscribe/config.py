@@ -37,6 +37,7 @@ class Settings:
     requests_topic: str = "transcribe-requests"
     requests_subscription: str = "transcribe-requests-worker"
     events_topic: str = "mixscribe-events"
+    notes_topic: str = "notes-requests"
     max_upload_bytes: int = 2 * 1024**3
     max_duration_s: int = 4 * 3600
     job_ttl_days: int = 30
@@ -71,6 +72,7 @@ class Settings:
                 "MIXSCRIBE_REQUESTS_SUBSCRIPTION", cls.requests_subscription
             ),
             events_topic=env.get("MIXSCRIBE_EVENTS_TOPIC", cls.events_topic),
+            notes_topic=env.get("MIXSCRIBE_NOTES_TOPIC", cls.notes_topic),
             max_upload_bytes=_int(env, "MIXSCRIBE_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
             max_duration_s=_int(env, "MIXSCRIBE_MAX_DURATION_S", cls.max_duration_s),
             job_ttl_days=_int(env, "MIXSCRIBE_JOB_TTL_DAYS", cls.job_ttl_days),

@@ -25,5 +25,11 @@ def metrics_path(job_id: str) -> str:
     return f"{job_prefix(job_id)}metrics.json"
 
 
+def notes_path(job_id: str, fmt: str) -> str:
+    if fmt not in ("json", "md"):
+        raise ValueError(f"unknown notes format {fmt!r}")
+    return f"{job_prefix(job_id)}notes.{fmt}"
+
+
 def gs_uri(bucket: str, path: str) -> str:
     return f"gs://{bucket}/{path}"

@@ -39,3 +39,30 @@ class TranscriptionRequest:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(ErrorCode.INVALID_REQUEST, f"malformed transcription request: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class NotesRequest:
+    """Summarise job ``job_id``'s transcript; ``force`` re-summarises a finished job."""
+
+    job_id: str
+    force: bool = False
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> "NotesRequest":
+        try:
+            data = json.loads(payload)
+            job_id = data["job_id"]
+            if not isinstance(job_id, str) or not job_id:
+                raise ValueError("job_id must be a non-empty string")
+            return cls(job_id=job_id, force=bool(data.get("force", False)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(ErrorCode.INVALID_REQUEST, f"malformed notes request: {exc}") from exc
+
+
+def publish_notes_request(publisher: Any, settings: Any, request: NotesRequest, timeout_s: float = 30.0) -> None:
+    topic = settings.topic_path(settings.notes_topic)
+    publisher.publish(topic, request.to_json(), job_id=request.job_id).result(timeout=timeout_s)

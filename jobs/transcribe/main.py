@@ -38,6 +38,7 @@ def main() -> int:
         settings=settings,
         store=JobStore(gcp.firestore_client(settings)),
         storage=gcp.storage_client(settings),
+        publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         models=ModelCache(settings, task.count),
         task=task,

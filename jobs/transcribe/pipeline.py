@@ -24,7 +24,7 @@ from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
 from mixscribe.events import EventSink, make_event
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
-from mixscribe.requests import TranscriptionRequest
+from mixscribe.requests import NotesRequest, TranscriptionRequest, publish_notes_request
 from mixscribe.store import ClaimOutcome, JobStore
 
 from .engine import ModelCache
@@ -58,6 +58,7 @@ class TranscriptionPipeline:
         settings: Settings,
         store: JobStore,
         storage: Any,
+        publisher: Any,
         events: EventSink,
         models: ModelCache,
         task: TaskIdentity,
@@ -66,6 +67,7 @@ class TranscriptionPipeline:
         self.settings = settings
         self.store = store
         self.storage = storage
+        self.publisher = publisher
         self.events = events
         self.models = models
         self.task = task
@@ -83,6 +85,9 @@ class TranscriptionPipeline:
             return Outcome.DONE
         claim = self.store.claim(request.job_id, self.task.worker, self.settings.lease_s)
         if claim.outcome is ClaimOutcome.FINISHED:
+            if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
+                # An earlier attempt may have died between the transition and the notes request.
+                publish_notes_request(self.publisher, self.settings, NotesRequest(request.job_id))
             log.info("request for a finished job dropped", extra=fields(job_id=request.job_id))
             return Outcome.DONE
         if claim.outcome is ClaimOutcome.BUSY:
@@ -166,6 +171,8 @@ class TranscriptionPipeline:
         self.events.emit(make_event("job.transcribed", request.job_id, SOURCE, attrs))
         if status is JobStatus.DONE:
             self.events.emit(make_event("job.completed", request.job_id, SOURCE, {"status": status.value}))
+        else:
+            publish_notes_request(self.publisher, self.settings, NotesRequest(request.job_id))
         log.info(
             "job transcribed",
             extra=fields(job_id=request.job_id, status=status.value, rtf=metrics["real_time_factor"], **timings),

@@ -13,7 +13,7 @@ import pytest
 from local_emulators.stack import LocalStack, StackOptions
 from mixscribe.jobs import job_id_for
 
-TERMINAL = ("transcribed", "done", "failed")
+TERMINAL = ("done", "failed")
 
 
 @dataclass

@@ -29,12 +29,12 @@ def finished(stack):
     return {"job_id": job_id, "doc": doc, "blob": blob, "latency_s": time.monotonic() - uploaded}
 
 
-def test_job_reaches_transcribed_with_every_output(stack, finished):
+def test_job_reaches_done_with_every_output(stack, finished):
     doc = finished["doc"]
-    assert doc["status"] == "transcribed", doc.get("error")
+    assert doc["status"] == "done", doc.get("error")
     assert doc["owner"] == "alice" and doc["attempts"] == 1
     assert doc["source"]["generation"] == finished["blob"].generation
-    assert set(doc["outputs"]) == {"json", "srt", "vtt", "txt", "metrics"}
+    assert set(doc["outputs"]) == {"json", "srt", "vtt", "txt", "metrics", "notes_json", "notes_md"}
     for uri in doc["outputs"].values():
         assert stack.results.blob(uri.split("/", 3)[3]).exists()
 
@@ -78,7 +78,7 @@ def test_metrics_are_plausible(stack, finished):
 def test_lifecycle_events_once_each(stack, finished):
     events = [e for e in stack.drain_events() if e["job_id"] == finished["job_id"]]
     types = sorted(e["type"] for e in events)
-    assert types == ["job.queued", "job.started", "job.transcribed"]
+    assert types == ["job.completed", "job.notes_ready", "job.queued", "job.started", "job.transcribed"]
     for event in events:
         assert event["schema_version"] == 1 and event["source"] and event["occurred_at"]
     transcribed = next(e for e in events if e["type"] == "job.transcribed")

@@ -22,7 +22,7 @@ def test_same_event_delivered_five_times(stack):
         statuses = list(pool.map(lambda _: requests.post(url, data=body, headers=headers, timeout=60).status_code, range(5)))
     assert statuses == [200] * 5
     doc = stack.wait(job_id)
-    assert doc["status"] == "transcribed" and doc["attempts"] == 1
+    assert doc["status"] == "done" and doc["attempts"] == 1
     generations = {fmt: stack.results.get_blob(uri.split("/", 3)[3]).generation for fmt, uri in doc["outputs"].items()}
     # Deliver five more after completion: nothing may change.
     with ThreadPoolExecutor(5) as pool:
@@ -39,7 +39,8 @@ def test_same_event_delivered_five_times(stack):
     jobs_for_object = [d.id for d in query.stream()]
     assert jobs_for_object == [job_id]
     events = [e for e in stack.drain_events() if e["job_id"] == job_id]
-    assert sorted(e["type"] for e in events) == ["job.queued", "job.started", "job.transcribed"]
+    assert sorted(e["type"] for e in events) == [
+        "job.completed", "job.notes_ready", "job.queued", "job.started", "job.transcribed"]
 
 
 def _resource_json(blob) -> bytes:

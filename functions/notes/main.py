@@ -1,0 +1,61 @@
+"""Cloud Function (gen2, Pub/Sub ``notes-requests`` via Eventarc): notes for a transcribed job.
+
+A function rather than a Cloud Run job: notes are I/O-bound (an LLM call or a few milliseconds of
+extractive ranking), short, and arrive one per job, so per-message scaling to zero fits; no GPU
+and no model load to amortise. Returning acknowledges; raising asks Pub/Sub to redeliver.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from mixscribe import gcp
+from mixscribe.config import Settings
+from mixscribe.errors import PermanentError
+from mixscribe.events import PubSubEventSink
+from mixscribe.logs import fields, setup_logging
+from mixscribe.notes.circuit import CircuitBreaker
+from mixscribe.notes.llm import LLMConfig, NotesLLM
+from mixscribe.notes.service import NotesService
+from mixscribe.notes.step import NotesCache, NotesStep
+from mixscribe.requests import NotesRequest
+from mixscribe.store import JobStore
+
+setup_logging("notes")
+log = logging.getLogger("notes")
+
+
+@functools.lru_cache(maxsize=1)
+def notes_step() -> NotesStep:
+    """Clients and the circuit breaker are built once per instance and shared by its requests."""
+    settings = Settings.from_env()
+    config = LLMConfig.from_env()
+    breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset_s)
+    firestore = gcp.firestore_client(settings)
+    publisher = gcp.publisher_client()
+    return NotesStep(
+        settings=settings,
+        store=JobStore(firestore),
+        storage=gcp.storage_client(settings),
+        events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
+        service=NotesService(config, NotesLLM(config, breaker)),
+        cache=NotesCache(firestore),
+    )
+
+
+@functions_framework.cloud_event
+def on_notes_request(cloud_event: CloudEvent) -> None:
+    message = (cloud_event.data or {}).get("message") or {}
+    try:
+        request = NotesRequest.from_json(base64.b64decode(message.get("data") or b""))
+    except (PermanentError, ValueError) as exc:
+        log.error("malformed notes request dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
+        return
+    job = notes_step().handle(request.job_id, force=request.force)
+    if job is not None:
+        log.info("notes request handled", extra=fields(job_id=job.job_id, status=job.status.value))

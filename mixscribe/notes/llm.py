@@ -1,0 +1,180 @@
+"""Calls to any OpenAI-compatible chat-completions server, with timeouts, retries and a breaker.
+
+Retries cover 429, 5xx, timeouts and connection errors, with exponential backoff and full jitter,
+honouring ``Retry-After`` (capped). A reply that is not valid notes JSON counts as a failure too.
+The ``openai`` client's own retries are off so that this one policy applies everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..logs import fields
+from .circuit import CircuitBreaker
+from .schema import NOTES_SCHEMA, InvalidNotes, validate_notes
+
+log = logging.getLogger(__name__)
+DEFAULT_PRICES = {  # USD per 1M tokens (input, output); configurable with MIXSCRIBE_LLM_PRICES
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+}
+MAX_RETRY_AFTER_S = 60.0
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Where and how to reach the model; the key comes from the environment or a mounted secret file."""
+
+    base_url: str = "https://api.openai.com/v1"
+    model: str = "gpt-4o-mini"
+    api_key: str = field(default="", repr=False)
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    backoff_base_s: float = 1.0
+    concurrency: int = 4
+    chunk_tokens: int = 3000
+    breaker_failures: int = 5
+    breaker_reset_s: float = 30.0
+    prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "LLMConfig":
+        env = dict(os.environ if environ is None else environ)
+        key = env.get("MIXSCRIBE_LLM_API_KEY", "")
+        key_file = env.get("MIXSCRIBE_LLM_API_KEY_FILE", "")
+        if not key and key_file and os.path.isfile(key_file):
+            with open(key_file, encoding="utf-8") as handle:
+                key = handle.read().strip()
+        prices = dict(DEFAULT_PRICES)
+        if env.get("MIXSCRIBE_LLM_PRICES"):
+            prices.update({k: (float(v[0]), float(v[1])) for k, v in json.loads(env["MIXSCRIBE_LLM_PRICES"]).items()})
+        return cls(
+            base_url=env.get("MIXSCRIBE_LLM_BASE_URL", cls.base_url),
+            model=env.get("MIXSCRIBE_LLM_MODEL", cls.model),
+            api_key=key,
+            timeout_s=float(env.get("MIXSCRIBE_LLM_TIMEOUT_S", cls.timeout_s)),
+            max_retries=int(env.get("MIXSCRIBE_LLM_MAX_RETRIES", cls.max_retries)),
+            backoff_base_s=float(env.get("MIXSCRIBE_LLM_BACKOFF_S", cls.backoff_base_s)),
+            concurrency=int(env.get("MIXSCRIBE_LLM_CONCURRENCY", cls.concurrency)),
+            chunk_tokens=int(env.get("MIXSCRIBE_LLM_CHUNK_TOKENS", cls.chunk_tokens)),
+            breaker_failures=int(env.get("MIXSCRIBE_LLM_BREAKER_FAILURES", cls.breaker_failures)),
+            breaker_reset_s=float(env.get("MIXSCRIBE_LLM_BREAKER_RESET_S", cls.breaker_reset_s)),
+            prices=prices,
+        )
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """Estimated cost from the price table; ``None`` for models it does not list."""
+        if self.model not in self.prices:
+            return None
+        inp, out = self.prices[self.model]
+        return round((prompt_tokens * inp + completion_tokens * out) / 1e6, 6)
+
+
+class LLMUnavailable(RuntimeError):
+    """No notes from the model: circuit open, no key, or retries exhausted."""
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+
+    def add(self, other: "Usage") -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.requests += other.requests
+
+
+class NotesLLM:
+    """Structured notes from one chat completion, validated against the notes schema."""
+
+    def __init__(self, config: LLMConfig, breaker: CircuitBreaker, sleep: Callable[[float], None] = time.sleep) -> None:
+        import openai
+
+        self.config = config
+        self.breaker = breaker
+        self._sleep = sleep
+        self._openai = openai
+        self._client = openai.OpenAI(
+            base_url=config.base_url, api_key=config.api_key or "unset", timeout=config.timeout_s, max_retries=0
+        )
+
+    def complete(self, system: str, user: str) -> tuple[dict[str, Any], Usage]:
+        """One validated notes object; raises ``LLMUnavailable`` when the model cannot give one."""
+        if not self.config.api_key:
+            raise LLMUnavailable("no API key configured")
+        last_error = "circuit open"
+        for attempt in range(self.config.max_retries + 1):
+            if not self.breaker.allow():
+                raise LLMUnavailable(f"circuit {self.breaker.state.value}; last error: {last_error}")
+            try:
+                result = self._call(system, user)
+            except _Retryable as exc:
+                self.breaker.record_failure()
+                last_error = str(exc)
+                if attempt == self.config.max_retries:
+                    break
+                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+                log.warning("LLM call failed; retrying", extra=fields(attempt=attempt, delay_s=round(delay, 2), reason=last_error))
+                self._sleep(delay)
+                continue
+            self.breaker.record_success()
+            return result
+        raise LLMUnavailable(f"gave up after {self.config.max_retries + 1} attempts: {last_error}")
+
+    def _backoff(self, attempt: int) -> float:
+        return random.uniform(0, self.config.backoff_base_s * (2**attempt))
+
+    def _call(self, system: str, user: str) -> tuple[dict[str, Any], Usage]:
+        oa = self._openai
+        try:
+            response = self._client.chat.completions.create(
+                model=self.config.model,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "meeting_notes", "schema": NOTES_SCHEMA, "strict": True},
+                },
+                temperature=0.2,
+            )
+        except oa.RateLimitError as exc:
+            raise _Retryable(f"429 rate limited", _retry_after(exc.response)) from exc
+        except oa.APIStatusError as exc:
+            if exc.status_code >= 500 or exc.status_code in (408, 409):
+                raise _Retryable(f"{exc.status_code} from the server", _retry_after(exc.response)) from exc
+            raise LLMUnavailable(f"{exc.status_code} from the server: {exc.message}") from exc
+        except (oa.APITimeoutError, oa.APIConnectionError) as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        usage = Usage(
+            prompt_tokens=getattr(response.usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(response.usage, "completion_tokens", 0) or 0,
+            requests=1,
+        )
+        try:
+            content = response.choices[0].message.content or ""
+            return validate_notes(json.loads(content)), usage
+        except (json.JSONDecodeError, InvalidNotes, IndexError, AttributeError) as exc:
+            raise _Retryable(f"unusable reply: {exc}") from exc
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_after(response: Any) -> float | None:
+    raw = response.headers.get("retry-after") if response is not None else None
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(raw))) if raw else None
+    except ValueError:
+        return None

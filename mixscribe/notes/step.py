@@ -1,0 +1,149 @@
+"""The notes step of a job: ``transcribed → summarizing → done`` with notes.json and notes.md.
+
+Idempotent: a redelivered request for a finished job is dropped, and LLM results are cached in
+Firestore by (transcript hash, prompt version, model), so a retry after a crash reuses them
+instead of paying for the same completion twice. ``force`` re-summarises a finished job (used to
+replace fallback notes once the LLM is reachable again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import layout
+from ..config import Settings
+from ..errors import TransitionRefused
+from ..events import EventSink, make_event
+from ..jobs import Job, JobStatus
+from ..logs import fields
+from ..store import JobStore
+from .llm import Usage
+from .schema import LLM_GENERATOR, PROMPT_VERSION, SCHEMA_VERSION, render_markdown
+from .service import NotesResult, NotesService, transcript_lines
+
+log = logging.getLogger(__name__)
+SOURCE = "functions/notes"
+CACHE = "notes_cache"
+
+
+class NotesCache:
+    """LLM notes by content key in Firestore ``notes_cache/{key}``."""
+
+    def __init__(self, client: Any) -> None:
+        self._collection = client.collection(CACHE)
+
+    def get(self, key: str) -> NotesResult | None:
+        snap = self._collection.document(key).get()
+        if not snap.exists:
+            return None
+        doc = snap.to_dict()
+        return NotesResult(
+            notes=doc["notes"], generator=doc["generator"], model=doc["model"], usage=Usage(**doc["usage"]),
+            cost_usd=doc["cost_usd"], chunks=doc["chunks"],
+        )
+
+    def put(self, key: str, result: NotesResult) -> None:
+        doc = {**asdict(result), "prompt_version": PROMPT_VERSION, "created_at": datetime.now(timezone.utc)}
+        self._collection.document(key).set(doc)
+
+
+def content_key(transcript: dict[str, Any], model: str) -> tuple[str, str]:
+    """(transcript hash, cache key of transcript hash + prompt version + model)."""
+    transcript_sha = hashlib.sha256("\n".join(transcript_lines(transcript)).encode()).hexdigest()
+    key = hashlib.sha256(f"{transcript_sha}|{PROMPT_VERSION}|{model}".encode()).hexdigest()
+    return transcript_sha, key
+
+
+class NotesStep:
+    def __init__(
+        self, settings: Settings, store: JobStore, storage: Any, events: EventSink, service: NotesService, cache: NotesCache
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.storage = storage
+        self.events = events
+        self.service = service
+        self.cache = cache
+
+    def handle(self, job_id: str, force: bool = False) -> Job | None:
+        job = self.store.get(job_id)
+        if job is None:
+            log.warning("notes request for an unknown job dropped", extra=fields(job_id=job_id))
+            return None
+        resummarize = force and job.status is JobStatus.DONE and "json" in job.outputs
+        if job.status is JobStatus.TRANSCRIBED:
+            try:
+                job = self.store.transition(job_id, JobStatus.SUMMARIZING)
+            except TransitionRefused:
+                return self.store.get(job_id)
+        elif job.status is not JobStatus.SUMMARIZING and not resummarize:
+            log.info("notes request dropped", extra=fields(job_id=job_id, status=job.status.value))
+            return job
+        transcript = json.loads(self._results().blob(layout.transcript_path(job_id, "json")).download_as_text())
+        result, transcript_sha, cache_hit = self._notes(transcript)
+        outputs = self._write(job_id, transcript_sha, result)
+        summary = {
+            "generator": result.generator,
+            "model": result.model,
+            "prompt_version": PROMPT_VERSION,
+            "usage": asdict(result.usage),
+            "cost_usd": result.cost_usd,
+            "cache_hit": cache_hit,
+            "fallback_reason": result.fallback_reason,
+        }
+        if resummarize:
+            self.store.update_fields(job_id, {"outputs": {**job.outputs, **outputs}, "notes": summary})
+        else:
+            try:
+                job = self.store.transition(job_id, JobStatus.DONE, {"outputs": {**job.outputs, **outputs}, "notes": summary})
+            except TransitionRefused:
+                return self.store.get(job_id)
+        self.events.emit(make_event("job.notes_ready", job_id, SOURCE, {**summary, "outputs": outputs},
+                                    discriminator=f"{result.generator}:{transcript_sha[:12]}"))
+        if not resummarize:
+            self.events.emit(make_event("job.completed", job_id, SOURCE, {"status": JobStatus.DONE.value}))
+        log.info("notes written", extra=fields(job_id=job_id, generator=result.generator, cache_hit=cache_hit))
+        return self.store.get(job_id)
+
+    def _notes(self, transcript: dict[str, Any]) -> tuple[NotesResult, str, bool]:
+        transcript_sha, key = content_key(transcript, self.service.config.model)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached, transcript_sha, True
+        result = self.service.summarize(transcript)
+        if result.generator == LLM_GENERATOR:
+            self.cache.put(key, result)
+        return result, transcript_sha, False
+
+    def _results(self) -> Any:
+        return self.storage.bucket(self.settings.results_bucket)
+
+    def _write(self, job_id: str, transcript_sha: str, result: NotesResult) -> dict[str, str]:
+        document = {
+            "job_id": job_id,
+            "generator": result.generator,
+            "model": result.model,
+            "schema_version": SCHEMA_VERSION,
+            "prompt_version": PROMPT_VERSION,
+            "transcript_sha256": transcript_sha,
+            "usage": asdict(result.usage),
+            "cost_usd": result.cost_usd,
+            "chunks": result.chunks,
+            "fallback_reason": result.fallback_reason,
+            "notes": result.notes,
+        }
+        bodies = {
+            "notes_json": (layout.notes_path(job_id, "json"), json.dumps(document, indent=2, ensure_ascii=False), "application/json"),
+            "notes_md": (layout.notes_path(job_id, "md"), render_markdown(result.notes, result.generator), "text/markdown; charset=utf-8"),
+        }
+        outputs = {}
+        for name, (path, body, content_type) in bodies.items():
+            self._results().blob(path).upload_from_string(body.encode("utf-8"), content_type=content_type)
+            outputs[name] = layout.gs_uri(self.settings.results_bucket, path)
+        return outputs
+
