@@ -33,17 +33,18 @@ def run_demo(root: Path, tasks: int = 1) -> int:
         job_id = job_id_for(blob.bucket.name, blob.name, blob.generation)
         print(f"uploaded {SAMPLE.name} ({SAMPLE.stat().st_size} bytes) as gs://{blob.bucket.name}/{blob.name}")
         print(f"job {job_id}")
+        results = gcs.bucket(env["MIXSCRIBE_RESULTS_BUCKET"])
+        transcript_at = _wait_for_object(results.blob(layout.transcript_path(job_id, "json")))
+        latency = transcript_at - upload_done
         doc = _wait(db, job_id)
-        latency = time.monotonic() - upload_done
         if doc["status"] == JobStatus.FAILED.value:
             print(f"job failed: {doc['error']}")
             return 1
-        results = gcs.bucket(env["MIXSCRIBE_RESULTS_BUCKET"])
         transcript = json.loads(results.blob(layout.transcript_path(job_id, "json")).download_as_text())
         metrics = json.loads(results.blob(layout.metrics_path(job_id)).download_as_text())
         out_dir = root / "demo-output" / job_id
         out_dir.mkdir(parents=True, exist_ok=True)
-        print(f"\nstatus: {doc['status']}  (upload → transcript: {latency:.2f} s)\n")
+        print(f"\nstatus: {doc['status']}  (upload → transcript.json: {latency:.2f} s)\n")
         print("transcript:")
         for seg in transcript["segments"]:
             print(f"  [{seg['start']:6.2f} → {seg['end']:6.2f}] {seg['text']}")
@@ -52,20 +53,34 @@ def run_demo(root: Path, tasks: int = 1) -> int:
             f"true peak {metrics['true_peak_dbtp']} dBTP, speech ratio {metrics['speech_ratio']}, "
             f"real-time factor {metrics['real_time_factor']} ({metrics['device']}/{metrics['compute_type']})"
         )
+        notes = doc.get("notes") or {}
+        print(f"\nnotes ({notes.get('generator')}; {notes.get('fallback_reason') or 'model ' + str(notes.get('model'))}):\n")
+        md = results.blob(layout.notes_path(job_id, "md")).download_as_text()
+        print("\n".join("  " + line for line in md.splitlines()))
         print("\noutputs:")
         for fmt, uri in sorted(doc["outputs"].items()):
             local = out_dir / uri.rsplit("/", 1)[-1]
             results.blob(uri.split("/", 3)[3]).download_to_filename(str(local))
-            print(f"  {fmt:8s} {uri}\n           copied to {local}")
+            print(f"  {fmt:10s} {uri}\n             copied to {local}")
         return 0
     finally:
         stack.stop()
         print("\nlocal stack stopped")
 
 
+def _wait_for_object(blob) -> float:
+    """When ``blob`` first exists (polled every 50 ms)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        if blob.exists():
+            return time.monotonic()
+        time.sleep(0.05)
+    raise TimeoutError(f"{blob.name} did not appear within {TIMEOUT_S} s")
+
+
 def _wait(db, job_id: str) -> dict:
     deadline = time.monotonic() + TIMEOUT_S
-    terminal = {JobStatus.TRANSCRIBED.value, JobStatus.DONE.value, JobStatus.FAILED.value}
+    terminal = {JobStatus.DONE.value, JobStatus.FAILED.value}
     while time.monotonic() < deadline:
         snap = db.collection("jobs").document(job_id).get()
         if snap.exists and snap.to_dict()["status"] in terminal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -13,21 +14,35 @@ from pathlib import Path
 from typing import Callable
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports on loopback that nothing listens on right now.
-
-    All sockets stay bound until every port is chosen, so the kernel cannot hand out one twice.
-    """
-    sockets = []
+def _ephemeral_range() -> tuple[int, int]:
     try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct loopback TCP ports that nothing listens on right now.
+
+    They are drawn below the kernel's ephemeral range: a port from ``bind(0)`` can be taken by some
+    outgoing connection's local end in the seconds before the service binds it (seen here: the
+    storage emulator failed with "address already in use"); ports below the range never are.
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(max(1024, low - 12000), low))
+    random.shuffle(candidates)
+    chosen: list[int] = []
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        chosen.append(port)
+        if len(chosen) == count:
+            return chosen
+    raise RuntimeError(f"no {count} free ports below {low}")
 
 
 def http_ok(url: str) -> Callable[[], bool]:

@@ -46,6 +46,8 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ffmpeg("-i", str(SAMPLE), "-c:a", codec, str(out / f"speech.{ext}"))
     ffmpeg("-f", "lavfi", "-i", "color=c=black:s=64x64:d=1", "-c:v", "mpeg4", str(out / "video_only.mp4"))
     ffmpeg("-f", "lavfi", "-i", "color=c=black:s=64x64:d=10", "-i", str(SAMPLE), "-shortest", "-c:v", "mpeg4", "-c:a", "aac", str(out / "with_video.mp4"))
+    ffmpeg("-i", str(SAMPLE), "-t", "2.6", str(out / "first_sentence.flac"))
+    ffmpeg("-i", str(SAMPLE), "-ss", "2.6", str(out / "second_sentence.flac"))
     (out / "empty.wav").write_bytes(b"")
     (out / "text.wav").write_text("this is not audio, it is a text file named like one\n" * 20)
     (out / "page.mp3").write_text("<!doctype html><html><body>not audio</body></html>")

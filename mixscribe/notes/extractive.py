@@ -110,9 +110,9 @@ def action_items(sentences: list[Sentence]) -> list[dict[str, Any]]:
 def _length(duration_s: float | None) -> str:
     if not duration_s:
         return "A recording"
-    if duration_s < 90:
-        return f"A {duration_s:.0f}-second recording"
-    return f"A {duration_s / 60:.0f}-minute recording"
+    amount = f"{duration_s:.0f}-second" if duration_s < 90 else f"{duration_s / 60:.0f}-minute"
+    article = "An" if amount[0] == "8" or amount.startswith(("11-", "18-")) else "A"
+    return f"{article} {amount} recording"
 
 
 def extractive_notes(segments: list[dict[str, Any]], duration_s: float | None = None) -> dict[str, Any]:

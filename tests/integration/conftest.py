@@ -12,6 +12,7 @@ import pytest
 
 from local_emulators.stack import LocalStack, StackOptions
 from mixscribe.jobs import job_id_for
+from tests.support.openai_protocol_server import OpenAIProtocolServer
 
 TERMINAL = ("done", "failed")
 
@@ -53,6 +54,19 @@ class StackClient:
             time.sleep(0.2)
         raise AssertionError(f"job {job_id} not in {statuses} after {timeout_s} s: {doc}")
 
+    def wait_idle(self, timeout_s: float = 180) -> None:
+        """Until no job is in flight (so scripted LLM failures reach the job a test means)."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        live = ["queued", "transcribing", "transcribed", "summarizing"]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            query = self.db.collection("jobs").where(filter=FieldFilter("status", "in", live)).limit(1)
+            if not list(query.stream()):
+                return
+            time.sleep(0.2)
+        raise AssertionError("jobs still in flight")
+
     def drain_events(self, wait_s: float = 2.0) -> list[dict]:
         """Every event published since the last drain (raw messages: duplicates stay visible)."""
         events: list[dict] = []
@@ -72,12 +86,26 @@ class StackClient:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory):
+def llm_server():
+    """The OpenAI-protocol loopback server the stack's notes function talks to."""
+    with OpenAIProtocolServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, llm_server: OpenAIProtocolServer):
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore, pubsub_v1, storage
 
     root = tmp_path_factory.mktemp("stack")
-    local = LocalStack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5))
+    llm_env = {
+        "MIXSCRIBE_LLM_BASE_URL": llm_server.base_url,
+        "MIXSCRIBE_LLM_API_KEY": "test-only-key",
+        "MIXSCRIBE_LLM_MODEL": "gpt-4o-mini",
+        "MIXSCRIBE_LLM_MAX_RETRIES": "1",
+        "MIXSCRIBE_LLM_BACKOFF_S": "0.05",
+    }
+    local = LocalStack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5, service_env=llm_env))
     env = local.start()
     try:
         project = env["GOOGLE_CLOUD_PROJECT"]

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from mixscribe.errors import TransitionRefused
 from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
@@ -14,11 +15,17 @@ from mixscribe.store import ClaimOutcome, JobStore
 
 @pytest.fixture()
 def store(stack):
-    return JobStore(stack.db)
+    """A JobStore whose test jobs (in a bucket no worker serves) are deleted afterwards."""
+    yield JobStore(stack.db)
+    for snap in stack.db.collection("jobs").where(filter=FieldFilter("source.bucket", "==", BUCKET)).stream():
+        snap.reference.delete()
+
+
+BUCKET = "job-store-tests"
 
 
 def new_job(store: JobStore, name: str) -> Job:
-    source = SourceObject("test-bucket", name, 1, 10, "audio/wav")
+    source = SourceObject(BUCKET, name, 1, 10, "audio/wav")
     job, created = store.create(Job.new(source, JobOptions(model="tiny.en"), datetime.now(timezone.utc), 1))
     assert created
     return job

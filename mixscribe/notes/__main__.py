@@ -1,0 +1,46 @@
+"""``python -m mixscribe.notes resummarize (--job ID ... | --all-fallback)``: notes again, with the LLM.
+
+Publishes forced notes requests; the notes step re-summarises finished jobs and replaces their
+notes (the status stays ``done``). Use it once the LLM is reachable again to replace notes that
+came from the extractive fallback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import gcp
+from ..config import Settings
+from ..requests import NotesRequest, publish_notes_request
+from .schema import FALLBACK_GENERATOR
+
+
+def fallback_job_ids(db) -> list[str]:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = db.collection("jobs").where(filter=FieldFilter("notes.generator", "==", FALLBACK_GENERATOR))
+    return [snap.id for snap in query.stream()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mixscribe.notes", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    resummarize = sub.add_parser("resummarize", help="summarise finished jobs again")
+    which = resummarize.add_mutually_exclusive_group(required=True)
+    which.add_argument("--job", action="append", help="a job id (repeatable)")
+    which.add_argument("--all-fallback", action="store_true", help="every job whose notes came from the fallback")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    job_ids = args.job or fallback_job_ids(gcp.firestore_client(settings))
+    publisher = gcp.publisher_client()
+    for job_id in job_ids:
+        publish_notes_request(publisher, settings, NotesRequest(job_id, force=True))
+        print(f"requested new notes for {job_id}")
+    if not job_ids:
+        print("no jobs to re-summarise")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
