@@ -56,6 +56,17 @@ class LocalStack:
         service.start()
         return service
 
+    def _function(self, directory: str, target: str, port: int, env: dict[str, str]) -> ServiceProcess:
+        """A CloudEvent function of ``functions/<directory>`` under functions-framework."""
+        return self._service(
+            directory,
+            [str(Path(sys.executable).parent / "functions-framework"), "--target", target,
+             "--source", str(REPO / "functions" / directory / "main.py"), "--signature-type", "cloudevent",
+             "--host", "127.0.0.1", "--port", str(port)],
+            {**env, "THREADS": "8"},
+            tcp_open(port),
+        )
+
     def start(self) -> dict[str, str]:
         """Start everything and wait until it is ready; the client environment."""
         opts = self.options
@@ -137,22 +148,8 @@ class LocalStack:
             service_env,
             http_ok(f"http://127.0.0.1:{ports['run_jobs']}/healthz"),
         )
-        function = self._service(
-            "on_upload",
-            [str(Path(sys.executable).parent / "functions-framework"), "--target", "on_upload",
-             "--source", str(REPO / "functions" / "on_upload" / "main.py"), "--signature-type", "cloudevent",
-             "--host", "127.0.0.1", "--port", str(ports["function"])],
-            {**service_env, "THREADS": "8"},
-            tcp_open(ports["function"]),
-        )
-        notes = self._service(
-            "notes",
-            [str(Path(sys.executable).parent / "functions-framework"), "--target", "on_notes_request",
-             "--source", str(REPO / "functions" / "notes" / "main.py"), "--signature-type", "cloudevent",
-             "--host", "127.0.0.1", "--port", str(ports["notes"])],
-            {**service_env, "THREADS": "8"},
-            tcp_open(ports["notes"]),
-        )
+        function = self._function("on_upload", "on_upload", ports["function"], service_env)
+        notes = self._function("notes", "on_notes_request", ports["notes"], service_env)
         bridges = [
             self._service(
                 "eventarc-storage",

@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import ErrorCode, PermanentError
 from .levels import LevelMeter, LevelReport
-from .probe import declared_duration, no_samples_error, stream_channels
+from .probe import declared_duration, no_samples_error, open_audio, stream_channels
 
 MODEL_RATE = 16000
 METER_MAX_RATE = 48000
@@ -38,14 +38,8 @@ def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
     ``empty_audio`` when nothing decodes and ``too_long`` as soon as the decoded audio passes
     ``max_duration_s`` (a header may lie about the duration; the decoder does not).
     """
-    try:
-        container = av.open(path, mode="r", metadata_errors="ignore")
-    except (av.FFmpegError, ValueError, OSError) as exc:
-        raise PermanentError(ErrorCode.CORRUPT_AUDIO, f"the file cannot be opened: {exc}") from exc
+    container, stream = open_audio(path)
     with container:
-        if not container.streams.audio:
-            raise PermanentError(ErrorCode.NO_AUDIO_STREAM, "the file has no audio stream")
-        stream = container.streams.audio[0]
         declared_s = declared_duration(container, stream)
         channels = stream_channels(stream)
         source_rate = int(stream.codec_context.sample_rate)

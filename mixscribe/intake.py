@@ -35,21 +35,15 @@ PUBLISH_LEASE_S = 20
 
 @dataclass(frozen=True)
 class StorageObjectData:
-    """The fields of a ``google.events.cloud.storage.v1.StorageObjectData`` payload we use."""
+    """What we use of a ``google.events.cloud.storage.v1.StorageObjectData`` payload."""
 
-    bucket: str
-    name: str
-    generation: int
-    size: int
-    content_type: str
-    md5: str = ""
-    crc32c: str = ""
+    source: SourceObject
     metadata: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_event_data(cls, data: Mapping[str, Any]) -> "StorageObjectData":
         try:
-            return cls(
+            source = SourceObject(
                 bucket=str(data["bucket"]),
                 name=str(data["name"]),
                 generation=int(data["generation"]),
@@ -57,15 +51,10 @@ class StorageObjectData:
                 content_type=str(data.get("contentType") or "application/octet-stream"),
                 md5=str(data.get("md5Hash") or ""),
                 crc32c=str(data.get("crc32c") or ""),
-                metadata=dict(data.get("metadata") or {}),
             )
+            return cls(source, dict(data.get("metadata") or {}))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a storage object payload: {exc}") from exc
-
-    def source(self) -> SourceObject:
-        return SourceObject(
-            self.bucket, self.name, self.generation, self.size, self.content_type, self.md5, self.crc32c
-        )
 
 
 class Intake:
@@ -89,21 +78,19 @@ class Intake:
 
     def handle(self, obj: StorageObjectData, event_time: datetime | None = None) -> Job | None:
         """Process one finalize event; returns the job, or ``None`` when the event is ignored."""
-        if obj.bucket != self.settings.upload_bucket:
-            log.warning("event for another bucket ignored", extra=fields(bucket=obj.bucket))
+        source = obj.source
+        if source.bucket != self.settings.upload_bucket:
+            log.warning("event for another bucket ignored", extra=fields(bucket=source.bucket))
             return None
         if event_time is not None and utcnow() - event_time > timedelta(seconds=self.settings.event_max_age_s):
-            log.warning(
-                "stale event dropped", extra=fields(bucket=obj.bucket, object=obj.name, event_time=event_time)
-            )
+            log.warning("stale event dropped", extra=fields(object=source.uri, event_time=event_time))
             return None
-        source = obj.source()
         job = Job.new(source, None, utcnow(), self.settings.job_ttl_days)
         existing = self.store.get(job.job_id)
         if existing is not None:
             return self._resume(existing)
         try:
-            options = validate_upload(obj.name, obj.content_type, obj.size, obj.metadata, self.settings)
+            options = validate_upload(source.name, source.content_type, source.size, obj.metadata, self.settings)
             probe = self._probe(source)
         except PermanentError as err:
             return self._reject(job, err)

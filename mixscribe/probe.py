@@ -57,6 +57,21 @@ class ProbeResult:
         return asdict(self)
 
 
+def open_audio(source: str | BinaryIO, family: str = "audio") -> tuple[Any, Any]:
+    """An open PyAV container and its first audio stream (the caller closes the container).
+
+    Raises ``corrupt_audio`` when the container will not open, ``no_audio_stream`` without audio.
+    """
+    try:
+        container = av.open(source, mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise PermanentError(ErrorCode.CORRUPT_AUDIO, f"the {family} container cannot be opened: {exc}") from exc
+    if not container.streams.audio:
+        container.close()
+        raise PermanentError(ErrorCode.NO_AUDIO_STREAM, "the file has no audio stream")
+    return container, container.streams.audio[0]
+
+
 def stream_channels(stream: Any) -> int:
     ctx = stream.codec_context
     return int(ctx.layout.nb_channels if ctx.layout else ctx.channels)
@@ -84,14 +99,8 @@ def probe_stream(stream_file: BinaryIO, max_duration_s: float) -> ProbeResult:
     if family is None:
         raise PermanentError(ErrorCode.UNSUPPORTED_FORMAT, "the file is not an audio or video container")
     stream_file.seek(0)
-    try:
-        container = av.open(stream_file, mode="r", metadata_errors="ignore")
-    except (av.FFmpegError, ValueError, OSError) as exc:
-        raise PermanentError(ErrorCode.CORRUPT_AUDIO, f"the {family} container cannot be opened: {exc}") from exc
+    container, stream = open_audio(stream_file, family)
     with container:
-        if not container.streams.audio:
-            raise PermanentError(ErrorCode.NO_AUDIO_STREAM, "the file has no audio stream")
-        stream = container.streams.audio[0]
         ctx = stream.codec_context
         result = ProbeResult(
             container=family,
