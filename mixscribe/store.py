@@ -98,34 +98,37 @@ class JobStore:
         return {**values, "status": new_status.value, "lease": None}
 
     def claim(self, job_id: str, worker: str, lease_s: int, now: datetime | None = None) -> Claim:
-        """Take a job for transcription: from ``queued``, or from ``transcribing`` whose lease ended."""
-        ref = self._jobs.document(job_id)
-        at = now or utcnow()
+        """Take a job for transcription: from ``queued``, or from ``transcribing`` whose lease ended.
 
-        @firestore.transactional
-        def claim_tx(tx: firestore.Transaction) -> Claim:
-            snap = ref.get(transaction=tx)
-            if not snap.exists:
-                return Claim(ClaimOutcome.FINISHED, None)
-            doc = snap.to_dict()
-            job = Job.from_document(doc)
-            if job.status not in (JobStatus.QUEUED, JobStatus.TRANSCRIBING):
-                return Claim(ClaimOutcome.FINISHED, job)
-            lease = doc.get("lease") or {}
-            if job.status is JobStatus.TRANSCRIBING and lease.get("until") and lease["until"] > at:
-                if lease.get("worker") != worker:
-                    return Claim(ClaimOutcome.BUSY, job)
-            values = {
+        Duplicate deliveries collide here, so it is an optimistic compare-and-set (one winner per
+        read version, no locks) rather than a transaction; the backwards check is the same.
+        """
+        at = now or utcnow()
+        seen: dict[str, Any] = {}
+
+        def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            seen["job"] = job = Job.from_document(doc) if doc else None
+            if job is None or job.status not in (JobStatus.QUEUED, JobStatus.TRANSCRIBING):
+                seen["outcome"] = ClaimOutcome.FINISHED
+                return None
+            lease = (doc or {}).get("lease") or {}
+            live = lease.get("until") is not None and lease["until"] > at
+            if job.status is JobStatus.TRANSCRIBING and live and lease.get("worker") != worker:
+                seen["outcome"] = ClaimOutcome.BUSY
+                return None
+            seen["outcome"] = ClaimOutcome.CLAIMED
+            return {
                 "status": JobStatus.TRANSCRIBING.value,
                 "attempts": job.attempts + 1,
                 "lease": {"worker": worker, "until": at + timedelta(seconds=lease_s)},
                 "updated_at": at,
             }
-            tx.update(ref, values)
-            job.status, job.attempts = JobStatus.TRANSCRIBING, job.attempts + 1
-            return Claim(ClaimOutcome.CLAIMED, job)
 
-        return claim_tx(self._client.transaction())
+        self._compare_and_set(self._jobs.document(job_id), decide)
+        job = seen["job"]
+        if seen["outcome"] is ClaimOutcome.CLAIMED:
+            job.status, job.attempts = JobStatus.TRANSCRIBING, job.attempts + 1
+        return Claim(seen["outcome"], job)
 
     def renew_lease(self, job_id: str, worker: str, lease_s: int) -> None:
         """Extend this worker's lease while it still holds the job."""

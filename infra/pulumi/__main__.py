@@ -1,0 +1,11 @@
+"""Pulumi entry point: ``pulumi up`` in infra/pulumi builds the whole system for the selected stack."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the shared package mixscribe/ (table schemas)
+
+from mixscribe_infra.config import InfraConfig  # noqa: E402
+from mixscribe_infra.program import build  # noqa: E402
+
+build(InfraConfig.load())

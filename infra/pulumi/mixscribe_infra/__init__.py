@@ -1,0 +1,1 @@
+"""mixscribe's Google Cloud resources: one ComponentResource per concern (see program.build)."""

@@ -1,0 +1,51 @@
+"""Stack configuration, read once (``Pulumi.<stack>.yaml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class InfraConfig:
+    project: str
+    region: str
+    uploads_bucket: str
+    results_bucket: str
+    sources_bucket: str
+    gpu: bool = True
+    model: str = "tiny.en"
+    upload_retention_days: int = 30
+    web_origin: str = ""
+    transcribe_image_tag: str = "latest"
+    max_tasks: int = 10
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str = "https://api.openai.com/v1"
+    repo: Path = REPO
+
+    @classmethod
+    def load(cls) -> "InfraConfig":
+        import pulumi
+
+        gcp = pulumi.Config("gcp")
+        cfg = pulumi.Config("mixscribe")
+        return cls(
+            project=gcp.require("project"),
+            region=gcp.get("region") or "us-central1",
+            uploads_bucket=cfg.require("uploadsBucket"),
+            results_bucket=cfg.require("resultsBucket"),
+            sources_bucket=cfg.require("sourcesBucket"),
+            gpu=cfg.get_bool("gpu") if cfg.get_bool("gpu") is not None else True,
+            model=cfg.get("model") or "tiny.en",
+            upload_retention_days=cfg.get_int("uploadRetentionDays") or 30,
+            web_origin=cfg.get("webOrigin") or "",
+            transcribe_image_tag=cfg.get("transcribeImageTag") or "latest",
+            max_tasks=cfg.get_int("maxTasks") or 10,
+            llm_model=cfg.get("llmModel") or "gpt-4o-mini",
+            llm_base_url=cfg.get("llmBaseUrl") or "https://api.openai.com/v1",
+        )
+
+    def image(self, name: str) -> str:
+        return f"{self.region}-docker.pkg.dev/{self.project}/mixscribe/{name}:{self.transcribe_image_tag}"

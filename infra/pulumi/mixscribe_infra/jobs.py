@@ -1,0 +1,82 @@
+"""Cloud Run jobs for transcription: an NVIDIA L4 GPU job and a CPU job for batch priority.
+
+Images live in Artifact Registry; the GPU image bakes the model in (jobs/transcribe/Dockerfile).
+Tasks pull from the work queue until idle, so an execution's task count is its parallelism.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from .config import InfraConfig
+from .identity import Accounts, why
+
+GPU_TASK_TIMEOUT_CAP_S = 3600  # Cloud Run: tasks that use GPUs may run at most 1 hour (GA; 12 h in preview)
+GPU_ACCELERATOR = "nvidia-l4"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    image: str
+    cpu: str
+    memory: str
+    gpu: bool
+    timeout_s: int
+    max_retries: int = 3
+
+
+class TranscriptionJobs(pulumi.ComponentResource):
+    def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, env: dict[str, pulumi.Input[str]],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mixscribe:jobs:TranscriptionJobs", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.registry = gcp.artifactregistry.Repository(
+            f"{name}-registry", repository_id="mixscribe", format="DOCKER", location=cfg.region, project=cfg.project,
+            description="mixscribe job images", opts=child,
+        )
+        specs = [JobSpec("transcribe-cpu", cfg.image("transcribe-cpu"), "4", "8Gi", False, 4 * 3600)]
+        if cfg.gpu:
+            specs.insert(0, JobSpec("transcribe-gpu", cfg.image("transcribe-gpu"), "4", "16Gi", True, GPU_TASK_TIMEOUT_CAP_S))
+        self.jobs: dict[str, gcp.cloudrunv2.Job] = {}
+        for spec in specs:
+            limits = {"cpu": spec.cpu, "memory": spec.memory}
+            if spec.gpu:
+                limits["nvidia.com/gpu"] = "1"
+            job_env = {**env, "MIXSCRIBE_TRANSCRIBE_JOB": spec.name}
+            job = gcp.cloudrunv2.Job(
+                f"{name}-{spec.name}", name=spec.name, location=cfg.region, project=cfg.project,
+                deletion_protection=False,
+                template=gcp.cloudrunv2.JobTemplateArgs(
+                    task_count=1, parallelism=cfg.max_tasks,
+                    template=gcp.cloudrunv2.JobTemplateTemplateArgs(
+                        service_account=accounts.emails["transcribe"], timeout=f"{spec.timeout_s}s",
+                        max_retries=spec.max_retries,
+                        node_selector=gcp.cloudrunv2.JobTemplateTemplateNodeSelectorArgs(accelerator=GPU_ACCELERATOR)
+                        if spec.gpu else None,
+                        gpu_zonal_redundancy_disabled=True if spec.gpu else None,
+                        containers=[gcp.cloudrunv2.JobTemplateTemplateContainerArgs(
+                            image=spec.image, commands=["python", "-m", "jobs.transcribe"],
+                            resources=gcp.cloudrunv2.JobTemplateTemplateContainerResourcesArgs(limits=limits),
+                            envs=[gcp.cloudrunv2.JobTemplateTemplateContainerEnvArgs(name=k, value=v)
+                                  for k, v in sorted(job_env.items())],
+                        )],
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.registry]),
+            )
+            self.jobs[spec.name] = job
+            why("on-upload", "roles/run.jobsExecutorWithOverrides")
+            gcp.cloudrunv2.JobIamMember(
+                f"{name}-{spec.name}-dispatcher", name=job.name, location=cfg.region, project=cfg.project,
+                role="roles/run.jobsExecutorWithOverrides", member=accounts.member("on-upload"), opts=child,
+            )
+        self.register_outputs({n: j.name for n, j in self.jobs.items()})
+
+    @property
+    def dispatch_job(self) -> str:
+        """The job the dispatcher starts: the GPU one when there is one."""
+        return "transcribe-gpu" if "transcribe-gpu" in self.jobs else "transcribe-cpu"

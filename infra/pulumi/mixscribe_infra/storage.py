@@ -1,0 +1,59 @@
+"""Buckets: uploads (CORS for the web origin, deleted after retention), results (versioned), sources."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from .config import InfraConfig
+from .identity import Accounts, why
+
+
+def _tiering() -> list[gcp.storage.BucketLifecycleRuleArgs]:
+    """Standard → Nearline after 30 days → Coldline after 90."""
+    return [
+        gcp.storage.BucketLifecycleRuleArgs(
+            action=gcp.storage.BucketLifecycleRuleActionArgs(type="SetStorageClass", storage_class=storage_class),
+            condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=age, matches_storage_classes=from_classes),
+        )
+        for storage_class, age, from_classes in (("NEARLINE", 30, ["STANDARD"]), ("COLDLINE", 90, ["NEARLINE"]))
+    ]
+
+
+class Storage(pulumi.ComponentResource):
+    def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mixscribe:storage:Storage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        common = {"location": cfg.region.upper(), "project": cfg.project, "uniform_bucket_level_access": True,
+                  "public_access_prevention": "enforced", "force_destroy": False}
+        cors = [gcp.storage.BucketCorArgs(
+            origins=[cfg.web_origin], methods=["PUT", "POST", "OPTIONS"],
+            response_headers=["Content-Type", "Content-Range", "x-goog-resumable", "x-goog-meta-*"], max_age_seconds=3600,
+        )] if cfg.web_origin else []
+        self.uploads = gcp.storage.Bucket(
+            f"{name}-uploads", name=cfg.uploads_bucket, cors=cors,
+            lifecycle_rules=[gcp.storage.BucketLifecycleRuleArgs(
+                action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=cfg.upload_retention_days),
+            )],
+            opts=child, **common,
+        )
+        self.results = gcp.storage.Bucket(
+            f"{name}-results", name=cfg.results_bucket, versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+            lifecycle_rules=_tiering(), opts=child, **common,
+        )
+        self.sources = gcp.storage.Bucket(f"{name}-sources", name=cfg.sources_bucket, opts=child, **common)
+        grants = [
+            ("uploads", self.uploads, "on-upload", "roles/storage.objectViewer"),
+            ("uploads", self.uploads, "transcribe", "roles/storage.objectViewer"),
+            ("results", self.results, "transcribe", "roles/storage.objectUser"),
+            ("results", self.results, "notes", "roles/storage.objectUser"),
+            ("results", self.results, "dataflow", "roles/storage.objectViewer"),
+        ]
+        for label, bucket, account, role in grants:
+            why(account, role)
+            gcp.storage.BucketIAMMember(
+                f"{name}-{label}-{account}-{role.split('.')[-1]}", bucket=bucket.name, role=role,
+                member=accounts.member(account), opts=child,
+            )
+        self.register_outputs({"uploads": self.uploads.name, "results": self.results.name, "sources": self.sources.name})

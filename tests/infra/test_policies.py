@@ -1,0 +1,138 @@
+"""Policies the Pulumi program must hold, checked on the resource graph built under mocks."""
+
+from __future__ import annotations
+
+import json
+
+from mixscribe.warehouse import TABLES
+from mixscribe_infra.identity import ACCOUNTS, ROLE_RATIONALE
+from mixscribe_infra.jobs import GPU_TASK_TIMEOUT_CAP_S
+from tests.infra.conftest import build_under_mocks, of_type
+
+PUBLIC = {"allUsers", "allAuthenticatedUsers"}
+IAM_TYPES = ("IAMMember", "IamMember")
+
+
+def iam_grants(resources):
+    return [r for r in resources if r.type.endswith(IAM_TYPES)]
+
+
+def account_of(member: str) -> str | None:
+    """``serviceAccount:mixscribe-notes@…`` → ``notes``; ``None`` for Google's service agents."""
+    email = member.split(":", 1)[1]
+    local = email.split("@")[0]
+    return local.removeprefix("mixscribe-") if local.startswith("mixscribe-") else None
+
+
+def test_every_bucket_is_private_with_uniform_access(infra):
+    buckets = of_type(infra, "storage/bucket:Bucket")
+    assert {b.inputs["name"] for b in buckets} == {"t-uploads", "t-results", "t-sources"}
+    for bucket in buckets:
+        assert bucket.inputs["uniformBucketLevelAccess"] is True
+        assert bucket.inputs["publicAccessPrevention"] == "enforced"
+
+
+def test_bucket_lifecycles_versioning_and_cors(infra):
+    by_name = {b.inputs["name"]: b.inputs for b in of_type(infra, "storage/bucket:Bucket")}
+    uploads, results = by_name["t-uploads"], by_name["t-results"]
+    assert uploads["lifecycleRules"] == [{"action": {"type": "Delete"}, "condition": {"age": 14.0}}]
+    assert uploads["cors"][0]["origins"] == ["https://app.example"]
+    assert "cors" not in results and "cors" not in by_name["t-sources"]
+    assert results["versioning"] == {"enabled": True}
+    tiers = [(r["action"]["storageClass"], r["condition"]["age"]) for r in results["lifecycleRules"]]
+    assert tiers == [("NEARLINE", 30.0), ("COLDLINE", 90.0)]
+
+
+def test_nothing_is_public_and_functions_are_private(infra):
+    for grant in iam_grants(infra):
+        assert grant.inputs["member"] not in PUBLIC
+    for function in of_type(infra, "cloudfunctionsv2/function:Function"):
+        assert function.inputs["serviceConfig"]["ingressSettings"] == "ALLOW_INTERNAL_ONLY"
+    invokers = [g for g in iam_grants(infra) if g.inputs["role"] in ("roles/run.invoker", "roles/cloudfunctions.invoker")]
+    assert invokers and {account_of(g.inputs["member"]) for g in invokers} == {"trigger"}
+
+
+def test_one_service_account_per_component_and_no_broad_roles(infra):
+    accounts = of_type(infra, "serviceaccount/account:Account")
+    assert sorted(a.inputs["accountId"] for a in accounts) == sorted(f"mixscribe-{k}" for k in ACCOUNTS)
+    functions = {f.inputs["name"]: f.inputs["serviceConfig"]["serviceAccountEmail"]
+                 for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    assert functions["on-upload"].startswith("mixscribe-on-upload@") and functions["notes"].startswith("mixscribe-notes@")
+    for job in of_type(infra, "cloudrunv2/job:Job"):
+        assert job.inputs["template"]["template"]["serviceAccount"].startswith("mixscribe-transcribe@")
+    for grant in iam_grants(infra):
+        role = grant.inputs["role"]
+        assert role not in ("roles/editor", "roles/owner") and not role.endswith(".admin")
+        account = account_of(grant.inputs["member"])
+        if account is not None:
+            assert (account, role) in ROLE_RATIONALE, f"{account} has {role} without a recorded reason"
+    project_roles = {g.inputs["role"] for g in of_type(infra, "projects/iAMMember:IAMMember")}
+    assert project_roles <= {"roles/datastore.user", "roles/eventarc.eventReceiver", "roles/dataflow.worker",
+                             "roles/pubsub.publisher"}
+
+
+def test_topics_have_dead_letters_and_subscriptions_retry(infra):
+    topics = {t.inputs["name"] for t in of_type(infra, "pubsub/topic:Topic")}
+    for topic in ("transcribe-requests", "mixscribe-events", "notes-requests"):
+        assert {topic, f"{topic}-dead"} <= topics
+    live = [s for s in of_type(infra, "pubsub/subscription:Subscription") if not s.inputs["name"].endswith("-inspect")]
+    assert {s.inputs["name"] for s in live} == {"transcribe-requests-worker", "mixscribe-events-analytics"}
+    for sub in live:
+        assert sub.inputs["deadLetterPolicy"]["maxDeliveryAttempts"] >= 5
+        assert sub.inputs["retryPolicy"] == {"minimumBackoff": "10s", "maximumBackoff": "600s"}
+    agent = "serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com"
+    dead_publishers = [g for g in of_type(infra, "pubsub/topicIAMMember:TopicIAMMember") if g.inputs["member"] == agent]
+    assert len(dead_publishers) == 3
+    agent_subscribers = [g for g in of_type(infra, "subscriptionIAMMember:SubscriptionIAMMember") if g.inputs["member"] == agent]
+    assert len(agent_subscribers) == len(live)
+
+
+def test_gpu_job_asks_for_an_l4_within_the_timeout_cap(infra):
+    jobs = {j.inputs["name"]: j.inputs["template"] for j in of_type(infra, "cloudrunv2/job:Job")}
+    gpu = jobs["transcribe-gpu"]["template"]
+    limits = gpu["containers"][0]["resources"]["limits"]
+    assert limits["nvidia.com/gpu"] == "1" and gpu["nodeSelector"] == {"accelerator": "nvidia-l4"}
+    assert int(limits["cpu"]) >= 4 and int(limits["memory"].removesuffix("Gi")) >= 16
+    assert int(gpu["timeout"].removesuffix("s")) <= GPU_TASK_TIMEOUT_CAP_S and gpu["maxRetries"] >= 1
+    cpu = jobs["transcribe-cpu"]["template"]
+    assert "nvidia.com/gpu" not in cpu["containers"][0]["resources"]["limits"] and "nodeSelector" not in cpu
+    function_env = of_type(infra, "cloudfunctionsv2/function:Function")[0].inputs["serviceConfig"]["environmentVariables"]
+    assert function_env["MIXSCRIBE_TRANSCRIBE_JOB"] == "transcribe-gpu" and function_env["MIXSCRIBE_LAUNCHER"] == "cloudrun"
+
+
+def test_cpu_only_stack_dispatches_to_the_cpu_job():
+    resources = build_under_mocks(gpu=False)
+    assert [j.inputs["name"] for j in of_type(resources, "cloudrunv2/job:Job")] == ["transcribe-cpu"]
+    env = of_type(resources, "cloudfunctionsv2/function:Function")[0].inputs["serviceConfig"]["environmentVariables"]
+    assert env["MIXSCRIBE_TRANSCRIBE_JOB"] == "transcribe-cpu"
+
+
+def test_firestore_ttl_and_indexes(infra):
+    (database,) = of_type(infra, "firestore/database:Database")
+    assert database.inputs["type"] == "FIRESTORE_NATIVE"
+    (ttl,) = of_type(infra, "firestore/field:Field")
+    assert (ttl.inputs["collection"], ttl.inputs["field"]) == ("jobs", "expires_at") and "ttlConfig" in ttl.inputs
+    indexes = [[(f["fieldPath"], f["order"]) for f in i.inputs["fields"]] for i in of_type(infra, "firestore/index:Index")]
+    assert [("owner", "ASCENDING"), ("created_at", "DESCENDING")] in indexes
+
+
+def test_bigquery_tables_equal_the_pipeline_schemas(infra):
+    tables = {t.inputs["tableId"]: t.inputs for t in of_type(infra, "bigquery/table:Table")}
+    assert set(tables) == {t.name for t in TABLES}
+    for table in TABLES:
+        deployed = tables[table.name]
+        assert json.loads(deployed["schema"]) == table.bigquery_schema()
+        assert deployed["timePartitioning"] == {"type": "DAY", "field": table.partition_field}
+        assert deployed["clusterings"] == list(table.clustering)
+
+
+def test_secrets_come_from_secret_manager(infra):
+    secrets = {s.inputs["secretId"] for s in of_type(infra, "secretmanager/secret:Secret")}
+    assert secrets == {"llm-api-key", "webhook-signing-key"}
+    notes = next(f for f in of_type(infra, "cloudfunctionsv2/function:Function") if f.inputs["name"] == "notes")
+    service = notes.inputs["serviceConfig"]
+    assert service["secretVolumes"][0]["secret"] == "llm-api-key"
+    assert service["environmentVariables"]["MIXSCRIBE_LLM_API_KEY_FILE"] == "/secrets/llm/llm-api-key"
+    for resource in of_type(infra, "cloudfunctionsv2/function:Function") + of_type(infra, "cloudrunv2/job:Job"):
+        text = json.dumps(resource.inputs)
+        assert "MIXSCRIBE_LLM_API_KEY\"" not in text and "sk-" not in text
