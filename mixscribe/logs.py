@@ -53,7 +53,7 @@ def setup_logging(component: str, level: str | None = None) -> None:
     handler.setFormatter(JsonFormatter(component))
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("MIXSCRIBE_LOG_LEVEL", "INFO"))
-    for noisy in ("urllib3", "google", "grpc", "faster_whisper", "werkzeug"):
+    for noisy in ("urllib3", "google", "grpc", "faster_whisper", "werkzeug", "apache_beam"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

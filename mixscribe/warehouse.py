@@ -71,6 +71,7 @@ JOBS = Table(
         _c("audio_duration_s", "FLOAT64", "decoded audio length"),
         _c("speech_ratio", "FLOAT64", "speech seconds / audio seconds (VAD)"),
         _c("loudness_lufs", "FLOAT64", "integrated loudness"),
+        _c("clipping_ratio", "FLOAT64", "share of clipped samples"),
         _c("real_time_factor", "FLOAT64", "transcription seconds / audio seconds"),
         _c("word_count", "INT64", "words in the transcript"),
         _c("notes_generator", "STRING", "llm or extractive-fallback"),

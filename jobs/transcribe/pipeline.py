@@ -167,7 +167,8 @@ class TranscriptionPipeline:
         except TransitionRefused:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
             return
-        attrs = {**summary, "outputs": outputs, "loudness_lufs": metrics["loudness_lufs"], "timings": metrics["timings"]}
+        attrs = {**summary, "outputs": outputs, "loudness_lufs": metrics["loudness_lufs"],
+                 "clipping_ratio": metrics["clipping_ratio"], "timings": metrics["timings"]}
         self.events.emit(make_event("job.transcribed", request.job_id, SOURCE, attrs))
         if status is JobStatus.DONE:
             self.events.emit(make_event("job.completed", request.job_id, SOURCE, {"status": status.value}))
