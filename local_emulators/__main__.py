@@ -15,13 +15,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("up", "down", "status", "demo"))
     parser.add_argument("--root", type=Path, default=REPO / ".local", help="state, logs and env file")
     parser.add_argument("--tasks", type=int, default=1, help="tasks per transcription job execution")
+    parser.add_argument("--no-analytics", action="store_true", help="do not run the analytics pipeline")
     args = parser.parse_args(argv)
     root: Path = args.root
     if args.command == "up":
         if (root / STATE_FILE).exists():
             print(f"a stack is already up ({root / STATE_FILE}); run 'down' first", file=sys.stderr)
             return 1
-        env = LocalStack(root, StackOptions(transcribe_tasks=args.tasks)).start()
+        options = StackOptions(transcribe_tasks=args.tasks, analytics=not args.no_analytics)
+        env = LocalStack(root, options).start()
         print(f"local stack up; environment in {root / 'env'} (source it: set -a; . {root / 'env'}; set +a)")
         for key, value in env.items():
             print(f"  {key}={value}")
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .demo import run_demo
 
-    return run_demo(root, args.tasks)
+    return run_demo(root, args.tasks, analytics=not args.no_analytics)
 
 
 if __name__ == "__main__":

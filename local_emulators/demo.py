@@ -15,11 +15,11 @@ SAMPLE = REPO / "samples" / "meeting.flac"
 TIMEOUT_S = 300
 
 
-def run_demo(root: Path, tasks: int = 1) -> int:
+def run_demo(root: Path, tasks: int = 1, analytics: bool = True) -> int:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore, storage
 
-    stack = LocalStack(root / "demo", StackOptions(transcribe_tasks=tasks))
+    stack = LocalStack(root / "demo", StackOptions(transcribe_tasks=tasks, analytics=analytics))
     started = time.monotonic()
     env = stack.start()
     print(f"local stack up in {time.monotonic() - started:.1f} s (logs: {stack.root / 'logs'})")
@@ -62,10 +62,30 @@ def run_demo(root: Path, tasks: int = 1) -> int:
             local = out_dir / uri.rsplit("/", 1)[-1]
             results.blob(uri.split("/", 3)[3]).download_to_filename(str(local))
             print(f"  {fmt:10s} {uri}\n             copied to {local}")
+        if analytics:
+            _show_analytics(env["MIXSCRIBE_WAREHOUSE"], job_id, root / "demo-output" / "report")
         return 0
     finally:
         stack.stop()
         print("\nlocal stack stopped")
+
+
+def _show_analytics(warehouse_path: str, job_id: str, report_dir: Path) -> None:
+    """Wait until the streaming pipeline has written the demo's job, then query and report."""
+    from beam_pipelines.analytics import warehouse
+    from beam_pipelines.analytics.report import markdown, render, run_named
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if Path(warehouse_path).exists():
+            _, rows = warehouse.run_query(warehouse_path, f"SELECT status FROM mixscribe.jobs WHERE job_id = '{job_id}'")
+            if rows and rows[0][0] == "done":
+                break
+        time.sleep(0.5)
+    print(f"\nanalytics warehouse ({warehouse_path}), query daily_volume:\n")
+    print(markdown(*run_named(warehouse_path, "daily_volume")))
+    png, md = render(warehouse_path, report_dir)
+    print(f"report: {png} and {md}")
 
 
 def _wait_for_object(blob) -> float:

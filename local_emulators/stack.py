@@ -18,7 +18,7 @@ from pathlib import Path
 from mixscribe.config import Settings
 
 from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
-from .resources import EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, ensure_buckets, ensure_pubsub
+from .resources import ANALYTICS_SUBSCRIPTION, EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, ensure_buckets, ensure_pubsub
 
 REPO = Path(__file__).resolve().parent.parent
 ENV_FILE = "env"
@@ -40,7 +40,8 @@ class StackOptions:
     idle_timeout_s: int = 20
     dispatch_debounce_s: int = 10
     max_retries: int = 3
-    service_env: dict[str, str] = field(default_factory=dict)  # e.g. MIXSCRIBE_LLM_* for the notes function
+    service_env: dict[str, str] = field(default_factory=dict)
+    analytics: bool = False  # run the streaming analytics pipeline into MIXSCRIBE_WAREHOUSE  # e.g. MIXSCRIBE_LLM_* for the notes function
 
 
 class LocalStack:
@@ -166,6 +167,14 @@ class LocalStack:
                 service_env,
             ),
         ]
+        if opts.analytics:
+            bridges.append(self._service(
+                "analytics",
+                [sys.executable, "-m", "beam_pipelines.analytics", "streaming",
+                 "--subscription", settings.subscription_path(ANALYTICS_SUBSCRIPTION),
+                 "--warehouse", self.env["MIXSCRIBE_WAREHOUSE"]],
+                service_env,
+            ))
         for service in (run_jobs, function, notes, *bridges):
             service.wait_ready(60)
 

@@ -79,6 +79,7 @@ class PubSubEventSink:
 
     def emit(self, event: Event) -> None:
         future = self._publisher.publish(
-            self._topic, event.to_json(), type=event.type, job_id=event.job_id, event_id=event.event_id
+            self._topic, event.to_json(), type=event.type, job_id=event.job_id, event_id=event.event_id,
+            occurred_at=event.occurred_at,
         )
         future.result(timeout=self._timeout)

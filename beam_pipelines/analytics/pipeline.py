@@ -48,7 +48,8 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
     if args.mode == "streaming":
         from apache_beam.io.gcp.pubsub import ReadFromPubSub
 
-        payloads = pipeline | "ReadEvents" >> ReadFromPubSub(subscription=args.subscription)
+        # Event time is the event's own occurred_at attribute (RFC 3339), not the publish time.
+        payloads = pipeline | "ReadEvents" >> ReadFromPubSub(subscription=args.subscription, timestamp_attribute="occurred_at")
     else:
         payloads = pipeline | "ReadEventsFile" >> beam.io.ReadFromText(args.events_file)
     parsed = payloads | "ParseEvents" >> ParseEvents()

@@ -51,6 +51,7 @@ def render(warehouse_path: str | Path, out: Path) -> tuple[Path, Path]:
     twin = top.twinx()
     twin.plot(days, [d["audio_hours"] for d in data], color="#dd8452", marker="o", label="audio hours")
     twin.set_ylabel("audio hours")
+    twin.set_ylim(bottom=0)
     top.set_title("mixscribe: jobs and audio hours per day")
     bottom.plot(days, [d["failure_rate"] or 0 for d in data], color="#c44e52", marker="o")
     bottom.set_ylabel("failure rate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Tuple
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -56,7 +56,7 @@ class DedupeEvents(beam.PTransform):
     def expand(self, events):
         return (
             events
-            | "KeyByEventId" >> beam.Map(lambda e: (e["event_id"], e))
+            | "KeyByEventId" >> beam.Map(lambda e: (e["event_id"], e)).with_output_types(Tuple[str, Any])
             | "Deduplicate" >> DeduplicatePerKey(processing_time_duration=Duration(seconds=self.memory_s))
             | "DropKey" >> beam.Values()
         )
@@ -85,7 +85,7 @@ class BuildJobRows(beam.PTransform):
     def expand(self, events):
         return (
             events
-            | "KeyByJob" >> beam.Map(lambda e: (e["job_id"], e))
+            | "KeyByJob" >> beam.Map(lambda e: (e["job_id"], e)).with_output_types(Tuple[str, Any])
             | "PerJobPanes" >> beam.WindowInto(
                 window.GlobalWindows(),
                 trigger=trigger.Repeatedly(trigger.AfterCount(1)),
