@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt constraints.txt \
         functions/on_upload/requirements.txt functions/notes/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt
 
-.PHONY: install demo test test-unit test-integration up down clean report
+.PHONY: install demo test test-unit test-integration up down clean report bench
 
 $(STAMP): $(REQS) scripts/install-system.sh
 	./scripts/install-system.sh
@@ -30,6 +30,9 @@ test-integration: install
 
 up: install
 	$(PY) -m local_emulators up
+
+bench: install
+	$(PY) -m bench.run_all
 
 report: install
 	$(PY) -m beam_pipelines.analytics report --warehouse .local/warehouse.duckdb --out .local/report

@@ -19,6 +19,8 @@ HOP_S = 0.100  # 75 % overlap of 400 ms gating blocks
 ABSOLUTE_GATE_LUFS = -70.0
 CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)
 CLIP_LEVEL = 0.999
+TRUE_PEAK_UPSAMPLE = 4
+BLOCK_SAMPLES_S = 1.0  # small frames (20 ms Opus) are gathered into blocks this long before filtering
 
 
 def _db(value: float) -> float | None:
@@ -57,21 +59,37 @@ class LevelMeter:
         self._peak = 0.0
         self._true_peak = 0.0
         self._clipped = 0
+        # resample_poly's own filter, designed once (it would design it again for every call)
+        half_len = 10 * TRUE_PEAK_UPSAMPLE
+        self._tp_taps = signal.firwin(2 * half_len + 1, 1.0 / TRUE_PEAK_UPSAMPLE, window=("kaiser", 5.0)) * TRUE_PEAK_UPSAMPLE
+        self._pending: list[np.ndarray] = []
+        self._pending_len = 0
+        self._block = max(1, int(BLOCK_SAMPLES_S * rate))
 
     def feed(self, chunk: np.ndarray) -> None:
         data = np.asarray(chunk, dtype=np.float64)
         if data.ndim == 1:
             data = data[:, None]
-        if data.shape[1] != self.channels or data.shape[0] == 0:
-            if data.shape[0] == 0:
-                return
+        if data.shape[0] == 0:
+            return
+        if data.shape[1] != self.channels:
             raise ValueError(f"expected {self.channels} channels, got {data.shape[1]}")
+        self._pending.append(data)
+        self._pending_len += data.shape[0]
+        if self._pending_len >= self._block:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+        self._pending, self._pending_len = [], 0
         abs_data = np.abs(data)
         self._peak = max(self._peak, float(abs_data.max()))
         self._clipped += int((abs_data >= CLIP_LEVEL).sum())
         self._sum_squares += float(np.square(data).sum())
         self._samples += data.shape[0]
-        oversampled = signal.resample_poly(data, 4, 1, axis=0)
+        oversampled = signal.upfirdn(self._tp_taps, data, up=TRUE_PEAK_UPSAMPLE, axis=0)
         self._true_peak = max(self._true_peak, float(np.abs(oversampled).max()))
         self._accumulate_energy(self._k_weight(data))
 
@@ -98,6 +116,7 @@ class LevelMeter:
 
     def integrated_lufs(self) -> float | None:
         """Gated integrated loudness, or ``None`` for signals under one block or below the gate."""
+        self._flush()
         duration = self._samples / self.rate
         if duration < BLOCK_S or not self._hop_energy:
             return None
@@ -123,6 +142,7 @@ class LevelMeter:
         return round(float(-0.691 + 10.0 * np.log10((z[gated].mean(axis=0) * gains).sum())), 2)
 
     def report(self) -> LevelReport:
+        self._flush()
         total = self._samples * self.channels
         rms = math.sqrt(self._sum_squares / total) if total else 0.0
         return LevelReport(

@@ -54,7 +54,7 @@ def build(pipeline: beam.Pipeline, args: argparse.Namespace) -> None:
         payloads = pipeline | "ReadEventsFile" >> beam.io.ReadFromText(args.events_file)
     parsed = payloads | "ParseEvents" >> ParseEvents()
     parsed.dead_letter | "LogDeadLetters" >> beam.Map(lambda bad: log.warning("invalid event: %s", bad["error"]))
-    events = parsed.events | "DedupeEvents" >> DedupeEvents()
+    events = parsed.events | "DedupeEvents" >> DedupeEvents(streaming=args.mode == "streaming")
     events | "EventRows" >> EventRows() | "WriteEvents" >> WriteTable(EVENTS, **sinks)
     job_rows = events | "BuildJobRows" >> BuildJobRows()
     job_rows | "WriteJobs" >> WriteTable(JOBS, **sinks)

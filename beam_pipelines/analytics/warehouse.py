@@ -46,21 +46,11 @@ def ensure_schema(con: Any) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {SCHEMA}.jobs_current AS SELECT * FROM {SCHEMA}.{JOBS.name}")
 
 
-def _values(table: Table, row: dict[str, Any]) -> list[Any]:
-    values = []
-    for column in table.columns:
-        value = row.get(column.name)
-        if column.type == "JSON" and value is not None and not isinstance(value, str):
-            value = json.dumps(value)
-        values.append(value)
-    return values
-
-
-def upsert_sql(table: Table) -> str:
+def upsert_sql(table: Table, source: str = "batch_rows") -> str:
+    """Upsert of every row of the registered relation ``source`` (one row per key)."""
     names = [c.name for c in table.columns]
     keys = PRIMARY_KEYS[table.name]
-    placeholders = ", ".join("?" for _ in names)
-    insert = f"INSERT INTO {SCHEMA}.{table.name} ({', '.join(names)}) VALUES ({placeholders})"
+    insert = f"INSERT INTO {SCHEMA}.{table.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {source}"
     if table is EVENTS:
         return insert + " ON CONFLICT DO NOTHING"
     updates = []
@@ -77,17 +67,60 @@ def upsert_sql(table: Table) -> str:
     return f"{insert} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(updates)}"
 
 
+def _latest_per_key(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per primary key (the latest by ``updated_at``; events: the first), as one
+    statement may not update a row twice."""
+    keys = PRIMARY_KEYS[table.name]
+    chosen: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row.get(k) for k in keys)
+        current = chosen.get(key)
+        if current is None or (table is not EVENTS and _newer(row, current)):
+            chosen[key] = row
+    return list(chosen.values())
+
+
+def _newer(row: dict[str, Any], than: dict[str, Any]) -> bool:
+    if row.get("updated_at") is None:
+        return False
+    return than.get("updated_at") is None or row["updated_at"] >= than["updated_at"]
+
+
 def write_rows(path: str | Path, table: Table, rows: Iterable[dict[str, Any]]) -> int:
-    batch = [_values(table, row) for row in rows]
+    """Upsert ``rows`` in one statement over an Arrow batch (row-by-row inserts are far slower)."""
+    import pyarrow as pa
+
+    batch = _latest_per_key(table, rows)
     if not batch:
         return 0
+    arrays = {}
+    for column in table.columns:
+        values = [row.get(column.name) for row in batch]
+        if column.type == "JSON":
+            values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
+        arrays[column.name] = pa.array(values, type=_ARROW_TYPES[column.type])
     con = connect(path)
     try:
         ensure_schema(con)
-        con.executemany(upsert_sql(table), batch)
+        con.register("batch_rows", pa.table(arrays))
+        con.execute(upsert_sql(table))
+        con.unregister("batch_rows")
     finally:
         con.close()
     return len(batch)
+
+
+_ARROW_TYPES: dict[str, Any] = {}
+
+
+def _arrow_types() -> None:
+    import pyarrow as pa
+
+    _ARROW_TYPES.update({"STRING": pa.string(), "INT64": pa.int64(), "FLOAT64": pa.float64(), "BOOL": pa.bool_(),
+                         "TIMESTAMP": pa.timestamp("us", tz="UTC"), "JSON": pa.string()})
+
+
+_arrow_types()
 
 
 def run_query(path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:

@@ -54,10 +54,11 @@ def test_parse_sends_bad_records_to_the_dead_letter_output():
         assert_that(errors, equal_to(["not", "unknown", "an", "occurred_at"]), label="dead letters")
 
 
-def test_dedupe_keeps_one_copy_of_each_event_id():
+@pytest.mark.parametrize("streaming", [True, False])
+def test_dedupe_keeps_one_copy_of_each_event_id(streaming):
     events = [parse_event(e) for e in job_events("j1", T0)]
     with TestPipeline(argv=BATCH) as p:
-        out = p | beam.Create(events * 3) | DedupeEvents() | beam.Map(lambda e: e["event_id"])
+        out = p | beam.Create(events * 3) | DedupeEvents(streaming=streaming) | beam.Map(lambda e: e["event_id"])
         assert_that(out, equal_to([e["event_id"] for e in events]))
 
 

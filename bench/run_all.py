@@ -1,0 +1,52 @@
+"""``make bench``: every benchmark, each as a ratio against a baseline measured in the same run.
+
+Prints a Markdown table and writes it to bench/results/latest.md. GPU figures cannot be measured
+on a machine without a GPU; the table repeats the ones recorded in docs/measurements/ and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mixscribe.logs import setup_logging
+
+from . import analytics_throughput, transcribe_overhead
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MEASUREMENTS = Path(__file__).resolve().parent.parent / "docs" / "measurements"
+
+
+def main() -> None:
+    setup_logging("bench", "WARNING")
+    events = int(os.environ.get("BENCH_EVENTS", "100000"))
+    p1 = transcribe_overhead.main([])
+    analytics = analytics_throughput.main(["--events", str(events), "--streaming-events", str(events)])
+    rows = [
+        ("P1 transcription: pipeline vs bare faster-whisper", f"{p1['pipeline_s']} s vs {p1['bare_s']} s "
+         f"({p1['audio_s']} s of {p1['file']}, {p1['device']}/{p1['compute_type']})", f"{p1['overhead_ratio']} (target ≤ 1.05)"),
+        ("CPU real-time factor (pipeline)", f"{p1['pipeline_rtf']} ({os.cpu_count()} cores)", f"{round(1 / p1['pipeline_rtf'], 1)}× real time"),
+        ("Analytics: streaming DirectRunner vs batch FnApiRunner", f"{analytics['streaming_events_per_s']} vs "
+         f"{analytics['batch_events_per_s']} events/s ({events} events each)",
+         f"{round(analytics['streaming_events_per_s'] / analytics['batch_events_per_s'], 3)}"),
+    ]
+    for name, ms in analytics["query_ms"].items():
+        rows.append((f"DuckDB query {name}", f"{ms} ms over the batch warehouse", "—"))
+    for path in sorted(MEASUREMENTS.glob("*.json")):
+        recorded = json.loads(path.read_text())
+        rows.append((f"recorded, not this run: {recorded['device_name']} {recorded['compute_type']}",
+                     f"real-time factor {recorded['rtf_best']} over {recorded['audio_s']} s",
+                     f"{recorded['speed_x_realtime']}× real time"))
+    table = ["| benchmark | measured | ratio |", "| --- | --- | --- |"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    header = f"# make bench — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores\n\n"
+    text = header + "\n".join(table) + "\n"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(text)
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
