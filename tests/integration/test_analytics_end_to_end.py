@@ -110,3 +110,14 @@ def test_backfill_rebuilds_jobs_from_the_results_bucket(stack, known_jobs, tmp_p
     notes_on = {d["job_id"]: "notes_json" in d["outputs"] for d in good}
     assert [(r[0], r[1], r[2]) for r in rows] == sorted(
         (d["job_id"], 8.401, "done" if notes_on[d["job_id"]] else "transcribed") for d in good)
+
+
+def test_report_renders_a_chart_and_tables(known_jobs, tmp_path):
+    from beam_pipelines.analytics.report import render
+
+    path, _ = known_jobs
+    png, md = render(path, tmp_path / "report")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    text = md.read_text()
+    assert "![jobs per day](daily.png)" in text
+    assert "| corrupt_audio | 1 | 0.5 |" in text and "## latency percentiles" in text
