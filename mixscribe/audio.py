@@ -31,6 +31,14 @@ class DecodedAudio:
     levels: LevelReport
 
 
+def _float_samples(frame: av.AudioFrame, channels: int) -> np.ndarray | None:
+    """A float frame's samples shaped (samples, channels), or ``None`` for other sample formats."""
+    if frame.format.name not in ("flt", "fltp", "dbl", "dblp"):
+        return None
+    data = frame.to_ndarray()
+    return data.T if frame.format.is_planar else data.reshape(-1, channels)
+
+
 def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
     """Decode ``path`` (any container PyAV reads) in one streaming pass.
 
@@ -58,8 +66,12 @@ def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
                     part = out.to_ndarray().reshape(-1)
                     parts.append(part)
                     model_samples += part.shape[0]
-                for out in to_meter.resample(frame):
-                    meter.feed(out.to_ndarray().reshape(-1, channels))
+                direct = _float_samples(frame, channels) if meter_rate == source_rate else None
+                if direct is not None:
+                    meter.feed(direct)  # already float at the meter's rate: no second resampling
+                else:
+                    for out in to_meter.resample(frame):
+                        meter.feed(out.to_ndarray().reshape(-1, channels))
                 if model_samples > max_samples:
                     raise PermanentError(
                         ErrorCode.TOO_LONG, f"the audio lasts more than the limit of {max_duration_s:.0f} s"

@@ -20,6 +20,12 @@ ABSOLUTE_GATE_LUFS = -70.0
 CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)
 CLIP_LEVEL = 0.999
 TRUE_PEAK_UPSAMPLE = 4
+# Inter-sample peaks of real audio stay within about 3 dB of the sample peak and sit next to the
+# largest samples: a block is oversampled only around its largest samples, and not at all when its
+# sample peak is that far below the true peak found so far.
+TRUE_PEAK_MARGIN = 10 ** (3.0 / 20)
+TRUE_PEAK_CANDIDATES = 32
+TRUE_PEAK_HALF_WINDOW = 24
 BLOCK_SAMPLES_S = 1.0  # small frames (20 ms Opus) are gathered into blocks this long before filtering
 
 
@@ -85,13 +91,33 @@ class LevelMeter:
         data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
         self._pending, self._pending_len = [], 0
         abs_data = np.abs(data)
-        self._peak = max(self._peak, float(abs_data.max()))
+        block_peak = float(abs_data.max())
+        self._peak = max(self._peak, block_peak)
         self._clipped += int((abs_data >= CLIP_LEVEL).sum())
         self._sum_squares += float(np.square(data).sum())
         self._samples += data.shape[0]
-        oversampled = signal.upfirdn(self._tp_taps, data, up=TRUE_PEAK_UPSAMPLE, axis=0)
-        self._true_peak = max(self._true_peak, float(np.abs(oversampled).max()))
+        if block_peak * TRUE_PEAK_MARGIN > self._true_peak:
+            self._true_peak = max(self._true_peak, self._block_true_peak(data, abs_data.max(axis=1)))
         self._accumulate_energy(self._k_weight(data))
+
+    def _block_true_peak(self, data: np.ndarray, frame_peaks: np.ndarray) -> float:
+        """4× oversampled peak in windows around the block's largest samples."""
+        count = min(TRUE_PEAK_CANDIDATES, frame_peaks.shape[0])
+        candidates = np.sort(np.argpartition(frame_peaks, -count)[-count:])
+        peak = 0.0
+        end = -1
+        for index in candidates:
+            if index <= end:
+                continue  # inside the previous window
+            start, end = max(0, index - TRUE_PEAK_HALF_WINDOW), min(data.shape[0], index + TRUE_PEAK_HALF_WINDOW)
+            upsampled = signal.upfirdn(self._tp_taps, data[start:end], up=TRUE_PEAK_UPSAMPLE, axis=0)
+            # Keep the part the filter saw whole: the window's edges would ring like a cut.
+            delay, edge = (len(self._tp_taps) - 1) // 2, (len(self._tp_taps) - 1) // (2 * TRUE_PEAK_UPSAMPLE)
+            steady = upsampled[delay + edge * TRUE_PEAK_UPSAMPLE : delay + (end - start - edge) * TRUE_PEAK_UPSAMPLE]
+            if steady.size:
+                peak = max(peak, float(np.abs(steady).max()))
+            end -= edge  # the next window may start where this one's steady part ended
+        return peak
 
     def _k_weight(self, data: np.ndarray) -> np.ndarray:
         out = data.copy()

@@ -39,3 +39,20 @@ def test_silence_and_short_signals_have_no_loudness():
     short = LevelMeter(16000, 1)
     short.feed(np.full((1000, 1), 0.5))
     assert short.report().integrated_lufs is None
+
+
+def test_windowed_true_peak_matches_full_oversampling():
+    from scipy import signal
+
+    rng = np.random.default_rng(3)
+    rate = 48000
+    t = np.arange(3 * rate) / rate
+    # A quarter-rate sine at 45° puts every sample at 0.707 of the crest: a 3 dB inter-sample peak.
+    x = 0.5 * np.sin(2 * np.pi * 12000 * t + np.pi / 4) * (1 + 0.2 * np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.standard_normal(t.shape)
+    x = x[:, None]
+    meter = LevelMeter(rate, 1)
+    for start in range(0, len(x), 960):  # 20 ms frames, like Opus
+        meter.feed(x[start : start + 960])
+    full = 20 * np.log10(np.abs(signal.resample_poly(x[:, 0], 4, 1)).max())
+    assert meter.report().true_peak_dbtp == pytest.approx(full, abs=0.1)
+    assert meter.report().true_peak_dbtp > meter.report().sample_peak_dbfs + 2.5  # the inter-sample peak was found
