@@ -26,6 +26,7 @@ from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
 from mixscribe.requests import NotesRequest, TranscriptionRequest, publish_notes_request
 from mixscribe.store import ClaimOutcome, JobStore
+from mixscribe.transcript import Transcript
 
 from .engine import ModelCache
 
@@ -159,7 +160,9 @@ class TranscriptionPipeline:
         timings["write_s"] = time.monotonic() - mark
         timings["total_s"] = time.monotonic() - started
         metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
-        outputs["metrics"] = self._write(request.job_id, layout.metrics_path(request.job_id), json.dumps(metrics, indent=2, default=str), "application/json")
+        outputs["metrics"] = self._write(
+            layout.metrics_path(request.job_id), json.dumps(metrics, indent=2, default=str), "application/json"
+        )
         status = JobStatus.TRANSCRIBED if request.options.notes else JobStatus.DONE
         summary = {k: metrics[k] for k in ("duration_s", "language", "word_count", "real_time_factor", "speech_ratio")}
         try:
@@ -179,7 +182,7 @@ class TranscriptionPipeline:
             extra=fields(job_id=request.job_id, status=status.value, rtf=metrics["real_time_factor"], **timings),
         )
 
-    def _write_transcript(self, job_id: str, transcript: Any) -> dict[str, str]:
+    def _write_transcript(self, job_id: str, transcript: Transcript) -> dict[str, str]:
         renderings = {
             "json": transcript.to_json(),
             "srt": transcript.to_srt(),
@@ -187,11 +190,11 @@ class TranscriptionPipeline:
             "txt": transcript.to_txt(),
         }
         return {
-            fmt: self._write(job_id, layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
+            fmt: self._write(layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
             for fmt, body in renderings.items()
         }
 
-    def _write(self, job_id: str, path: str, body: str, content_type: str) -> str:
+    def _write(self, path: str, body: str, content_type: str) -> str:
         bucket = self.settings.results_bucket
         self.storage.bucket(bucket).blob(path).upload_from_string(body.encode("utf-8"), content_type=content_type)
         return layout.gs_uri(bucket, path)
