@@ -68,6 +68,8 @@ class LevelMeter:
         # resample_poly's own filter, designed once (it would design it again for every call)
         half_len = 10 * TRUE_PEAK_UPSAMPLE
         self._tp_taps = signal.firwin(2 * half_len + 1, 1.0 / TRUE_PEAK_UPSAMPLE, window=("kaiser", 5.0)) * TRUE_PEAK_UPSAMPLE
+        self._tp_delay = (len(self._tp_taps) - 1) // 2  # filter delay, in output samples
+        self._tp_edge = self._tp_delay // TRUE_PEAK_UPSAMPLE  # input samples the filter needs on each side
         self._pending: list[np.ndarray] = []
         self._pending_len = 0
         self._block = max(1, int(BLOCK_SAMPLES_S * rate))
@@ -112,7 +114,7 @@ class LevelMeter:
             start, end = max(0, index - TRUE_PEAK_HALF_WINDOW), min(data.shape[0], index + TRUE_PEAK_HALF_WINDOW)
             upsampled = signal.upfirdn(self._tp_taps, data[start:end], up=TRUE_PEAK_UPSAMPLE, axis=0)
             # Keep the part the filter saw whole: the window's edges would ring like a cut.
-            delay, edge = (len(self._tp_taps) - 1) // 2, (len(self._tp_taps) - 1) // (2 * TRUE_PEAK_UPSAMPLE)
+            delay, edge = self._tp_delay, self._tp_edge
             steady = upsampled[delay + edge * TRUE_PEAK_UPSAMPLE : delay + (end - start - edge) * TRUE_PEAK_UPSAMPLE]
             if steady.size:
                 peak = max(peak, float(np.abs(steady).max()))

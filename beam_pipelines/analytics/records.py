@@ -15,7 +15,7 @@ from typing import Any
 from mixscribe.events import EVENT_TYPES
 
 TERMINAL_TYPES = {"job.completed", "job.failed", "upload.rejected"}
-_STATUS_RANK = {"queued": 0, "transcribing": 1, "transcribed": 2, "done": 3, "failed": 3}  # done/failed exclude each other
+STATUS_RANK = {"queued": 0, "transcribing": 1, "transcribed": 2, "done": 3, "failed": 3}  # done/failed exclude each other
 _STATUS_OF = {"job.queued": "queued", "job.started": "transcribing", "job.transcribed": "transcribed",
               "job.completed": "done", "job.failed": "failed", "upload.rejected": "failed"}
 
@@ -137,7 +137,7 @@ JOB_FIELDS = ("owner", "error_code", "model", "language", "priority", "audio_dur
 
 
 def _later_status(current: str, new: str) -> str:
-    return new if _STATUS_RANK[new] > _STATUS_RANK[current] else current
+    return new if STATUS_RANK[new] > STATUS_RANK[current] else current
 
 
 def _fields_of(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -8,15 +8,19 @@ the file, so a reader (a query, the report) can get in between.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from mixscribe.warehouse import EVENTS, HOURLY, JOBS, TABLES, Table, duckdb_type
 
+from .records import STATUS_RANK
+
 SCHEMA = "mixscribe"
 PRIMARY_KEYS = {EVENTS.name: ("event_id",), JOBS.name: ("job_id",), HOURLY.name: ("window_start", "dimension", "key")}
-_STATUS_RANK_SQL = "CASE {col} WHEN 'done' THEN 3 WHEN 'failed' THEN 3 WHEN 'transcribed' THEN 2 WHEN 'transcribing' THEN 1 ELSE 0 END"
+# The fold's status ranking, as SQL, so an upsert never moves a job's status backwards either.
+_STATUS_RANK_SQL = "CASE {col} " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in STATUS_RANK.items()) + " ELSE 0 END"
 
 
 def connect(path: str | Path, read_only: bool = False, timeout_s: float = 30.0) -> Any:
@@ -39,11 +43,22 @@ def ddl(table: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table.name} ({', '.join(columns)})"
 
 
-def ensure_schema(con: Any) -> None:
+_READY: set[tuple[str, int]] = set()  # (file, inode) whose schema this process has already created
+
+
+def ensure_schema(con: Any, path: str | Path) -> None:
+    """Create the schema, tables and view once per file per process (writes run per bundle).
+
+    The key includes the inode, so a file deleted and created again is set up again.
+    """
+    key = (str(Path(path).resolve()), os.stat(path).st_ino)
+    if key in _READY:
+        return
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for table in TABLES:
         con.execute(ddl(table))
-    con.execute(f"CREATE OR REPLACE VIEW {SCHEMA}.jobs_current AS SELECT * FROM {SCHEMA}.{JOBS.name}")
+    con.execute(f"CREATE VIEW IF NOT EXISTS {SCHEMA}.jobs_current AS SELECT * FROM {SCHEMA}.{JOBS.name}")
+    _READY.add(key)
 
 
 def upsert_sql(table: Table, source: str = "batch_rows") -> str:
@@ -101,7 +116,7 @@ def write_rows(path: str | Path, table: Table, rows: Iterable[dict[str, Any]]) -
         arrays[column.name] = pa.array(values, type=_ARROW_TYPES[column.type])
     con = connect(path)
     try:
-        ensure_schema(con)
+        ensure_schema(con, path)
         con.register("batch_rows", pa.table(arrays))
         con.execute(upsert_sql(table))
         con.unregister("batch_rows")
@@ -126,7 +141,7 @@ _arrow_types()
 def run_query(path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
     con = connect(path)
     try:
-        ensure_schema(con)
+        ensure_schema(con, path)
         cursor = con.execute(sql)
         return [d[0] for d in cursor.description], cursor.fetchall()
     finally:

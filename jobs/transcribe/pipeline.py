@@ -88,7 +88,7 @@ class TranscriptionPipeline:
         if claim.outcome is ClaimOutcome.FINISHED:
             if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
                 # An earlier attempt may have died between the transition and the notes request.
-                publish_notes_request(self.publisher, self.settings, NotesRequest(request.job_id))
+                self._request_notes(request.job_id)
             log.info("request for a finished job dropped", extra=fields(job_id=request.job_id))
             return Outcome.DONE
         if claim.outcome is ClaimOutcome.BUSY:
@@ -176,11 +176,14 @@ class TranscriptionPipeline:
         if status is JobStatus.DONE:
             self.events.emit(make_event("job.completed", request.job_id, SOURCE, {"status": status.value}))
         else:
-            publish_notes_request(self.publisher, self.settings, NotesRequest(request.job_id))
+            self._request_notes(request.job_id)
         log.info(
             "job transcribed",
             extra=fields(job_id=request.job_id, status=status.value, rtf=metrics["real_time_factor"], **timings),
         )
+
+    def _request_notes(self, job_id: str) -> None:
+        publish_notes_request(self.publisher, self.settings, NotesRequest(job_id))
 
     def _write_transcript(self, job_id: str, transcript: Transcript) -> dict[str, str]:
         renderings = {
