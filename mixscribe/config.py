@@ -56,6 +56,24 @@ class Settings:
     idle_timeout_s: int = 30
     ack_deadline_s: int = 60
     lease_s: int = 120
+    # HTTPS API
+    auth_audience: str = ""
+    auth_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    auth_issuers: tuple[str, ...] = ("https://accounts.google.com", "accounts.google.com")
+    dev_token_url: str = ""
+    web_origin: str = ""
+    rate_per_minute: int = 60
+    rate_per_hour: int = 1000
+    max_body_bytes: int = 16 * 1024
+    signed_url_endpoint: str = "https://storage.googleapis.com"
+    signed_url_ttl_s: int = 900
+    signing_key_file: str = ""
+    import_buckets: tuple[str, ...] = ()
+    fetch_max_bytes: int = 512 * 1024**2
+    fetch_timeout_s: int = 60
+    allow_private_networks: tuple[str, ...] = ()
+    webhook_max_attempts: int = 6
+    webhook_timeout_s: int = 10
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -91,6 +109,23 @@ class Settings:
             idle_timeout_s=_int(env, "MIXSCRIBE_IDLE_TIMEOUT_S", cls.idle_timeout_s),
             ack_deadline_s=_int(env, "MIXSCRIBE_ACK_DEADLINE_S", cls.ack_deadline_s),
             lease_s=_int(env, "MIXSCRIBE_LEASE_S", cls.lease_s),
+            auth_audience=env.get("MIXSCRIBE_AUTH_AUDIENCE", cls.auth_audience),
+            auth_certs_url=env.get("MIXSCRIBE_AUTH_CERTS_URL", cls.auth_certs_url),
+            auth_issuers=_list(env, "MIXSCRIBE_AUTH_ISSUERS", cls.auth_issuers),
+            dev_token_url=env.get("MIXSCRIBE_DEV_TOKEN_URL", cls.dev_token_url),
+            web_origin=env.get("MIXSCRIBE_WEB_ORIGIN", cls.web_origin),
+            rate_per_minute=_int(env, "MIXSCRIBE_RATE_PER_MINUTE", cls.rate_per_minute),
+            rate_per_hour=_int(env, "MIXSCRIBE_RATE_PER_HOUR", cls.rate_per_hour),
+            max_body_bytes=_int(env, "MIXSCRIBE_MAX_BODY_BYTES", cls.max_body_bytes),
+            signed_url_endpoint=env.get("MIXSCRIBE_SIGNED_URL_ENDPOINT", cls.signed_url_endpoint),
+            signed_url_ttl_s=_int(env, "MIXSCRIBE_SIGNED_URL_TTL_S", cls.signed_url_ttl_s),
+            signing_key_file=env.get("MIXSCRIBE_SIGNING_KEY_FILE", cls.signing_key_file),
+            import_buckets=_list(env, "MIXSCRIBE_IMPORT_BUCKETS", cls.import_buckets),
+            fetch_max_bytes=_int(env, "MIXSCRIBE_FETCH_MAX_BYTES", cls.fetch_max_bytes),
+            fetch_timeout_s=_int(env, "MIXSCRIBE_FETCH_TIMEOUT_S", cls.fetch_timeout_s),
+            allow_private_networks=_list(env, "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS", cls.allow_private_networks),
+            webhook_max_attempts=_int(env, "MIXSCRIBE_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts),
+            webhook_timeout_s=_int(env, "MIXSCRIBE_WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s),
         )
         settings.validate()
         return settings
@@ -108,6 +143,8 @@ class Settings:
                 "MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
                 "or a request could arrive after the last worker left"
             )
+        if self.rate_per_minute < 1 or self.rate_per_hour < self.rate_per_minute:
+            raise ValueError("MIXSCRIBE_RATE_PER_MINUTE must be ≥ 1 and ≤ MIXSCRIBE_RATE_PER_HOUR")
         if self.upload_bucket == self.results_bucket:
             raise ValueError("uploads and results must be separate buckets (results would retrigger)")
 

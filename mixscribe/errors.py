@@ -22,6 +22,8 @@ class ErrorCode(str, Enum):
     NO_AUDIO_STREAM = "no_audio_stream"
     TOO_LONG = "too_long"
     SOURCE_MISSING = "source_missing"
+    SOURCE_REFUSED = "source_refused"
+    SOURCE_UNREACHABLE = "source_unreachable"
     MODEL_UNAVAILABLE = "model_unavailable"
     INVALID_REQUEST = "invalid_request"
     TRANSCRIPTION_FAILED = "transcription_failed"

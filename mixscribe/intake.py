@@ -89,6 +89,9 @@ class Intake:
         existing = self.store.get(job.job_id)
         if existing is not None:
             return self._resume(existing)
+        if self.store.deleted_owner(job.job_id) is not None:
+            log.info("event for a deleted job ignored", extra=fields(job_id=job.job_id, object=source.uri))
+            return None
         try:
             options = validate_upload(source.name, source.content_type, source.size, obj.metadata, self.settings)
             probe = self._probe(source)
@@ -166,7 +169,7 @@ class Intake:
                     "owner": job.owner,
                     "object": job.source.uri,
                     "size": job.source.size,
-                    "options": job.options.to_dict(),
+                    "options": job.options.public_dict(),
                     "probe": job.probe,
                 },
             )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class JobStatus(str, Enum):
@@ -46,10 +48,16 @@ def can_transition(current: JobStatus, new: JobStatus) -> bool:
     return _RANK[new] > _RANK[current]
 
 
+# Objects the API names for signed uploads and imports: written once (their signed URL carries
+# ``x-goog-if-generation-match: 0``), so their job id leaves out the generation and the API can
+# return it before the upload happens.
+WRITE_ONCE_NAME = re.compile(r"^users/[A-Za-z0-9_-]{1,128}/uploads/[0-9a-f]{32}/[^/]+$")
+
+
 def job_id_for(bucket: str, name: str, generation: int | str) -> str:
     """Deterministic job id for one object generation: a redelivered event maps to the same job."""
-    digest = hashlib.sha256(f"gs://{bucket}/{name}#{generation}".encode()).hexdigest()
-    return f"j{digest[:31]}"
+    key = f"gs://{bucket}/{name}" if WRITE_ONCE_NAME.match(name) else f"gs://{bucket}/{name}#{generation}"
+    return f"j{hashlib.sha256(key.encode()).hexdigest()[:31]}"
 
 
 def owner_for(object_name: str) -> str:
@@ -88,10 +96,17 @@ class JobOptions:
     priority: str = "normal"
     notes: bool = True
     channels: tuple[str, ...] = ()
+    webhook: str = ""  # callback URL; may carry a token, so only its host leaves Firestore
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["channels"] = list(self.channels)
+        return data
+
+    def public_dict(self) -> dict[str, Any]:
+        """The options as events and result files show them (webhook reduced to its host)."""
+        data = self.to_dict()
+        data["webhook"] = urlsplit(self.webhook).hostname or "" if self.webhook else ""
         return data
 
     @classmethod
@@ -102,6 +117,7 @@ class JobOptions:
             priority=str(data.get("priority", "normal")),
             notes=bool(data.get("notes", True)),
             channels=tuple(data.get("channels") or ()),
+            webhook=str(data.get("webhook") or ""),
         )
 
 
@@ -122,6 +138,9 @@ class Job:
     error: dict[str, str] | None = None
     probe: dict[str, Any] | None = None
     published_at: datetime | None = None
+    webhook: dict[str, Any] | None = None  # delivery record of the options' webhook
+    metrics: dict[str, Any] | None = None  # summary written when transcribed
+    notes: dict[str, Any] | None = None  # summary written when the notes are ready
 
     @classmethod
     def new(
@@ -165,4 +184,7 @@ class Job:
             error=doc.get("error"),
             probe=doc.get("probe"),
             published_at=doc.get("published_at"),
+            webhook=doc.get("webhook"),
+            metrics=doc.get("metrics"),
+            notes=doc.get("notes"),
         )

@@ -9,17 +9,44 @@ from typing import Any, Callable
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from .errors import TransientError, TransitionRefused
 from .jobs import Job, JobStatus, can_transition
 
 JOBS = "jobs"
 DISPATCH = "dispatch"
+DELETIONS = "deletions"
 CAS_ATTEMPTS = 8
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def compare_and_set(
+    client: firestore.Client, ref: Any, decide: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+) -> bool:
+    """Optimistic update: write ``decide(current)`` only if nobody wrote since it was read.
+
+    ``decide`` returns the fields to write, or ``None`` to leave the document alone. Hot
+    documents use this instead of a transaction: no locks are held, so contention costs a
+    re-read rather than a lock timeout (the emulator locks pessimistically).
+    """
+    for _ in range(CAS_ATTEMPTS):
+        snap = ref.get()
+        values = decide(snap.to_dict() if snap.exists else None)
+        if values is None:
+            return False
+        try:
+            if snap.exists:
+                ref.update(values, option=client.write_option(last_update_time=snap.update_time))
+            else:
+                ref.create(values)
+            return True
+        except (gexc.FailedPrecondition, gexc.Conflict, gexc.AlreadyExists, gexc.NotFound):
+            continue
+    raise TransientError(f"{ref.path} is contended; retry later")
 
 
 class ClaimOutcome(str, Enum):
@@ -47,6 +74,38 @@ class JobStore:
         snap = self._jobs.document(job_id).get()
         return Job.from_document(snap.to_dict()) if snap.exists else None
 
+    def list_for_owner(
+        self, owner: str, limit: int, status: JobStatus | None = None, after: tuple[datetime, str] | None = None
+    ) -> tuple[list[Job], bool]:
+        """Newest first; ``after`` is the (created_at, job_id) of the last job of the previous page.
+
+        Returns the page and whether more jobs follow. Needs the composite index
+        (owner, [status,] created_at desc, job_id desc) that infra declares.
+        """
+        query = self._jobs.where(filter=FieldFilter("owner", "==", owner))
+        if status is not None:
+            query = query.where(filter=FieldFilter("status", "==", status.value))
+        query = query.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
+            "job_id", direction=firestore.Query.DESCENDING
+        )
+        if after is not None:
+            query = query.start_after({"created_at": after[0], "job_id": after[1]})
+        docs = [snap.to_dict() for snap in query.limit(limit + 1).stream()]
+        return [Job.from_document(doc) for doc in docs[:limit]], len(docs) > limit
+
+    def delete(self, job: Job, ttl_days: int) -> None:
+        """Remove the record, leaving a tombstone so redelivered events cannot recreate it."""
+        now = utcnow()
+        self._client.collection(DELETIONS).document(job.job_id).set(
+            {"owner": job.owner, "deleted_at": now, "expires_at": now + timedelta(days=ttl_days)}
+        )
+        self._jobs.document(job.job_id).delete()
+
+    def deleted_owner(self, job_id: str) -> str | None:
+        """The owner of a deleted job, or ``None`` when the job was never deleted."""
+        snap = self._client.collection(DELETIONS).document(job_id).get()
+        return str(snap.to_dict()["owner"]) if snap.exists else None
+
     def create(self, job: Job) -> tuple[Job, bool]:
         """Create ``job`` unless its id exists; returns the stored job and whether it is new.
 
@@ -58,28 +117,6 @@ class JobStore:
             return job, True
         except (gexc.Conflict, gexc.AlreadyExists):
             return Job.from_document(ref.get().to_dict()), False
-
-    def _compare_and_set(self, ref: Any, decide: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> bool:
-        """Optimistic update: write ``decide(current)`` only if nobody wrote since it was read.
-
-        ``decide`` returns the fields to write, or ``None`` to leave the document alone. Hot
-        documents use this instead of a transaction: no locks are held, so contention costs a
-        re-read rather than a lock timeout (the emulator locks pessimistically).
-        """
-        for _ in range(CAS_ATTEMPTS):
-            snap = ref.get()
-            values = decide(snap.to_dict() if snap.exists else None)
-            if values is None:
-                return False
-            try:
-                if snap.exists:
-                    ref.update(values, option=self._client.write_option(last_update_time=snap.update_time))
-                else:
-                    ref.create(values)
-                return True
-            except (gexc.FailedPrecondition, gexc.Conflict, gexc.AlreadyExists, gexc.NotFound):
-                continue
-        raise TransientError(f"{ref.path} is contended; retry later")
 
     def update_fields(self, job_id: str, values: dict[str, Any]) -> None:
         """Set bookkeeping fields that do not change the status."""
@@ -124,7 +161,7 @@ class JobStore:
                 "updated_at": at,
             }
 
-        self._compare_and_set(self._jobs.document(job_id), decide)
+        compare_and_set(self._client, self._jobs.document(job_id), decide)
         job = seen["job"]
         if seen["outcome"] is ClaimOutcome.CLAIMED:
             job.status, job.attempts = JobStatus.TRANSCRIBING, job.attempts + 1
@@ -172,7 +209,7 @@ class JobStore:
                 return None
             return {"publishing_until": at + timedelta(seconds=lease_s)}
 
-        return self._compare_and_set(self._jobs.document(job_id), decide)
+        return compare_and_set(self._client, self._jobs.document(job_id), decide)
 
     def try_dispatch(self, job_name: str, debounce_s: int, now: datetime | None = None) -> bool:
         """True for at most one caller per ``debounce_s``: that caller launches an execution."""
@@ -184,7 +221,7 @@ class JobStore:
                 return None
             return {"last_launch_at": at}
 
-        return self._compare_and_set(self._client.collection(DISPATCH).document(job_name), decide)
+        return compare_and_set(self._client, self._client.collection(DISPATCH).document(job_name), decide)
 
     def clear_dispatch(self, job_name: str) -> None:
         """Forget the last launch (it failed), so the next request launches again."""

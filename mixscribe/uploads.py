@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import ErrorCode, PermanentError
@@ -38,7 +39,8 @@ WHISPER_LANGUAGES = frozenset(
     "my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl "
     "tr tt uk ur uz vi yi yo yue zh".split()
 )
-OPTION_KEYS = ("model", "language", "priority", "notes", "channels")
+OPTION_KEYS = ("model", "language", "priority", "notes", "channels", "webhook")
+MAX_WEBHOOK_CHARS = 2048
 
 
 def validate_object_name(name: str) -> None:
@@ -124,7 +126,14 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
                 ErrorCode.INVALID_OPTION,
                 f"channels must be up to {MAX_CHANNEL_NAMES} comma-separated names of [A-Za-z0-9_-]",
             )
-    return JobOptions(model=model, language=language, priority=priority, notes=notes, channels=channels)
+    webhook = meta.get("webhook", "").strip()
+    if webhook:
+        parts = urlsplit(webhook)
+        if len(webhook) > MAX_WEBHOOK_CHARS or parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
+            raise PermanentError(ErrorCode.INVALID_OPTION, "webhook must be an https URL without credentials")
+    return JobOptions(
+        model=model, language=language, priority=priority, notes=notes, channels=channels, webhook=webhook
+    )
 
 
 def validate_upload(

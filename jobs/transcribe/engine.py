@@ -118,7 +118,7 @@ class SpeechModel:
                     words=words,
                 )
             )
-        recorded: dict[str, Any] = {**asdict(decode), **asdict(self.placement), "job_options": options.to_dict()}
+        recorded: dict[str, Any] = {**asdict(decode), **asdict(self.placement), "job_options": options.public_dict()}
         transcript = Transcript(
             job_id=job_id,
             language=info.language,
