@@ -16,6 +16,7 @@ NOTIFICATIONS_TOPIC = "gcs-notifications"
 EVENTARC_SUBSCRIPTION = "eventarc-on-upload"
 NOTES_SUBSCRIPTION = "eventarc-notes"
 ANALYTICS_SUBSCRIPTION = "mixscribe-events-analytics"
+WEBHOOKS_SUBSCRIPTION = "eventarc-webhooks"
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,10 @@ def topology(settings: Settings) -> tuple[list[str], list[SubscriptionSpec]]:
     requests_dead = f"{settings.requests_topic}-dead"
     notifications_dead = f"{NOTIFICATIONS_TOPIC}-dead"
     notes_dead = f"{settings.notes_topic}-dead"
+    webhooks_dead = f"{WEBHOOKS_SUBSCRIPTION}-dead"
     topics = [
         settings.requests_topic, requests_dead, settings.events_topic, NOTIFICATIONS_TOPIC, notifications_dead,
-        settings.notes_topic, notes_dead,
+        settings.notes_topic, notes_dead, webhooks_dead,
     ]
     subscriptions = [
         SubscriptionSpec(
@@ -58,6 +60,11 @@ def topology(settings: Settings) -> tuple[list[str], list[SubscriptionSpec]]:
         ),
         SubscriptionSpec(f"{notes_dead}-inspect", notes_dead),
         SubscriptionSpec(ANALYTICS_SUBSCRIPTION, settings.events_topic),
+        SubscriptionSpec(
+            WEBHOOKS_SUBSCRIPTION, settings.events_topic, ack_deadline_s=600, dead_letter_topic=webhooks_dead,
+            max_delivery_attempts=5,
+        ),
+        SubscriptionSpec(f"{webhooks_dead}-inspect", webhooks_dead),
     ]
     return topics, subscriptions
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +19,15 @@ from pathlib import Path
 from mixscribe.config import Settings
 
 from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
-from .resources import ANALYTICS_SUBSCRIPTION, EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, ensure_buckets, ensure_pubsub
+from .identity import LOCAL_ISSUER, generate_key_file
+from .resources import (
+    ANALYTICS_SUBSCRIPTION, EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, WEBHOOKS_SUBSCRIPTION,
+    ensure_buckets, ensure_pubsub,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 ENV_FILE = "env"
+LOCAL_AUDIENCE = "mixscribe-local-api"
 STATE_FILE = "stack.json"
 
 
@@ -57,12 +63,12 @@ class LocalStack:
         service.start()
         return service
 
-    def _function(self, directory: str, target: str, port: int, env: dict[str, str]) -> ServiceProcess:
-        """A CloudEvent function of ``functions/<directory>`` under functions-framework."""
+    def _function(self, directory: str, target: str, port: int, env: dict[str, str], kind: str = "cloudevent") -> ServiceProcess:
+        """A function of ``functions/<directory>`` under functions-framework (``cloudevent`` or ``http``)."""
         return self._service(
             directory,
             [str(Path(sys.executable).parent / "functions-framework"), "--target", target,
-             "--source", str(REPO / "functions" / directory / "main.py"), "--signature-type", "cloudevent",
+             "--source", str(REPO / "functions" / directory / "main.py"), "--signature-type", kind,
              "--host", "127.0.0.1", "--port", str(port)],
             {**env, "THREADS": "8"},
             tcp_open(port),
@@ -73,7 +79,7 @@ class LocalStack:
         opts = self.options
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.root / "gcs", ignore_errors=True)  # a new stack starts empty, like its emulators
-        names = ("pubsub", "firestore", "gcs", "function", "notes", "run_jobs")
+        names = ("pubsub", "firestore", "gcs", "function", "notes", "run_jobs", "identity", "gateway", "api", "webhooks")
         ports = dict(zip(names, free_ports(len(names))))
         gcloud_env = {
             **os.environ,
@@ -87,11 +93,17 @@ class LocalStack:
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports['firestore']}",
             "MIXSCRIBE_UPLOAD_BUCKET": opts.upload_bucket,
             "MIXSCRIBE_RESULTS_BUCKET": opts.results_bucket,
-            "MIXSCRIBE_API_URL": "",
+            "MIXSCRIBE_API_URL": f"http://127.0.0.1:{ports['api']}",
+            "MIXSCRIBE_DEV_TOKEN_URL": f"http://127.0.0.1:{ports['identity']}/token",
+            "MIXSCRIBE_AUTH_AUDIENCE": LOCAL_AUDIENCE,
+            "MIXSCRIBE_LOCAL_IDENTITY_KEY_FILE": str(self.root / "keys" / "identity.json"),
+            "MIXSCRIBE_WEBHOOK_SECRET_FILE": str(self.root / "keys" / "webhook-secret"),
             "MIXSCRIBE_WAREHOUSE": str(self.root / "warehouse.duckdb"),
             "MIXSCRIBE_FUNCTION_URL": f"http://127.0.0.1:{ports['function']}",
             "MIXSCRIBE_NOTES_FUNCTION_URL": f"http://127.0.0.1:{ports['notes']}",
             "MIXSCRIBE_LOCAL_RUN_API": f"http://127.0.0.1:{ports['run_jobs']}",
+            "MIXSCRIBE_WEBHOOKS_FUNCTION_URL": f"http://127.0.0.1:{ports['webhooks']}",
+            "MIXSCRIBE_SIGNED_URL_ENDPOINT": f"http://127.0.0.1:{ports['gateway']}",
         }
         try:
             self._start_services(ports, gcloud_env)
@@ -133,6 +145,7 @@ class LocalStack:
         )
         gcs.wait_ready(30)
         ensure_buckets(settings)
+        keys = self._generate_keys()
         service_env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
@@ -149,6 +162,33 @@ class LocalStack:
             service_env,
             http_ok(f"http://127.0.0.1:{ports['run_jobs']}/healthz"),
         )
+        api_env = {
+            **service_env,
+            "MIXSCRIBE_AUTH_CERTS_URL": f"http://127.0.0.1:{ports['identity']}/certs",
+            "MIXSCRIBE_AUTH_ISSUERS": LOCAL_ISSUER,
+            "MIXSCRIBE_WEB_ORIGIN": self.env["MIXSCRIBE_API_URL"],
+            "MIXSCRIBE_SIGNING_KEY_FILE": str(keys["signer"]),
+            # the local stack's own servers (test webhooks, URL sources) live on loopback; never set in the cloud
+            "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
+            **opts.service_env,
+        }
+        identity = self._service(
+            "identity",
+            [sys.executable, "-m", "local_emulators.identity", "--port", str(ports["identity"]),
+             "--key-file", str(keys["identity"]), "--audience", LOCAL_AUDIENCE, "--allowed-origin", self.env["MIXSCRIBE_API_URL"]],
+            service_env,
+            http_ok(f"http://127.0.0.1:{ports['identity']}/healthz"),
+        )
+        gateway = self._service(
+            "gcs-gateway",
+            [sys.executable, "-m", "local_emulators.gcs_gateway", "--port", str(ports["gateway"]),
+             "--upstream", self.env["STORAGE_EMULATOR_HOST"], "--signer-key-file", str(keys["signer"]),
+             "--allowed-origin", self.env["MIXSCRIBE_API_URL"]],
+            service_env,
+            http_ok(f"http://127.0.0.1:{ports['gateway']}/healthz"),
+        )
+        api = self._function("api", "api", ports["api"], api_env, kind="http")
+        webhooks = self._function("webhooks", "on_job_event", ports["webhooks"], api_env)
         function = self._function("on_upload", "on_upload", ports["function"], service_env)
         notes = self._function("notes", "on_notes_request", ports["notes"], service_env)
         bridges = [
@@ -166,6 +206,13 @@ class LocalStack:
                  "--target", self.env["MIXSCRIBE_NOTES_FUNCTION_URL"], "--topic", settings.topic_path(settings.notes_topic)],
                 service_env,
             ),
+            self._service(
+                "eventarc-webhooks",
+                [sys.executable, "-m", "local_emulators.eventarc", "--kind", "pubsub",
+                 "--subscription", settings.subscription_path(WEBHOOKS_SUBSCRIPTION),
+                 "--target", self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], "--topic", settings.topic_path(settings.events_topic)],
+                service_env,
+            ),
         ]
         if opts.analytics:
             bridges.append(self._service(
@@ -175,8 +222,26 @@ class LocalStack:
                  "--warehouse", self.env["MIXSCRIBE_WAREHOUSE"]],
                 service_env,
             ))
-        for service in (run_jobs, function, notes, *bridges):
+        for service in (run_jobs, identity, gateway, api, webhooks, function, notes, *bridges):
             service.wait_ready(60)
+
+    def _generate_keys(self) -> dict[str, Path]:
+        """Fresh keys per stack: the identity provider's, the URL signer's, the webhook secret."""
+        folder = self.root / "keys"
+        generate_key_file(folder / "identity.json")
+        signer = generate_key_file(folder / "signer-raw.json")
+        (folder / "signer-raw.json").unlink()
+        signer_file = folder / "signer.json"
+        signer_file.touch(mode=0o600)
+        signer_file.write_text(json.dumps({
+            "type": "service_account", "project_id": self.options.project, "private_key_id": signer["kid"],
+            "private_key": signer["private_key"], "client_email": f"api@{self.options.project}.iam.gserviceaccount.com",
+            "token_uri": "http://127.0.0.1:9/token",
+        }))
+        secret_file = folder / "webhook-secret"
+        secret_file.touch(mode=0o600)
+        secret_file.write_text(secrets.token_urlsafe(32))
+        return {"identity": folder / "identity.json", "signer": signer_file}
 
     def _write_state(self) -> None:
         lines = [f"{key}={value}" for key, value in self.env.items()]

@@ -75,7 +75,7 @@ class UrlSigner:
             expiration=timedelta(seconds=self.ttl_s),
             method="POST",
             content_type=content_type,
-            headers=headers,
+            headers=dict(headers),  # the library adds Host to the dict it gets
             api_access_endpoint=self.endpoint,
             **self._signing_kwargs(),
         )

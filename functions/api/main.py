@@ -1,0 +1,47 @@
+"""Cloud Function (gen2, HTTPS): the public API for web clients and the web page at ``/``.
+
+Thin handler: the Flask app of ``mixscribe.webapi`` is built once per instance and each
+functions-framework request is dispatched into it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import flask
+import functions_framework
+
+from mixscribe import gcp
+from mixscribe.auth import CertificateCache, TokenVerifier
+from mixscribe.config import Settings
+from mixscribe.logs import setup_logging
+from mixscribe.ratelimit import RateLimiter
+from mixscribe.signed_urls import UrlSigner
+from mixscribe.store import JobStore
+from mixscribe.webapi.app import create_app
+from mixscribe.webapi.service import JobsService
+
+STATIC = Path(__file__).resolve().parent / "static"
+setup_logging("api")
+
+
+@functools.lru_cache(maxsize=1)
+def app() -> flask.Flask:
+    """Clients, keys and the app are built once per instance, on first use."""
+    settings = Settings.from_env()
+    firestore = gcp.firestore_client(settings)
+    storage = gcp.storage_client(settings)
+    signer = UrlSigner(storage, settings.signed_url_endpoint, settings.signed_url_ttl_s, settings.signing_key_file)
+    service = JobsService(settings, JobStore(firestore), storage, signer)
+    verifier = TokenVerifier(CertificateCache(settings.auth_certs_url), settings.auth_audience, settings.auth_issuers)
+    limiter = RateLimiter(firestore, settings.rate_per_minute, settings.rate_per_hour)
+    return create_app(settings, service, verifier, limiter, STATIC)
+
+
+@functions_framework.http
+def api(request: flask.Request) -> flask.Response:
+    """Entry point: every path of the API and the page."""
+    application = app()
+    with application.request_context(request.environ):
+        return application.full_dispatch_request()

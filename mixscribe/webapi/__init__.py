@@ -1,0 +1,1 @@
+"""The HTTPS API for web clients (served by ``functions/api``)."""

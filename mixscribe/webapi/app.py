@@ -1,0 +1,267 @@
+"""The HTTP layer of the API: routing, authentication, rate limits, validation, headers.
+
+``create_app`` builds a Flask app around a ``JobsService``; ``functions/api`` dispatches each
+functions-framework request into it. Request bodies are validated against the schemas of
+``openapi.yaml`` (the same file the tests validate responses against).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Flask, Response, g, jsonify, request, send_from_directory
+from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from werkzeug.exceptions import HTTPException
+
+from ..auth import AuthError, TokenVerifier
+from ..config import Settings
+from ..errors import TransientError
+from ..jobs import Job, JobStatus
+from ..logs import fields
+from ..ratelimit import RateLimiter
+from .service import ApiError, JobsService
+
+log = logging.getLogger("api")
+SPEC_PATH = Path(__file__).with_name("openapi.yaml")
+SPEC_URI = "urn:mixscribe:openapi"
+STATUSES = {s.value for s in JobStatus}
+
+
+@lru_cache(maxsize=1)
+def openapi_spec() -> dict[str, Any]:
+    return yaml.safe_load(SPEC_PATH.read_text())
+
+
+@lru_cache(maxsize=None)
+def schema_validator(name: str) -> Draft202012Validator:
+    """A validator for ``#/components/schemas/<name>`` with the spec's references resolvable."""
+    registry = Registry().with_resource(SPEC_URI, Resource.from_contents(openapi_spec(), DRAFT202012))
+    return Draft202012Validator({"$ref": f"{SPEC_URI}#/components/schemas/{name}"}, registry=registry)
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """A job as the API shows it (the ``Job`` schema): no bucket paths, no webhook URL."""
+    metrics = job.metrics or {}
+    return {
+        "id": job.job_id,
+        "status": job.status.value,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "source": {"name": job.source.name.rsplit("/", 1)[-1], "size": job.source.size, "content_type": job.source.content_type},
+        "options": job.options.public_dict() if job.options else None,
+        "attempts": job.attempts,
+        "duration_s": metrics.get("duration_s") or (job.probe or {}).get("duration_s"),
+        "language": metrics.get("language"),
+        "metrics": job.metrics,
+        "notes": job.notes,
+        "error": job.error,
+        "outputs": sorted(job.outputs),
+        "webhook": {k: v for k, v in job.webhook.items() if k != "updated_at"} if job.webhook else None,
+    }
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _bool(raw: str | None) -> bool:
+    if raw in (None, "", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise ApiError(400, "invalid_request", "boolean parameters are true or false")
+
+
+def create_app(
+    settings: Settings,
+    service: JobsService,
+    verifier: TokenVerifier,
+    limiter: RateLimiter,
+    static_dir: Path,
+) -> Flask:
+    app = Flask("mixscribe-api", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    connect = " ".join(filter(None, ["'self'", settings.signed_url_endpoint, _origin(settings.dev_token_url)]))
+    csp = (
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {connect}; media-src {settings.signed_url_endpoint} blob:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+    @app.before_request
+    def authenticate() -> Response | None:
+        g.started = time.perf_counter()
+        g.uid = None
+        if request.method == "OPTIONS" or not request.path.startswith("/v1/"):
+            return None
+        if (request.content_length or 0) > settings.max_body_bytes:
+            return _error(413, "payload_too_large", f"the body is larger than {settings.max_body_bytes} bytes")
+        try:
+            g.caller = verifier.verify_header(request.headers.get("Authorization"))
+        except AuthError as exc:
+            return _error(401, "unauthenticated", str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        g.uid = g.caller.uid
+        decision = limiter.take(g.caller.uid)
+        if not decision.allowed:
+            return _error(429, "rate_limited", "too many requests", {"Retry-After": str(decision.retry_after_s)})
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        if request.path.startswith("/v1/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if response.mimetype == "text/html":
+            response.headers["Content-Security-Policy"] = csp
+        if settings.signed_url_endpoint.startswith("https://"):
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        origin = request.headers.get("Origin")
+        if settings.web_origin and origin == settings.web_origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            if request.method == "OPTIONS":
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
+                response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+                response.headers["Access-Control-Max-Age"] = "3600"
+        elapsed_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)
+        trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0]
+        log.info("request", extra=fields(
+            method=request.method, path=request.path, status=response.status_code, latency_ms=elapsed_ms,
+            uid=g.get("uid"), trace=f"projects/{settings.project}/traces/{trace}" if trace else None,
+        ))
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(err: ApiError) -> Response:
+        return _error(err.status, err.code, err.message, err.headers)
+
+    @app.errorhandler(SchemaError)
+    def schema_error(err: SchemaError) -> Response:
+        where = "/".join(str(p) for p in err.absolute_path) or "body"
+        return _error(400, "invalid_request", f"{where}: {err.message}"[:300])
+
+    @app.errorhandler(TransientError)
+    def transient(err: TransientError) -> Response:
+        return _error(503, "unavailable", "a dependency is unavailable; retry", {"Retry-After": "5"})
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return _error(err.code or 500, codes.get(err.code or 500, "invalid_request"), err.description or err.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception) -> Response:
+        log.error("unhandled error", exc_info=err, extra=fields(path=request.path))
+        return _error(500, "internal", "internal error")
+
+    def body(schema: str) -> dict[str, Any]:
+        data = request.get_json(silent=True)
+        if data is None:
+            raise ApiError(400, "invalid_request", "the body must be a JSON object (Content-Type: application/json)")
+        schema_validator(schema).validate(data)
+        return data
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/")
+    def page() -> Response:
+        return send_from_directory(static_dir, "index.html")
+
+    @app.get("/static/<path:name>")
+    def static_file(name: str) -> Response:
+        return send_from_directory(static_dir, name)
+
+    @app.get("/openapi.yaml")
+    def spec() -> Response:
+        return Response(SPEC_PATH.read_text(), mimetype="application/yaml")
+
+    @app.get("/config.json")
+    def page_config() -> Response:
+        return jsonify({"dev_token_url": settings.dev_token_url or None})
+
+    @app.route("/v1/<path:_>", methods=["OPTIONS"])
+    def preflight(_: str) -> Response:
+        return Response(status=204)
+
+    @app.post("/v1/uploads")
+    def create_upload() -> tuple[Response, int]:
+        return jsonify(service.create_upload(g.caller, body("CreateUpload"))), 201
+
+    @app.post("/v1/jobs")
+    def create_job() -> tuple[Response, int]:
+        return jsonify(service.import_source(g.caller, body("CreateJob"))), 202
+
+    @app.get("/v1/jobs")
+    def list_jobs() -> Response:
+        status = request.args.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise ApiError(400, "invalid_request", f"status must be one of {', '.join(sorted(STATUSES))}")
+        raw_limit = request.args.get("limit", "20")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+            raise ApiError(400, "invalid_request", "limit must be an integer from 1 to 100")
+        jobs, token = service.list(g.caller, status, int(raw_limit), request.args.get("page_token") or None)
+        return jsonify({"jobs": [job_view(job) for job in jobs], "next_page_token": token})
+
+    @app.get("/v1/jobs/<job_id>")
+    def get_job(job_id: str) -> Response:
+        return jsonify(job_view(service.get(g.caller, job_id)))
+
+    @app.delete("/v1/jobs/<job_id>")
+    def delete_job(job_id: str) -> Response:
+        service.delete(g.caller, job_id)
+        return Response(status=204)
+
+    @app.get("/v1/jobs/<job_id>/audio")
+    def audio(job_id: str) -> Response:
+        return jsonify(service.audio_url(g.caller, job_id))
+
+    def output(job_id: str, kind: str, formats: tuple[str, ...]) -> Response:
+        fmt = request.args.get("format", "json")
+        if fmt not in formats:
+            raise ApiError(400, "invalid_request", f"format must be one of {', '.join(formats)}")
+        delivery = request.args.get("delivery", "stream")
+        if delivery not in ("stream", "url"):
+            raise ApiError(400, "invalid_request", "delivery must be stream or url")
+        download = _bool(request.args.get("download"))
+        bucket, path, content_type = service.output(g.caller, job_id, kind, fmt)
+        filename = f"{job_id}-{kind}.{fmt}"
+        if delivery == "url":
+            return jsonify(service.signed_download(bucket, path, filename if download else ""))
+        response = Response(service.stream(bucket, path), content_type=content_type)
+        if download:
+            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @app.get("/v1/jobs/<job_id>/transcript")
+    def transcript(job_id: str) -> Response:
+        return output(job_id, "transcript", ("json", "srt", "vtt", "txt"))
+
+    @app.get("/v1/jobs/<job_id>/notes")
+    def notes(job_id: str) -> Response:
+        return output(job_id, "notes", ("json", "md"))
+
+    return app
+
+
+def _origin(url: str) -> str:
+    if not url:
+        return ""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+

@@ -1,0 +1,282 @@
+"""What the HTTPS API does, without HTTP: uploads, imports, reading, listing and deleting jobs.
+
+Every method takes the authenticated ``Caller``; a job of someone else is ``not_found``, exactly
+like a job that does not exist. Upload options go through the same allow-list as the upload
+trigger (``uploads.parse_options``), so both doors accept the same things.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator
+
+from google.api_core import exceptions as gexc
+
+from .. import layout, safe_http
+from ..auth import Caller
+from ..config import Settings
+from ..errors import ErrorCode, PermanentError
+from ..jobs import Job, JobStatus, job_id_for
+from ..logs import fields
+from ..signed_urls import SignedRequest, UrlSigner
+from ..store import JobStore
+from ..uploads import parse_options, validate_content_type, validate_extension, validate_object_name, validate_size
+
+log = logging.getLogger(__name__)
+MAX_PAGE = 100
+JOB_ID = re.compile(r"^j[0-9a-f]{31}$")
+UPLOAD_CHUNK = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads need
+EXTENSION_FOR_TYPE = {
+    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/flac": ".flac", "audio/x-flac": ".flac",
+    "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/ogg": ".ogg",
+    "audio/opus": ".opus", "audio/mp4": ".m4a", "audio/x-m4a": ".m4a", "audio/aac": ".aac",
+    "audio/webm": ".webm", "video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov",
+}
+
+
+@dataclass
+class ApiError(Exception):
+    """A refusal with an HTTP status and a stable code (rendered as the Error schema)."""
+
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", "no such job")
+
+
+def invalid(err: PermanentError) -> ApiError:
+    return ApiError(400, err.code.value, err.message)
+
+
+def options_metadata(options: dict[str, Any]) -> dict[str, str]:
+    """API options as the ``x-goog-meta-*`` strings the upload trigger reads."""
+    meta: dict[str, str] = {}
+    for key, value in options.items():
+        if key == "notes":
+            meta[key] = "true" if value else "false"
+        elif key == "channels":
+            meta[key] = ",".join(value)
+        else:
+            meta[key] = str(value)
+    return meta
+
+
+def encode_page_token(job: Job) -> str:
+    raw = json.dumps({"c": job.created_at.isoformat(), "i": job.job_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[datetime, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return datetime.fromisoformat(raw["c"]), str(raw["i"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ApiError(400, "invalid_request", "page_token is not one this API issued") from exc
+
+
+class JobsService:
+    def __init__(self, settings: Settings, store: JobStore, storage: Any, signer: UrlSigner) -> None:
+        self.settings = settings
+        self.store = store
+        self.storage = storage
+        self.signer = signer
+
+    # -- creating -------------------------------------------------------------------------
+    def _checked_options(self, options: dict[str, Any]) -> dict[str, str]:
+        metadata = options_metadata(options)
+        try:
+            parsed = parse_options(metadata, self.settings)
+            if parsed.webhook:
+                safe_http.vet_url(parsed.webhook, self.settings.allow_private_networks)
+        except PermanentError as err:
+            raise invalid(err) from err
+        except safe_http.UrlRefused as exc:
+            raise ApiError(400, ErrorCode.INVALID_OPTION.value, f"webhook refused: {exc}") from exc
+        return metadata
+
+    def _object_name(self, caller: Caller, filename: str) -> str:
+        base = unicodedata.normalize("NFC", filename.strip())
+        if "/" in base or "\\" in base:
+            raise ApiError(400, ErrorCode.INVALID_OBJECT_NAME.value, "filename may not contain path separators")
+        name = f"users/{caller.uid}/uploads/{uuid.uuid4().hex}/{base}"
+        try:
+            validate_object_name(name)
+            validate_extension(name)
+        except PermanentError as err:
+            raise invalid(err) from err
+        return name
+
+    def create_upload(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """A signed resumable upload for a new object, and the job id it will become."""
+        metadata = self._checked_options(body.get("options") or {})
+        name = self._object_name(caller, body["filename"])
+        try:
+            validate_content_type(body["content_type"])
+            validate_size(int(body["size"]), self.settings)
+        except PermanentError as err:
+            raise invalid(err) from err
+        bucket = self.settings.upload_bucket
+        signed = self.signer.resumable_upload(bucket, name, body["content_type"], int(body["size"]), metadata)
+        log.info("upload url issued", extra=fields(uid=caller.uid, object=name, size=body["size"]))
+        return {
+            "job_id": job_id_for(bucket, name, 0),
+            "object": layout.gs_uri(bucket, name),
+            "max_bytes": int(body["size"]),
+            "upload": _signed_view(signed),
+        }
+
+    def import_source(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """Copy a ``gs://`` object or fetch an ``https://`` URL into the caller's prefix."""
+        metadata = self._checked_options(body.get("options") or {})
+        source = str(body["source"])
+        if source.startswith("gs://"):
+            name = self._copy_object(caller, source, metadata)
+        else:
+            name = self._fetch_url(caller, source, metadata)
+        bucket = self.settings.upload_bucket
+        log.info("source imported", extra=fields(uid=caller.uid, object=name))
+        return {"job_id": job_id_for(bucket, name, 0), "object": layout.gs_uri(bucket, name)}
+
+    def _copy_object(self, caller: Caller, source: str, metadata: dict[str, str]) -> str:
+        bucket_name, _, object_name = source[len("gs://"):].partition("/")
+        own = bucket_name == self.settings.upload_bucket and object_name.startswith(f"users/{caller.uid}/")
+        if not own and bucket_name not in self.settings.import_buckets:
+            raise not_found()  # someone else's object or a bucket we do not import from: no hints
+        src = self.storage.bucket(bucket_name).get_blob(object_name) if object_name else None
+        if src is None:
+            raise not_found()
+        name = self._object_name(caller, object_name.rsplit("/", 1)[-1])
+        try:
+            validate_content_type(src.content_type or "")
+            validate_size(int(src.size or 0), self.settings)
+        except PermanentError as err:
+            raise invalid(err) from err
+        dest = self.storage.bucket(self.settings.upload_bucket).blob(name)
+        dest.metadata = metadata
+        dest.content_type = src.content_type
+        token = None
+        while True:  # large objects are rewritten in several calls
+            token, _, _ = dest.rewrite(src, token=token, if_generation_match=0)
+            if token is None:
+                return name
+
+    def _fetch_url(self, caller: Caller, url: str, metadata: dict[str, str]) -> str:
+        settings = self.settings
+        try:
+            response = safe_http.request("GET", url, settings.allow_private_networks, settings.fetch_timeout_s)
+        except safe_http.UrlRefused as exc:
+            raise ApiError(400, ErrorCode.SOURCE_REFUSED.value, str(exc)) from exc
+        except safe_http.FetchFailed as exc:
+            raise ApiError(400, ErrorCode.SOURCE_UNREACHABLE.value, str(exc)) from exc
+        try:
+            if response.status != 200:
+                raise ApiError(400, ErrorCode.SOURCE_UNREACHABLE.value, f"the source answered HTTP {response.status}")
+            content_type = (response.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip().lower()
+            try:
+                validate_content_type(content_type)
+            except PermanentError as err:
+                raise invalid(err) from err
+            filename = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "source"
+            if "." not in filename and content_type in EXTENSION_FOR_TYPE:
+                filename += EXTENSION_FOR_TYPE[content_type]
+            name = self._object_name(caller, filename)
+            body = safe_http.CappedBody(response, min(settings.fetch_max_bytes, settings.max_upload_bytes), settings.fetch_timeout_s)
+            blob = self.storage.bucket(settings.upload_bucket).blob(name, chunk_size=UPLOAD_CHUNK)
+            blob.metadata = metadata
+            blob.upload_from_file(body, content_type=content_type, if_generation_match=0)
+            if body.read_bytes == 0:
+                blob.delete()
+                raise ApiError(400, ErrorCode.EMPTY_AUDIO.value, "the source is empty")
+            return name
+        except safe_http.FetchFailed as exc:
+            raise ApiError(400, ErrorCode.SOURCE_UNREACHABLE.value, str(exc)) from exc
+        finally:
+            response.release_conn()
+
+    # -- reading --------------------------------------------------------------------------
+    def get(self, caller: Caller, job_id: str) -> Job:
+        if not JOB_ID.match(job_id):
+            raise not_found()
+        job = self.store.get(job_id)
+        if job is None or job.owner != caller.uid:
+            raise not_found()
+        return job
+
+    def list(self, caller: Caller, status: str | None, limit: int, page_token: str | None) -> tuple[list[Job], str | None]:
+        after = decode_page_token(page_token) if page_token else None
+        wanted = JobStatus(status) if status else None
+        jobs, more = self.store.list_for_owner(caller.uid, min(limit, MAX_PAGE), wanted, after)
+        return jobs, (encode_page_token(jobs[-1]) if more and jobs else None)
+
+    def output(self, caller: Caller, job_id: str, kind: str, fmt: str) -> tuple[str, str, str]:
+        """(bucket, path, content type) of a ready output; ``not_ready`` while it is not."""
+        job = self.get(caller, job_id)
+        key = fmt if kind == "transcript" else f"notes_{fmt}"
+        if key not in job.outputs:
+            state = job.error["code"] if job.error else job.status.value
+            raise ApiError(409, "not_ready", f"no {kind} available (job is {state})")
+        path = layout.transcript_path(job_id, fmt) if kind == "transcript" else layout.notes_path(job_id, fmt)
+        content_type = layout.CONTENT_TYPES.get(fmt, "application/json") if kind == "transcript" else (
+            "application/json" if fmt == "json" else "text/markdown; charset=utf-8")
+        return self.settings.results_bucket, path, content_type
+
+    def stream(self, bucket: str, path: str) -> Iterator[bytes]:
+        blob = self.storage.bucket(bucket).blob(path)
+        try:
+            reader = blob.open("rb", chunk_size=256 * 1024)
+        except gexc.NotFound as exc:
+            raise ApiError(409, "not_ready", "the output was removed") from exc
+
+        def chunks() -> Iterator[bytes]:
+            with reader:
+                while chunk := reader.read(256 * 1024):
+                    yield chunk
+
+        return chunks()
+
+    def signed_download(self, bucket: str, path: str, filename: str = "") -> dict[str, Any]:
+        signed = self.signer.download(bucket, path, filename)
+        return {"url": signed.url, "expires_in_s": signed.expires_in_s}
+
+    def audio_url(self, caller: Caller, job_id: str) -> dict[str, Any]:
+        job = self.get(caller, job_id)
+        return self.signed_download(job.source.bucket, job.source.name)
+
+    # -- deleting -------------------------------------------------------------------------
+    def delete(self, caller: Caller, job_id: str) -> None:
+        """Outputs, upload, then the record (a retry after a crash finds the record and goes on)."""
+        job = self.store.get(job_id) if JOB_ID.match(job_id) else None
+        if job is None:
+            if JOB_ID.match(job_id) and self.store.deleted_owner(job_id) == caller.uid:
+                return
+            raise not_found()
+        if job.owner != caller.uid:
+            raise not_found()
+        results = self.storage.bucket(self.settings.results_bucket)
+        for blob in list(self.storage.list_blobs(results, prefix=layout.job_prefix(job_id))):
+            _delete_quietly(blob)
+        _delete_quietly(self.storage.bucket(job.source.bucket).blob(job.source.name))
+        self.store.delete(job, self.settings.job_ttl_days)
+        log.info("job deleted", extra=fields(job_id=job_id, uid=caller.uid))
+
+
+def _delete_quietly(blob: Any) -> None:
+    try:
+        blob.delete()
+    except gexc.NotFound:
+        pass
+
+
+def _signed_view(signed: SignedRequest) -> dict[str, Any]:
+    return {"url": signed.url, "method": signed.method, "headers": signed.headers, "expires_in_s": signed.expires_in_s}
