@@ -22,7 +22,7 @@ from mixscribe.store import JobStore
 from mixscribe.webapi.app import create_app
 from mixscribe.webapi.service import JobsService
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent / "assets"
 setup_logging("api")
 
 

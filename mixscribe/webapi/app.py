@@ -183,7 +183,7 @@ def create_app(
     def page() -> Response:
         return send_from_directory(static_dir, "index.html")
 
-    @app.get("/static/<path:name>")
+    @app.get("/assets/<path:name>")
     def static_file(name: str) -> Response:
         return send_from_directory(static_dir, name)
 

@@ -1,0 +1,232 @@
+// mixscribe web page: sign in, upload through a signed resumable URL, watch jobs, read results.
+// Plain JS, no build, no third-party code (the page's CSP allows only this origin's scripts).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { token: sessionStorage.getItem("mixscribe.token") || "", selected: null, poll: null };
+
+function fmtSeconds(s) {
+  if (s === null || s === undefined) return "—";
+  const m = Math.floor(s / 60);
+  const sec = (s - m * 60).toFixed(1).padStart(4, "0");
+  return `${m}:${sec}`;
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ Authorization: `Bearer ${state.token}` }, options.headers || {});
+  const response = await fetch(path, Object.assign({}, options, { headers }));
+  if (response.status === 401) {
+    signOut("Your sign-in expired or was refused; sign in again.");
+    throw new Error("unauthenticated");
+  }
+  return response;
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    return `${body.error.code}: ${body.error.message}`;
+  } catch (e) {
+    return `HTTP ${response.status}`;
+  }
+}
+
+// --- sign in ---------------------------------------------------------------------------
+function signIn(token, who) {
+  state.token = token.trim();
+  sessionStorage.setItem("mixscribe.token", state.token);
+  $("who").textContent = who || "signed in";
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  refreshJobs();
+  state.poll = setInterval(refreshJobs, 2000);
+}
+
+function signOut(message) {
+  state.token = "";
+  sessionStorage.removeItem("mixscribe.token");
+  clearInterval(state.poll);
+  $("signin").hidden = false;
+  $("app").hidden = true;
+  $("who").textContent = "signed out";
+  $("signin-error").textContent = message || "";
+}
+
+async function setUpSignIn() {
+  const config = await (await fetch("/config.json")).json();
+  if (config.dev_token_url) {
+    $("dev").hidden = false;
+    $("dev-signin").addEventListener("click", async () => {
+      const user = $("dev-user").value.trim();
+      const response = await fetch(config.dev_token_url, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sub: user }),
+      });
+      if (!response.ok) { $("signin-error").textContent = "The local identity provider refused that name."; return; }
+      signIn((await response.json()).id_token, `${user} (local)`);
+    });
+  }
+  $("use-token").addEventListener("click", () => signIn($("token").value, "signed in"));
+  $("signout").addEventListener("click", () => signOut(""));
+  if (state.token) signIn(state.token, "signed in");
+}
+
+// --- upload ----------------------------------------------------------------------------
+function putWithProgress(url, file) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", url);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) $("progress").value = (100 * e.loaded) / e.total; };
+    xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`upload failed: HTTP ${xhr.status}`)));
+    xhr.onerror = () => reject(new Error("upload failed: network error"));
+    xhr.send(file);
+  });
+}
+
+async function upload(file) {
+  const status = $("upload-status");
+  $("progress").hidden = false;
+  $("progress").value = 0;
+  status.textContent = `Preparing ${file.name}…`;
+  try {
+    const contentType = file.type || "application/octet-stream";
+    const body = {
+      filename: file.name, content_type: contentType, size: file.size,
+      options: { notes: $("opt-notes").checked, priority: $("opt-priority").value },
+    };
+    const response = await api("/v1/uploads", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+    const signed = await response.json();
+    const start = await fetch(signed.upload.url, { method: signed.upload.method, headers: signed.upload.headers });
+    if (start.status !== 201 && start.status !== 200) throw new Error(`could not start the upload: HTTP ${start.status}`);
+    status.textContent = `Uploading ${file.name}…`;
+    await putWithProgress(start.headers.get("Location"), file);
+    status.textContent = `Uploaded ${file.name}: job ${signed.job_id}`;
+    state.selected = signed.job_id;
+    refreshJobs();
+  } catch (e) {
+    status.textContent = e.message;
+    status.className = "error";
+  }
+}
+
+function setUpUpload() {
+  const drop = $("drop");
+  ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
+  ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
+  drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) upload(e.dataTransfer.files[0]); });
+  $("file").addEventListener("change", (e) => { if (e.target.files.length) upload(e.target.files[0]); });
+}
+
+// --- jobs ------------------------------------------------------------------------------
+async function refreshJobs() {
+  if (!state.token) return;
+  let response;
+  try { response = await api("/v1/jobs?limit=50"); } catch (e) { return; }
+  if (!response.ok) return;
+  const page = await response.json();
+  const body = $("jobs").querySelector("tbody");
+  body.replaceChildren();
+  $("jobs-empty").hidden = page.jobs.length > 0;
+  for (const job of page.jobs) {
+    const row = document.createElement("tr");
+    row.dataset.jobId = job.id;
+    row.className = job.id === state.selected ? "selected" : "";
+    const cells = [job.source.name, job.status, fmtSeconds(job.duration_s), job.language || "—",
+      new Date(job.created_at).toLocaleTimeString()];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (i === 1) td.className = `status status-${job.status}`;
+      row.appendChild(td);
+    });
+    row.addEventListener("click", () => openJob(job.id));
+    body.appendChild(row);
+    if (job.id === state.selected) showStatus(job);
+  }
+}
+
+function showStatus(job) {
+  const error = job.error ? ` — ${job.error.code}: ${job.error.message}` : "";
+  $("detail-status").textContent = `status: ${job.status}${error}`;
+  if (job.outputs.includes("json") && !$("transcript").dataset.loaded) loadResults(job);
+}
+
+async function openJob(id) {
+  state.selected = id;
+  const response = await api(`/v1/jobs/${id}`);
+  if (!response.ok) return;
+  const job = await response.json();
+  $("detail").hidden = false;
+  $("detail-title").textContent = job.source.name;
+  $("transcript").replaceChildren();
+  delete $("transcript").dataset.loaded;
+  $("notes").textContent = "—";
+  const audio = await api(`/v1/jobs/${id}/audio`);
+  if (audio.ok) $("player").src = (await audio.json()).url;
+  showStatus(job);
+  refreshJobs();
+}
+
+async function loadResults(job) {
+  const list = $("transcript");
+  list.dataset.loaded = "1";
+  const response = await api(`/v1/jobs/${job.id}/transcript?format=json`);
+  if (!response.ok) { delete list.dataset.loaded; return; }
+  const transcript = await response.json();
+  list.replaceChildren();
+  for (const segment of transcript.segments) {
+    const item = document.createElement("li");
+    const seek = document.createElement("button");
+    seek.type = "button";
+    seek.className = "ts";
+    seek.textContent = fmtSeconds(segment.start);
+    seek.title = "play from here";
+    seek.addEventListener("click", () => { $("player").currentTime = segment.start; $("player").play().catch(() => {}); });
+    item.appendChild(seek);
+    if (segment.speaker) {
+      const who = document.createElement("span");
+      who.className = "speaker";
+      who.textContent = `${segment.speaker}:`;
+      item.appendChild(who);
+    }
+    item.appendChild(document.createTextNode(segment.text.trim()));
+    list.appendChild(item);
+  }
+  if (job.outputs.includes("notes_md")) {
+    const notes = await api(`/v1/jobs/${job.id}/notes?format=md`);
+    if (notes.ok) $("notes").textContent = await notes.text();
+  } else {
+    $("notes").textContent = job.status === "done" ? "No notes for this job." : "Notes are on their way…";
+    delete list.dataset.loaded;
+  }
+}
+
+async function download(format) {
+  const id = state.selected;
+  const response = await api(`/v1/jobs/${id}/transcript?format=${format}&download=true`);
+  if (!response.ok) { $("detail-status").textContent = await errorText(response); return; }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = `${id}.${format}`;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function setUpDetail() {
+  $("downloads").querySelectorAll("button[data-format]").forEach((b) => b.addEventListener("click", () => download(b.dataset.format)));
+  $("delete").addEventListener("click", async () => {
+    if (!confirm("Delete this job, its upload and its results?")) return;
+    const response = await api(`/v1/jobs/${state.selected}`, { method: "DELETE" });
+    if (response.status === 204) { $("detail").hidden = true; state.selected = null; refreshJobs(); }
+  });
+  $("refresh").addEventListener("click", refreshJobs);
+}
+
+setUpUpload();
+setUpDetail();
+setUpSignIn();
