@@ -93,11 +93,11 @@ class Intake:
             log.info("event for a deleted job ignored", extra=fields(job_id=job.job_id, object=source.uri))
             return None
         try:
-            options = validate_upload(source.name, source.content_type, source.size, obj.metadata, self.settings)
-            probe = self._probe(source)
+            job.options = validate_upload(source.name, source.content_type, source.size, obj.metadata, self.settings)
+            job.probe = self._probe(source)  # a rejected job keeps its options: its webhook still fires
         except PermanentError as err:
             return self._reject(job, err)
-        job.options, job.probe = options, probe
+        probe = job.probe
         stored, created = self.store.create(job)
         if created:
             log.info("job queued", extra=fields(job_id=job.job_id, object=source.uri, duration_s=probe["duration_s"]))

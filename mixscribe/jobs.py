@@ -166,6 +166,9 @@ class Job:
         doc = asdict(self)
         doc["status"] = self.status.value
         doc["options"] = self.options.to_dict() if self.options else None
+        for later in ("webhook", "metrics", "notes"):  # written by later stages, absent until then
+            if doc[later] is None:
+                del doc[later]
         return doc
 
     @classmethod

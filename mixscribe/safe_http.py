@@ -150,6 +150,9 @@ class CappedBody:
             raise FetchFailed(f"the source is larger than the limit of {self.max_bytes} bytes")
         return chunk
 
+    def tell(self) -> int:
+        return self.read_bytes
+
     def chunks(self) -> Iterator[bytes]:
         while chunk := self.read(CHUNK):
             yield chunk

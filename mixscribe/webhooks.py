@@ -66,7 +66,8 @@ def verify(secret: bytes, header: str, body: bytes, now: float | None = None, to
 def payload_for(job: Job, event_type: str, event_id: str) -> dict[str, Any]:
     return {
         "event_id": event_id,
-        "type": event_type,
+        "type": "job.completed" if job.status.value == "done" else "job.failed",
+        "event": event_type,
         "job_id": job.job_id,
         "status": job.status.value,
         "error": job.error,

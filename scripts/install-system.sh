@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# System packages the project needs: ffmpeg (test fixtures in many containers), Java 17 and the
+# System packages the project needs: ffmpeg (test fixtures in many containers), chromium (browser test), Java 17 and the
 # gcloud Pub/Sub and Firestore emulators (checked: they come with the machine image).
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+# headless browser for the web page test (Playwright drives it; no browser download)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

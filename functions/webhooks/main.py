@@ -1,7 +1,7 @@
 """Cloud Function (gen2, Pub/Sub ``mixscribe-events`` via Eventarc): job webhooks.
 
 Runs beside the pipeline, never in it: a slow or dead receiver delays only its own delivery.
-Only ``job.completed`` and ``job.failed`` events of jobs that name a webhook lead to a POST
+Only ``job.completed``, ``job.failed`` and ``upload.rejected`` events of jobs that name a webhook lead to a POST
 (the trigger's filter says so in the cloud; the Pub/Sub emulator ignores filters, so the handler
 checks again). Returning acknowledges; raising (Firestore unavailable) asks for redelivery.
 """
@@ -22,7 +22,7 @@ from mixscribe.logs import fields, setup_logging
 from mixscribe.store import JobStore
 from mixscribe.webhooks import WebhookSender, webhook_secret
 
-FINAL_EVENTS = ("job.completed", "job.failed")
+FINAL_EVENTS = ("job.completed", "job.failed", "upload.rejected")
 setup_logging("webhooks")
 log = logging.getLogger("webhooks")
 

@@ -18,7 +18,9 @@ def iam_grants(resources):
 
 
 def account_of(member: str) -> str | None:
-    """``serviceAccount:mixscribe-notes@…`` → ``notes``; ``None`` for Google's service agents."""
+    """``serviceAccount:mixscribe-notes@…`` → ``notes``; ``allUsers`` → ``public``; ``None`` for Google's agents."""
+    if member in PUBLIC:
+        return "public"
     email = member.split(":", 1)[1]
     local = email.split("@")[0]
     return local.removeprefix("mixscribe-") if local.startswith("mixscribe-") else None
@@ -43,13 +45,34 @@ def test_bucket_lifecycles_versioning_and_cors(infra):
     assert tiers == [("NEARLINE", 30.0), ("COLDLINE", 90.0)]
 
 
-def test_nothing_is_public_and_functions_are_private(infra):
-    for grant in iam_grants(infra):
-        assert grant.inputs["member"] not in PUBLIC
-    for function in of_type(infra, "cloudfunctionsv2/function:Function"):
-        assert function.inputs["serviceConfig"]["ingressSettings"] == "ALLOW_INTERNAL_ONLY"
+def test_only_the_api_is_invocable_from_outside(infra):
+    functions = {f.inputs["name"]: f.inputs for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    assert set(functions) == {"on-upload", "notes", "webhooks", "api"}
+    for name, function in functions.items():
+        ingress = function["serviceConfig"]["ingressSettings"]
+        assert ingress == ("ALLOW_ALL" if name == "api" else "ALLOW_INTERNAL_ONLY"), name
+        assert ("eventTrigger" in function) == (name != "api"), name
     invokers = [g for g in iam_grants(infra) if g.inputs["role"] in ("roles/run.invoker", "roles/cloudfunctions.invoker")]
-    assert invokers and {account_of(g.inputs["member"]) for g in invokers} == {"trigger"}
+    public = [g for g in iam_grants(infra) if g.inputs["member"] in PUBLIC]
+    assert [g.name for g in public] == ["functions-api-public"]  # the one public grant: the API's invoker
+    private = [g for g in invokers if g not in public]
+    assert {account_of(g.inputs["member"]) for g in private} == {"trigger"}
+    assert len(private) == 3
+
+
+def test_a_private_api_stack_has_no_public_grant():
+    resources = build_under_mocks(api_public=False)
+    assert not [g for g in iam_grants(resources) if g.inputs["member"] in PUBLIC]
+
+
+def test_the_api_verifies_tokens_of_the_configured_provider(infra):
+    api = next(f for f in of_type(infra, "cloudfunctionsv2/function:Function") if f.inputs["name"] == "api")
+    env = api.inputs["serviceConfig"]["environmentVariables"]
+    assert env["MIXSCRIBE_AUTH_AUDIENCE"] == "mixscribe-test"
+    assert env["MIXSCRIBE_AUTH_ISSUERS"] == "https://securetoken.google.com/mixscribe-test"
+    assert env["MIXSCRIBE_WEB_ORIGIN"] == "https://app.example"
+    signs = [g for g in of_type(infra, "serviceaccount/iAMMember:IAMMember")]
+    assert [(g.inputs["role"], account_of(g.inputs["member"])) for g in signs] == [("roles/iam.serviceAccountTokenCreator", "api")]
 
 
 def test_one_service_account_per_component_and_no_broad_roles(infra):
@@ -57,7 +80,8 @@ def test_one_service_account_per_component_and_no_broad_roles(infra):
     assert sorted(a.inputs["accountId"] for a in accounts) == sorted(f"mixscribe-{k}" for k in ACCOUNTS)
     functions = {f.inputs["name"]: f.inputs["serviceConfig"]["serviceAccountEmail"]
                  for f in of_type(infra, "cloudfunctionsv2/function:Function")}
-    assert functions["on-upload"].startswith("mixscribe-on-upload@") and functions["notes"].startswith("mixscribe-notes@")
+    for function, email in functions.items():
+        assert email.startswith(f"mixscribe-{function}@"), function
     for job in of_type(infra, "cloudrunv2/job:Job"):
         assert job.inputs["template"]["template"]["serviceAccount"].startswith("mixscribe-transcribe@")
     for grant in iam_grants(infra):
@@ -110,10 +134,12 @@ def test_cpu_only_stack_dispatches_to_the_cpu_job():
 def test_firestore_ttl_and_indexes(infra):
     (database,) = of_type(infra, "firestore/database:Database")
     assert database.inputs["type"] == "FIRESTORE_NATIVE"
-    (ttl,) = of_type(infra, "firestore/field:Field")
-    assert (ttl.inputs["collection"], ttl.inputs["field"]) == ("jobs", "expires_at") and "ttlConfig" in ttl.inputs
+    ttls = {(t.inputs["collection"], t.inputs["field"]) for t in of_type(infra, "firestore/field:Field") if "ttlConfig" in t.inputs}
+    assert ttls == {("jobs", "expires_at"), ("ratelimits", "expires_at"), ("deletions", "expires_at")}
     indexes = [[(f["fieldPath"], f["order"]) for f in i.inputs["fields"]] for i in of_type(infra, "firestore/index:Index")]
-    assert [("owner", "ASCENDING"), ("created_at", "DESCENDING")] in indexes
+    # the API's list query: owner (and status), newest first, job id as the tie-breaker of the cursor
+    assert [("owner", "ASCENDING"), ("created_at", "DESCENDING"), ("job_id", "DESCENDING")] in indexes
+    assert [("owner", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"), ("job_id", "DESCENDING")] in indexes
 
 
 def test_bigquery_tables_equal_the_pipeline_schemas(infra):
@@ -129,10 +155,12 @@ def test_bigquery_tables_equal_the_pipeline_schemas(infra):
 def test_secrets_come_from_secret_manager(infra):
     secrets = {s.inputs["secretId"] for s in of_type(infra, "secretmanager/secret:Secret")}
     assert secrets == {"llm-api-key", "webhook-signing-key"}
-    notes = next(f for f in of_type(infra, "cloudfunctionsv2/function:Function") if f.inputs["name"] == "notes")
-    service = notes.inputs["serviceConfig"]
-    assert service["secretVolumes"][0]["secret"] == "llm-api-key"
-    assert service["environmentVariables"]["MIXSCRIBE_LLM_API_KEY_FILE"] == "/secrets/llm/llm-api-key"
+    functions = {f.inputs["name"]: f.inputs["serviceConfig"] for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    assert functions["notes"]["secretVolumes"][0]["secret"] == "llm-api-key"
+    assert functions["notes"]["environmentVariables"]["MIXSCRIBE_LLM_API_KEY_FILE"] == "/secrets/llm/llm-api-key"
+    assert functions["webhooks"]["secretVolumes"][0]["secret"] == "webhook-signing-key"
+    assert functions["webhooks"]["environmentVariables"]["MIXSCRIBE_WEBHOOK_SECRET_FILE"] == "/secrets/webhook/webhook-signing-key"
+    assert not functions["api"].get("secretVolumes") and not functions["on-upload"].get("secretVolumes")
     for resource in of_type(infra, "cloudfunctionsv2/function:Function") + of_type(infra, "cloudrunv2/job:Job"):
         text = json.dumps(resource.inputs)
         assert "MIXSCRIBE_LLM_API_KEY\"" not in text and "sk-" not in text

@@ -23,6 +23,9 @@ class InfraConfig:
     max_tasks: int = 10
     llm_model: str = "gpt-4o-mini"
     llm_base_url: str = "https://api.openai.com/v1"
+    api_public: bool = True
+    auth_provider: str = "firebase"  # firebase: Firebase Auth ID tokens; google: Google Sign-In ID tokens
+    auth_audience: str = ""  # firebase: the project id (default); google: the OAuth client id
     repo: Path = REPO
 
     @classmethod
@@ -45,7 +48,26 @@ class InfraConfig:
             max_tasks=cfg.get_int("maxTasks") or 10,
             llm_model=cfg.get("llmModel") or "gpt-4o-mini",
             llm_base_url=cfg.get("llmBaseUrl") or "https://api.openai.com/v1",
+            api_public=cfg.get_bool("apiPublic") if cfg.get_bool("apiPublic") is not None else True,
+            auth_provider=cfg.get("authProvider") or "firebase",
+            auth_audience=cfg.get("authAudience") or "",
         )
+
+    def auth_env(self) -> dict[str, str]:
+        """How the API verifies ID tokens for the configured provider."""
+        if self.auth_provider == "google":
+            if not self.auth_audience:
+                raise ValueError("mixscribe:authAudience (the OAuth client id) is required with authProvider google")
+            return {"MIXSCRIBE_AUTH_AUDIENCE": self.auth_audience,
+                    "MIXSCRIBE_AUTH_CERTS_URL": "https://www.googleapis.com/oauth2/v1/certs",
+                    "MIXSCRIBE_AUTH_ISSUERS": "https://accounts.google.com,accounts.google.com"}
+        if self.auth_provider != "firebase":
+            raise ValueError("mixscribe:authProvider must be firebase or google")
+        audience = self.auth_audience or self.project
+        return {"MIXSCRIBE_AUTH_AUDIENCE": audience,
+                "MIXSCRIBE_AUTH_CERTS_URL":
+                    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
+                "MIXSCRIBE_AUTH_ISSUERS": f"https://securetoken.google.com/{audience}"}
 
     def image(self, name: str) -> str:
         return f"{self.region}-docker.pkg.dev/{self.project}/mixscribe/{name}:{self.transcribe_image_tag}"

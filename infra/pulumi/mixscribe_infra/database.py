@@ -1,4 +1,4 @@
-"""Firestore (native mode): the jobs TTL policy and the composite indexes the API's queries need."""
+"""Firestore (native mode): TTL policies and the composite indexes the API's queries need."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import pulumi_gcp as gcp
 
 # (fields in order) for queries on jobs: list a caller's jobs newest first, optionally by status.
 JOB_INDEXES = (
-    (("owner", "ASCENDING"), ("created_at", "DESCENDING")),
-    (("owner", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING")),
+    (("owner", "ASCENDING"), ("created_at", "DESCENDING"), ("job_id", "DESCENDING")),
+    (("owner", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"), ("job_id", "DESCENDING")),
 )
+# collection → TTL field: job records, the API's rate-limit buckets and deletion tombstones expire.
+TTL_FIELDS = {"jobs": "expires_at", "ratelimits": "expires_at", "deletions": "expires_at"}
 
 
 class Database(pulumi.ComponentResource):
@@ -21,10 +23,11 @@ class Database(pulumi.ComponentResource):
             concurrency_mode="OPTIMISTIC", delete_protection_state="DELETE_PROTECTION_ENABLED", opts=child,
         )
         after_db = pulumi.ResourceOptions(parent=self, depends_on=[self.database])
-        self.ttl = gcp.firestore.Field(
-            f"{name}-jobs-ttl", project=project, database=self.database.name, collection="jobs", field="expires_at",
-            ttl_config=gcp.firestore.FieldTtlConfigArgs(), opts=after_db,
-        )
+        for collection, field in TTL_FIELDS.items():
+            gcp.firestore.Field(
+                f"{name}-{collection}-ttl", project=project, database=self.database.name, collection=collection,
+                field=field, ttl_config=gcp.firestore.FieldTtlConfigArgs(), opts=after_db,
+            )
         for i, fields in enumerate(JOB_INDEXES):
             gcp.firestore.Index(
                 f"{name}-jobs-index-{i}", project=project, database=self.database.name, collection="jobs",

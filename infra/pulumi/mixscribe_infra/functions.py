@@ -1,7 +1,10 @@
-"""Cloud Functions (gen2): on_upload on the uploads bucket, notes on notes-requests. Both private.
+"""Cloud Functions (gen2): on_upload (uploads bucket), notes (notes-requests), webhooks
+(mixscribe-events) — private — and api, the only public entry point.
 
-Only Eventarc's trigger account may invoke them (``ingress: ALLOW_INTERNAL_ONLY`` and no
-``allUsers``); the LLM key is mounted from Secret Manager as a file.
+Event-driven functions accept only Eventarc's trigger account (``ingress: ALLOW_INTERNAL_ONLY``,
+no ``allUsers``). The api function takes traffic from anywhere and, with ``apiPublic``, lets
+``allUsers`` invoke it: it authenticates every ``/v1`` call itself with ID tokens (a browser
+cannot obtain IAM invoker tokens). Keys are mounted from Secret Manager as files.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import pulumi_gcp as gcp
 from .archives import build_archive
 from .config import InfraConfig
 from .identity import Accounts, why
-from .secrets import LLM_KEY
+from .secrets import LLM_KEY, WEBHOOK_KEY
 
 LLM_KEY_MOUNT = "/secrets/llm"
+WEBHOOK_KEY_MOUNT = "/secrets/webhook"
 
 
 @dataclass(frozen=True)
@@ -27,17 +31,22 @@ class FunctionSpec:
     account: str
     memory: str
     timeout_s: int
+    trigger: str  # "storage", "pubsub:<topic key>" or "http"
+    concurrency: int = 1
 
 
 SPECS = (
-    FunctionSpec("on-upload", "on_upload", "on_upload", "on-upload", "1Gi", 300),
-    FunctionSpec("notes", "notes", "on_notes_request", "notes", "512Mi", 540),
+    FunctionSpec("on-upload", "on_upload", "on_upload", "on-upload", "1Gi", 300, "storage"),
+    FunctionSpec("notes", "notes", "on_notes_request", "notes", "512Mi", 540, "pubsub:notes"),
+    FunctionSpec("webhooks", "webhooks", "on_job_event", "webhooks", "256Mi", 300, "pubsub:events", concurrency=20),
+    # URL imports stream through the instance: the timeout bounds the fetch, concurrency the memory
+    FunctionSpec("api", "api", "api", "api", "1Gi", 600, "http", concurrency=40),
 )
 
 
 class Functions(pulumi.ComponentResource):
     def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, sources_bucket: pulumi.Input[str],
-                 uploads_bucket: pulumi.Input[str], notes_topic: pulumi.Input[str], env: dict[str, pulumi.Input[str]],
+                 uploads_bucket: pulumi.Input[str], topics: dict[str, pulumi.Input[str]], env: dict[str, pulumi.Input[str]],
                  storage_agent: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mixscribe:functions:Functions", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -52,13 +61,8 @@ class Functions(pulumi.ComponentResource):
                 f"{name}-{spec.name}-source", bucket=sources_bucket, name=archive.object_name,
                 source=pulumi.FileAsset(str(archive.write(build_dir))), opts=child,
             )
-            trigger = self._trigger(spec, cfg, accounts, uploads_bucket, notes_topic)
-            function_env = dict(env)
-            secret_volumes = []
-            if spec.name == "notes":
-                function_env["MIXSCRIBE_LLM_API_KEY_FILE"] = f"{LLM_KEY_MOUNT}/{LLM_KEY}"
-                secret_volumes = [gcp.cloudfunctionsv2.FunctionServiceConfigSecretVolumeArgs(
-                    mount_path=LLM_KEY_MOUNT, project_id=cfg.project, secret=LLM_KEY)]
+            trigger = self._trigger(spec, cfg, accounts, uploads_bucket, topics)
+            function_env, secret_volumes = self._env_and_secrets(spec, cfg, env)
             function = gcp.cloudfunctionsv2.Function(
                 f"{name}-{spec.name}", name=spec.name, location=cfg.region, project=cfg.project,
                 build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(
@@ -69,13 +73,22 @@ class Functions(pulumi.ComponentResource):
                 ),
                 service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
                     available_memory=spec.memory, timeout_seconds=spec.timeout_s, max_instance_count=50,
-                    max_instance_request_concurrency=1, ingress_settings="ALLOW_INTERNAL_ONLY",
+                    max_instance_request_concurrency=spec.concurrency, available_cpu="1" if spec.concurrency > 1 else None,
+                    ingress_settings="ALLOW_ALL" if spec.trigger == "http" else "ALLOW_INTERNAL_ONLY",
                     all_traffic_on_latest_revision=True, service_account_email=accounts.emails[spec.account],
                     environment_variables=function_env, secret_volumes=secret_volumes,
                 ),
                 event_trigger=trigger, opts=child,
             )
             self.functions[spec.name] = function
+            if spec.trigger == "http":
+                if cfg.api_public:
+                    why("public", "roles/run.invoker")
+                    gcp.cloudrunv2.ServiceIamMember(
+                        f"{name}-{spec.name}-public", name=function.name, location=cfg.region, project=cfg.project,
+                        role="roles/run.invoker", member="allUsers", opts=child,
+                    )
+                continue
             why("trigger", "roles/run.invoker")
             gcp.cloudrunv2.ServiceIamMember(
                 f"{name}-{spec.name}-invoker", name=function.name, location=cfg.region, project=cfg.project,
@@ -84,15 +97,37 @@ class Functions(pulumi.ComponentResource):
         self.register_outputs({n: f.url for n, f in self.functions.items()})
 
     @staticmethod
+    def _env_and_secrets(spec: FunctionSpec, cfg: InfraConfig, env: dict[str, pulumi.Input[str]]) -> tuple[dict, list]:
+        """Each function's environment; secrets are mounted files named by ``*_FILE`` variables."""
+        function_env = dict(env)
+        mounts: list[tuple[str, str]] = []
+        if spec.name == "notes":
+            function_env["MIXSCRIBE_LLM_API_KEY_FILE"] = f"{LLM_KEY_MOUNT}/{LLM_KEY}"
+            mounts.append((LLM_KEY_MOUNT, LLM_KEY))
+        if spec.name == "webhooks":
+            function_env["MIXSCRIBE_WEBHOOK_SECRET_FILE"] = f"{WEBHOOK_KEY_MOUNT}/{WEBHOOK_KEY}"
+            mounts.append((WEBHOOK_KEY_MOUNT, WEBHOOK_KEY))
+        if spec.name == "api":
+            function_env.update(cfg.auth_env())
+            if cfg.web_origin:
+                function_env["MIXSCRIBE_WEB_ORIGIN"] = cfg.web_origin
+        volumes = [gcp.cloudfunctionsv2.FunctionServiceConfigSecretVolumeArgs(
+            mount_path=path, project_id=cfg.project, secret=secret) for path, secret in mounts]
+        return function_env, volumes
+
+    @staticmethod
     def _trigger(spec: FunctionSpec, cfg: InfraConfig, accounts: Accounts, uploads_bucket: pulumi.Input[str],
-                 notes_topic: pulumi.Input[str]) -> gcp.cloudfunctionsv2.FunctionEventTriggerArgs:
+                 topics: dict[str, pulumi.Input[str]]) -> gcp.cloudfunctionsv2.FunctionEventTriggerArgs | None:
+        if spec.trigger == "http":
+            return None
         common = {"trigger_region": cfg.region, "retry_policy": "RETRY_POLICY_RETRY",
                   "service_account_email": accounts.emails["trigger"]}
-        if spec.name == "on-upload":
+        if spec.trigger == "storage":
             return gcp.cloudfunctionsv2.FunctionEventTriggerArgs(
                 event_type="google.cloud.storage.object.v1.finalized",
                 event_filters=[gcp.cloudfunctionsv2.FunctionEventTriggerEventFilterArgs(attribute="bucket", value=uploads_bucket)],
                 **common,
             )
         return gcp.cloudfunctionsv2.FunctionEventTriggerArgs(
-            event_type="google.cloud.pubsub.topic.v1.messagePublished", pubsub_topic=notes_topic, **common)
+            event_type="google.cloud.pubsub.topic.v1.messagePublished", pubsub_topic=topics[spec.trigger.split(":")[1]],
+            **common)

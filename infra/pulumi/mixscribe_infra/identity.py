@@ -15,6 +15,8 @@ import pulumi_gcp as gcp
 ACCOUNTS = {
     "on-upload": "functions/on_upload: validates uploads and queues jobs",
     "notes": "functions/notes: writes notes with the LLM or the fallback",
+    "api": "functions/api: the public HTTPS API and web page",
+    "webhooks": "functions/webhooks: delivers signed job webhooks",
     "transcribe": "jobs/transcribe: the Cloud Run job tasks",
     "trigger": "Eventarc: identity that invokes the event-driven functions",
     "dataflow": "beam_pipelines/analytics: the Dataflow workers",
@@ -35,8 +37,15 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("notes", "roles/datastore.user"): "project: move jobs to done, cache LLM results in notes_cache",
     ("notes", "roles/pubsub.publisher"): "mixscribe-events topic: job.notes_ready and job.completed",
     ("notes", "roles/secretmanager.secretAccessor"): "llm-api-key secret: mounted as a file, never an env value",
+    ("api", "roles/datastore.user"): "project: read, list and delete the caller's jobs; rate-limit buckets",
+    ("api", "roles/storage.objectUser"): "uploads bucket: imports into callers' prefixes, deletes; results bucket: "
+                                         "stream and delete outputs",
+    ("api", "roles/iam.serviceAccountTokenCreator"): "its own account only: sign V4 URLs with signBlob (no key file)",
+    ("webhooks", "roles/datastore.user"): "project: read the finished job, record the delivery outcome",
+    ("webhooks", "roles/secretmanager.secretAccessor"): "webhook-signing-key secret: mounted as a file",
     ("trigger", "roles/eventarc.eventReceiver"): "project: receive events for the triggers it is bound to",
     ("trigger", "roles/run.invoker"): "each event-driven function's service: deliver events (private functions)",
+    ("public", "roles/run.invoker"): "the api function only, when apiPublic: it checks ID tokens itself",
     ("dataflow", "roles/dataflow.worker"): "project: run Dataflow worker VMs",
     ("dataflow", "roles/pubsub.subscriber"): "mixscribe-events-analytics subscription: read events",
     ("dataflow", "roles/bigquery.dataEditor"): "mixscribe dataset: write the analytics tables",
@@ -77,11 +86,17 @@ class Identity(pulumi.ComponentResource):
         }
         self.accounts = Accounts({key: acc.email for key, acc in accounts.items()})
         for account, role in [("on-upload", "roles/datastore.user"), ("transcribe", "roles/datastore.user"),
-                              ("notes", "roles/datastore.user"), ("trigger", "roles/eventarc.eventReceiver"),
+                              ("notes", "roles/datastore.user"), ("api", "roles/datastore.user"),
+                              ("webhooks", "roles/datastore.user"), ("trigger", "roles/eventarc.eventReceiver"),
                               ("dataflow", "roles/dataflow.worker")]:
             why(account, role)
             gcp.projects.IAMMember(
                 f"{name}-{account}-{role.split('/')[1]}", project=project, role=role,
                 member=self.accounts.member(account), opts=child,
             )
+        why("api", "roles/iam.serviceAccountTokenCreator")
+        gcp.serviceaccount.IAMMember(
+            f"{name}-api-signs-as-itself", service_account_id=accounts["api"].name,
+            role="roles/iam.serviceAccountTokenCreator", member=self.accounts.member("api"), opts=child,
+        )
         self.register_outputs({key: email for key, email in self.accounts.emails.items()})

@@ -49,7 +49,7 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     }
     functions = Functions(
         "functions", cfg, accounts, storage.sources.name, storage.uploads.name,
-        messaging.topics[NOTES].id, function_env, storage_agent,
+        {"notes": messaging.topics[NOTES].id, "events": messaging.topics[EVENTS].id}, function_env, storage_agent,
         opts=pulumi.ResourceOptions(depends_on=[secrets, database]),
     )
     analytics = Analytics("analytics", cfg.project, cfg.region, accounts)

@@ -28,4 +28,9 @@ class Secrets(pulumi.ComponentResource):
             f"{name}-{LLM_KEY}-notes", secret_id=self.secrets[LLM_KEY].id, project=project,
             role="roles/secretmanager.secretAccessor", member=accounts.member("notes"), opts=child,
         )
+        why("webhooks", "roles/secretmanager.secretAccessor")
+        gcp.secretmanager.SecretIamMember(
+            f"{name}-{WEBHOOK_KEY}-webhooks", secret_id=self.secrets[WEBHOOK_KEY].id, project=project,
+            role="roles/secretmanager.secretAccessor", member=accounts.member("webhooks"), opts=child,
+        )
         self.register_outputs({k: s.id for k, s in self.secrets.items()})

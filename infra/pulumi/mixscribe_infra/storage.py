@@ -27,8 +27,9 @@ class Storage(pulumi.ComponentResource):
         common = {"location": cfg.region.upper(), "project": cfg.project, "uniform_bucket_level_access": True,
                   "public_access_prevention": "enforced", "force_destroy": False}
         cors = [gcp.storage.BucketCorArgs(
-            origins=[cfg.web_origin], methods=["PUT", "POST", "OPTIONS"],
-            response_headers=["Content-Type", "Content-Range", "x-goog-resumable", "x-goog-meta-*"], max_age_seconds=3600,
+            origins=[cfg.web_origin], methods=["GET", "PUT", "POST", "OPTIONS"],
+            response_headers=["Content-Type", "Content-Range", "Location", "Range", "x-goog-resumable", "x-goog-meta-*"],
+            max_age_seconds=3600,
         )] if cfg.web_origin else []
         self.uploads = gcp.storage.Bucket(
             f"{name}-uploads", name=cfg.uploads_bucket, cors=cors,
@@ -49,6 +50,8 @@ class Storage(pulumi.ComponentResource):
             ("results", self.results, "transcribe", "roles/storage.objectUser"),
             ("results", self.results, "notes", "roles/storage.objectUser"),
             ("results", self.results, "dataflow", "roles/storage.objectViewer"),
+            ("uploads", self.uploads, "api", "roles/storage.objectUser"),
+            ("results", self.results, "api", "roles/storage.objectUser"),
         ]
         for label, bucket, account, role in grants:
             why(account, role)
