@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mixscribe.logs import setup_logging
 
-from . import analytics_throughput, transcribe_overhead
+from . import analytics_throughput, api_latency, transcribe_overhead
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MEASUREMENTS = Path(__file__).resolve().parent.parent / "docs" / "measurements"
@@ -25,6 +25,8 @@ def main() -> None:
     events = int(os.environ.get("BENCH_EVENTS", "100000"))
     p1 = transcribe_overhead.main([])
     analytics = analytics_throughput.main(["--events", str(events), "--streaming-events", str(events)])
+    api = api_latency.main([])
+    job, health = api["get_job"], api["healthz"]
     rows = [
         ("P1 transcription: pipeline vs bare faster-whisper", f"{p1['pipeline_s']} s vs {p1['bare_s']} s "
          f"({p1['audio_s']} s of {p1['file']}, {p1['device']}/{p1['compute_type']})", f"{p1['overhead_ratio']} (target ≤ 1.05)"),
@@ -33,6 +35,10 @@ def main() -> None:
          f"{analytics['batch_events_per_s']} events/s ({events} events each)",
          f"{round(analytics['streaming_events_per_s'] / analytics['batch_events_per_s'], 3)}"),
     ]
+    rows.append((f"API GET /v1/jobs/{{id}} at {api['rate']:g} req/s for {api['seconds']:g} s vs GET /healthz",
+                 f"p50/p95/p99 {job['p50_ms']}/{job['p95_ms']}/{job['p99_ms']} ms, {job['errors']} errors vs "
+                 f"{health['p50_ms']}/{health['p95_ms']}/{health['p99_ms']} ms",
+                 f"p50 {api['p50_ratio']}× (target p50 < 10 ms, p99 < 50 ms)"))
     for name, ms in analytics["query_ms"].items():
         rows.append((f"DuckDB query {name}", f"{ms} ms over the batch warehouse", "—"))
     for path in sorted(MEASUREMENTS.glob("*.json")):
