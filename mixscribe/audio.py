@@ -29,6 +29,7 @@ class DecodedAudio:
     source_rate: int
     channels: int
     levels: LevelReport
+    channel_samples: np.ndarray | None = None  # (channels, n) at 16 kHz when asked for: per-speaker inputs
 
 
 def _float_samples(frame: av.AudioFrame, channels: int) -> np.ndarray | None:
@@ -39,12 +40,13 @@ def _float_samples(frame: av.AudioFrame, channels: int) -> np.ndarray | None:
     return data.T if frame.format.is_planar else data.reshape(-1, channels)
 
 
-def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
+def decode_audio(path: str, max_duration_s: float, split_channels: bool = False) -> DecodedAudio:
     """Decode ``path`` (any container PyAV reads) in one streaming pass.
 
     Raises ``PermanentError``: ``corrupt_audio`` when decoding fails, ``no_audio_stream``,
     ``empty_audio`` when nothing decodes and ``too_long`` as soon as the decoded audio passes
     ``max_duration_s`` (a header may lie about the duration; the decoder does not).
+    ``split_channels`` also keeps each channel at 16 kHz (a mixer's inputs, one speaker each).
     """
     container, stream = open_audio(path)
     with container:
@@ -56,6 +58,8 @@ def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
         layout = stream.codec_context.layout.name if stream.codec_context.layout else "mono"
         to_meter = av.AudioResampler(format="flt", layout=layout, rate=meter_rate)
         meter = LevelMeter(meter_rate, channels)
+        per_channel = av.AudioResampler(format="fltp", layout=layout, rate=MODEL_RATE) if split_channels else None
+        channel_parts: list[np.ndarray] = []
         parts: list[np.ndarray] = []
         model_samples = 0
         max_samples = int(max_duration_s * MODEL_RATE)
@@ -66,6 +70,8 @@ def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
                     part = out.to_ndarray().reshape(-1)
                     parts.append(part)
                     model_samples += part.shape[0]
+                if per_channel is not None:
+                    channel_parts += [out.to_ndarray().reshape(channels, -1) for out in per_channel.resample(frame)]
                 direct = _float_samples(frame, channels) if meter_rate == source_rate else None
                 if direct is not None:
                     meter.feed(direct)  # already float at the meter's rate: no second resampling
@@ -80,6 +86,8 @@ def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
                 parts.append(out.to_ndarray().reshape(-1))
             for out in to_meter.resample(None):
                 meter.feed(out.to_ndarray().reshape(-1, channels))
+            if per_channel is not None:
+                channel_parts += [out.to_ndarray().reshape(channels, -1) for out in per_channel.resample(None)]
         except (av.FFmpegError, ValueError) as exc:
             raise PermanentError(ErrorCode.CORRUPT_AUDIO, f"the audio cannot be decoded: {exc}") from exc
     samples = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
@@ -91,4 +99,5 @@ def decode_audio(path: str, max_duration_s: float) -> DecodedAudio:
         source_rate=source_rate,
         channels=channels,
         levels=meter.report(),
+        channel_samples=np.concatenate(channel_parts, axis=1).astype(np.float32, copy=False) if channel_parts else None,
     )

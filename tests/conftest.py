@@ -54,4 +54,32 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     flac = SAMPLE.read_bytes()
     (out / "corrupt.flac").write_bytes(flac[:42] + bytes(np.random.default_rng(7).integers(0, 256, 4000, dtype=np.uint8)))
     (out / "header_only.flac").write_bytes(flac[:8])
+    two_voices(out / "two_voices.wav")
     return out
+
+
+def decode_mono(path: Path, rate: int, seconds: float | None = None) -> np.ndarray:
+    """``path`` as float32 mono at ``rate`` (ffmpeg)."""
+    limit = ["-t", str(seconds)] if seconds else []
+    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(path), *limit, "-ac", "1", "-ar", str(rate),
+                          "-f", "f32le", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<f4").copy()
+
+
+def two_voices(path: Path, rate: int = 48000) -> Path:
+    """A 48 kHz/24-bit stereo recording of two people, one per microphone (like an AG06's inputs 1
+    and 2): the host (meeting sample) on the left, then the guest (stand-up sample) on the right;
+    the host also leaks into the guest's microphone at -24 dB (bleed), as real rooms do."""
+    import soundfile
+
+    host = decode_mono(SAMPLE, rate)
+    guest = decode_mono(REPO / "samples" / "standup.opus", rate, seconds=6.3)
+    gap = int(0.5 * rate)
+    total = host.shape[0] + gap + guest.shape[0] + gap
+    left, right = np.zeros(total, np.float32), np.zeros(total, np.float32)
+    left[: host.shape[0]] = host
+    right[host.shape[0] + gap: host.shape[0] + gap + guest.shape[0]] = guest
+    right[: host.shape[0]] += 0.063 * host
+    noise = np.random.default_rng(3).normal(0, 1e-4, (total, 2)).astype(np.float32)
+    soundfile.write(str(path), np.stack([left, right], axis=1) + noise, rate, subtype="PCM_24")
+    return path

@@ -96,6 +96,7 @@ class BuildJobRows(beam.PTransform):
     def expand(self, events):
         return (
             events
+            | "JobEventsOnly" >> beam.Filter(lambda e: not e["type"].startswith("edge."))  # devices are not jobs
             | "KeyByJob" >> beam.Map(lambda e: (e["job_id"], e)).with_output_types(Tuple[str, Any])
             | "PerJobPanes" >> beam.WindowInto(
                 window.GlobalWindows(),

@@ -29,6 +29,7 @@ from mixscribe.store import ClaimOutcome, JobStore
 from mixscribe.transcript import Transcript
 
 from .engine import ModelCache
+from .speakers import transcribe_channels
 
 log = logging.getLogger(__name__)
 SOURCE = "jobs/transcribe"
@@ -124,11 +125,16 @@ class TranscriptionPipeline:
                 raise PermanentError(ErrorCode.SOURCE_MISSING, "the upload was deleted or replaced") from exc
             timings["download_s"] = time.monotonic() - started
             mark = time.monotonic()
-            audio = decode_audio(tmp.name, self.settings.max_duration_s)
+            speakers = request.options.channels
+            audio = decode_audio(tmp.name, self.settings.max_duration_s, split_channels=len(speakers) > 1)
             timings["decode_s"] = time.monotonic() - mark
         model = self.models.get(request.options.model)
         mark = time.monotonic()
-        transcript, speech_s = model.transcribe(request.job_id, audio.samples, request.options, self.settings.beam_size)
+        if len(speakers) > 1 and audio.channel_samples is not None and audio.channels >= len(speakers):
+            transcript, speech_s = transcribe_channels(
+                model, request.job_id, audio.channel_samples, speakers, request.options, self.settings.beam_size)
+        else:
+            transcript, speech_s = model.transcribe(request.job_id, audio.samples, request.options, self.settings.beam_size)
         timings["transcribe_s"] = time.monotonic() - mark
         mark = time.monotonic()
         outputs = self._write_transcript(request.job_id, transcript)
