@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mixscribe.logs import setup_logging
 
-from . import analytics_throughput, api_latency, transcribe_overhead
+from . import analytics_throughput, api_latency, edge_agent_cost, transcribe_overhead
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MEASUREMENTS = Path(__file__).resolve().parent.parent / "docs" / "measurements"
@@ -26,6 +26,7 @@ def main() -> None:
     p1 = transcribe_overhead.main([])
     analytics = analytics_throughput.main(["--events", str(events), "--streaming-events", str(events)])
     api = api_latency.main([])
+    edge = edge_agent_cost.main([])
     job, health = api["get_job"], api["healthz"]
     rows = [
         ("P1 transcription: pipeline vs bare faster-whisper", f"{p1['pipeline_s']} s vs {p1['bare_s']} s "
@@ -39,6 +40,11 @@ def main() -> None:
                  f"p50/p95/p99 {job['p50_ms']}/{job['p95_ms']}/{job['p99_ms']} ms, {job['errors']} errors vs "
                  f"{health['p50_ms']}/{health['p95_ms']}/{health['p99_ms']} ms",
                  f"p50 {api['p50_ratio']}× (target p50 < 10 ms, p99 < 50 ms)"))
+    rows.append(("Edge agent CPU per minute of 48 kHz/24-bit stereo (encode + levels + CRC32C + upload)",
+                 f"{edge['cpu_s_per_audio_minute']} CPU s per audio minute ({edge['audio_minutes']:g} min, {edge['segments']} segments)",
+                 f"{edge['core_fraction']} of one core"))
+    rows.append(("Edge agent upload vs plain google-cloud-storage upload (same files, local fake-gcs-server)",
+                 f"{edge['agent_upload_mb_s']} vs {edge['plain_upload_mb_s']} MB/s", f"{edge['throughput_ratio']}"))
     for name, ms in analytics["query_ms"].items():
         rows.append((f"DuckDB query {name}", f"{ms} ms over the batch warehouse", "—"))
     for path in sorted(MEASUREMENTS.glob("*.json")):

@@ -46,7 +46,8 @@ class AgentConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
-        config = replace(cls(), **data, **{k: v for k, v in (overrides or {}).items() if v is not None})
+        data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        config = replace(cls(), **data)
         config.validate()
         return config
 

@@ -6,6 +6,8 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 # headless browser for the web page test (Playwright drives it; no browser download)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# PortAudio for the edge agent's live capture (sounddevice loads it only when recording a device)
+ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
