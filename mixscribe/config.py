@@ -74,6 +74,8 @@ class Settings:
     allow_private_networks: tuple[str, ...] = ()
     webhook_max_attempts: int = 6
     webhook_timeout_s: int = 10
+    shard_min_s: int = 600
+    shard_overlap_s: float = 1.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -126,6 +128,8 @@ class Settings:
             allow_private_networks=_list(env, "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS", cls.allow_private_networks),
             webhook_max_attempts=_int(env, "MIXSCRIBE_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts),
             webhook_timeout_s=_int(env, "MIXSCRIBE_WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s),
+            shard_min_s=_int(env, "MIXSCRIBE_SHARD_MIN_S", cls.shard_min_s),
+            shard_overlap_s=float(env.get("MIXSCRIBE_SHARD_OVERLAP_S") or cls.shard_overlap_s),
         )
         settings.validate()
         return settings

@@ -19,10 +19,13 @@ class TranscriptionRequest:
     name: str
     generation: int
     options: JobOptions
+    shard: int | None = None  # a piece of a long file (see mixscribe.shards); None: the whole job
 
     def to_json(self) -> bytes:
         data = asdict(self)
         data["options"] = self.options.to_dict()
+        if self.shard is None:
+            del data["shard"]
         return json.dumps(data, sort_keys=True).encode()
 
     @classmethod
@@ -36,6 +39,7 @@ class TranscriptionRequest:
                 name=str(data["name"]),
                 generation=int(data["generation"]),
                 options=JobOptions.from_dict(data["options"]),
+                shard=int(data["shard"]) if data.get("shard") is not None else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(ErrorCode.INVALID_REQUEST, f"malformed transcription request: {exc}") from exc

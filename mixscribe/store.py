@@ -71,6 +71,10 @@ class JobStore:
         self._client = client
         self._jobs = client.collection(JOBS)
 
+    @property
+    def client(self) -> firestore.Client:
+        return self._client
+
     def get(self, job_id: str) -> Job | None:
         doc = self._get_document(job_id)
         return Job.from_document(doc) if doc is not None else None

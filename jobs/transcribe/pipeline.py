@@ -18,7 +18,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 
 from mixscribe import layout
-from mixscribe.audio import decode_audio
+from mixscribe.audio import DecodedAudio, decode_audio
 from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
 from mixscribe.events import EventSink, make_event
@@ -29,6 +29,7 @@ from mixscribe.store import ClaimOutcome, JobStore
 from mixscribe.transcript import Transcript
 
 from .engine import ModelCache
+from .sharding import ShardedTranscription
 from .speakers import transcribe_channels
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,13 @@ class TranscriptionPipeline:
         self.models = models
         self.task = task
         self.max_attempts = max_attempts
+        self.sharded = ShardedTranscription(self)
 
     def renew(self, job_id: str) -> None:
-        """Keep this worker's claim alive (called by the worker's heartbeat)."""
+        """Keep this worker's claim alive (called by the worker's heartbeat): a piece's or the job's."""
+        if self.sharded.current is not None:
+            self.sharded.renew()
+            return
         self.store.renew_lease(job_id, self.task.worker, self.settings.lease_s)
 
     def process(self, payload: bytes) -> Outcome:
@@ -85,6 +90,8 @@ class TranscriptionPipeline:
         except PermanentError as err:
             log.error("malformed request dropped", extra=fields(code=err.code.value, reason=err.message))
             return Outcome.DONE
+        if request.shard is not None:
+            return self.sharded.process_piece(request)
         claim = self.store.claim(request.job_id, self.task.worker, self.settings.lease_s)
         if claim.outcome is ClaimOutcome.FINISHED:
             if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
@@ -117,6 +124,19 @@ class TranscriptionPipeline:
     def _transcribe(self, request: TranscriptionRequest) -> None:
         timings: dict[str, float] = {}
         started = time.monotonic()
+        audio = self.load(request, timings)
+        pieces = self.sharded.pieces_for(audio.duration_s)
+        if pieces > 1:
+            self.sharded.run_planned(request, audio, pieces, self.base_metrics(request.job_id, audio))
+            return
+        mark = time.monotonic()
+        transcript, speech_s = self.model_pass(request, audio.samples, audio.channel_samples)
+        timings["transcribe_s"] = time.monotonic() - mark
+        self.finish(request, transcript, self.base_metrics(request.job_id, audio), speech_s, timings, started)
+
+    def load(self, request: TranscriptionRequest, timings: dict[str, float]) -> DecodedAudio:
+        """Download and decode the request's object (every channel too when it names speakers)."""
+        started = time.monotonic()
         with tempfile.NamedTemporaryFile(prefix="mixscribe-", suffix=".audio") as tmp:
             blob = self.storage.bucket(request.bucket).blob(request.name, generation=request.generation)
             try:
@@ -125,34 +145,48 @@ class TranscriptionPipeline:
                 raise PermanentError(ErrorCode.SOURCE_MISSING, "the upload was deleted or replaced") from exc
             timings["download_s"] = time.monotonic() - started
             mark = time.monotonic()
-            speakers = request.options.channels
-            audio = decode_audio(tmp.name, self.settings.max_duration_s, split_channels=len(speakers) > 1)
+            split = len(request.options.channels) > 1
+            audio = decode_audio(tmp.name, self.settings.max_duration_s, split_channels=split)
             timings["decode_s"] = time.monotonic() - mark
+        return audio
+
+    def model_pass(self, request: TranscriptionRequest, samples: Any, channel_samples: Any) -> tuple[Transcript, float]:
+        """The transcript of ``samples`` (per speaker when the request names the channels)."""
         model = self.models.get(request.options.model)
-        mark = time.monotonic()
-        if len(speakers) > 1 and audio.channel_samples is not None and audio.channels >= len(speakers):
-            transcript, speech_s = transcribe_channels(
-                model, request.job_id, audio.channel_samples, speakers, request.options, self.settings.beam_size)
-        else:
-            transcript, speech_s = model.transcribe(request.job_id, audio.samples, request.options, self.settings.beam_size)
-        timings["transcribe_s"] = time.monotonic() - mark
-        mark = time.monotonic()
-        outputs = self._write_transcript(request.job_id, transcript)
-        job = self.store.get(request.job_id)
-        metrics = {
-            "job_id": request.job_id,
+        speakers = request.options.channels
+        if len(speakers) > 1 and channel_samples is not None and channel_samples.shape[0] >= len(speakers):
+            return transcribe_channels(model, request.job_id, channel_samples, speakers, request.options, self.settings.beam_size)
+        return model.transcribe(request.job_id, samples, request.options, self.settings.beam_size)
+
+    def base_metrics(self, job_id: str, audio: DecodedAudio) -> dict[str, Any]:
+        """What ``metrics.json`` says about the audio itself (computed from the whole file)."""
+        job = self.store.get(job_id)
+        probe = (job.probe or {}) if job else {}
+        return {
+            "job_id": job_id,
             "duration_s": round(audio.duration_s, 3),
             "sample_rate": audio.source_rate,
             "channels": audio.channels,
-            "codec": (job.probe or {}).get("codec") if job else None,
-            "container": (job.probe or {}).get("container") if job else None,
+            "codec": probe.get("codec"),
+            "container": probe.get("container"),
             "loudness_lufs": audio.levels.integrated_lufs,
             "true_peak_dbtp": audio.levels.true_peak_dbtp,
             "sample_peak_dbfs": audio.levels.sample_peak_dbfs,
             "rms_dbfs": audio.levels.rms_dbfs,
             "clipping_ratio": audio.levels.clipping_ratio,
+        }
+
+    def finish(self, request: TranscriptionRequest, transcript: Transcript, base: dict[str, Any], speech_s: float,
+               timings: dict[str, float], started: float) -> None:
+        """Write every output, then move the job forward and tell the world (outputs first, always)."""
+        mark = time.monotonic()
+        outputs = self._write_transcript(request.job_id, transcript)
+        duration = base["duration_s"]
+        model = self.models.get(request.options.model)
+        metrics = {
+            **base,
             "speech_s": round(speech_s, 3),
-            "speech_ratio": round(speech_s / audio.duration_s, 4) if audio.duration_s else 0.0,
+            "speech_ratio": round(min(1.0, speech_s / duration), 4) if duration else 0.0,
             "word_count": len(transcript.text.split()),
             "segment_count": len(transcript.segments),
             "language": transcript.language,
@@ -160,7 +194,7 @@ class TranscriptionPipeline:
             "device": self.models.placement.device,
             "compute_type": self.models.placement.compute_type,
             "model_load_s": round(model.load_s, 3),
-            "real_time_factor": round(timings["transcribe_s"] / audio.duration_s, 4) if audio.duration_s else None,
+            "real_time_factor": round(timings["transcribe_s"] / duration, 4) if duration and "transcribe_s" in timings else None,
             "worker": {"task_index": self.task.index, "task_count": self.task.count, "attempt": self.task.attempt},
         }
         timings["write_s"] = time.monotonic() - mark

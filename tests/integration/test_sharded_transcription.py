@@ -1,0 +1,119 @@
+"""A long file split over two tasks gives the same transcript as one task (real model, real emulators).
+
+Two pipelines with ``CLOUD_RUN_TASK_COUNT=2`` identities share the stack's Firestore and storage;
+the piece requests travel through a Pub/Sub emulator topic of this test, pulled by the second task.
+The audio sits in the results bucket, so no upload trigger races the test for it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+import soundfile
+
+from jobs.transcribe.engine import ModelCache
+from jobs.transcribe.pipeline import Outcome, TaskIdentity, TranscriptionPipeline
+from mixscribe.config import Settings
+from mixscribe.events import PubSubEventSink
+from mixscribe.jobs import Job, JobOptions, SourceObject
+from mixscribe.requests import TranscriptionRequest
+from mixscribe.store import JobStore, utcnow
+from tests.conftest import REPO, SAMPLE, decode_mono
+
+pytestmark = pytest.mark.integration
+
+
+def long_recording(path: Path) -> Path:
+    """The meeting, two seconds of silence, then the 77 s stand-up: about 87 s of two talks."""
+    rate = 16000
+    audio = np.concatenate([decode_mono(SAMPLE, rate), np.zeros(2 * rate, np.float32),
+                            decode_mono(REPO / "samples" / "standup.opus", rate)])
+    soundfile.write(str(path), audio, rate, subtype="PCM_16")
+    return path
+
+
+def normalized(transcript: dict) -> list[str]:
+    text = " ".join(s["text"] for s in transcript["segments"]).lower()
+    return re.sub(r"[^a-z0-9' ]+", " ", text).split()
+
+
+@pytest.fixture(scope="module")
+def setup(stack, tmp_path_factory):
+    from google.cloud import pubsub_v1
+
+    env = stack.env
+    topic = f"test-pieces-{uuid.uuid4().hex[:8]}"
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    project = env["GOOGLE_CLOUD_PROJECT"]
+    publisher.create_topic(request={"name": f"projects/{project}/topics/{topic}"})
+    subscription = f"projects/{project}/subscriptions/{topic}-sub"
+    subscriber.create_subscription(request={"name": subscription, "topic": f"projects/{project}/topics/{topic}"})
+    settings = Settings.from_env({**env, "MIXSCRIBE_REQUESTS_TOPIC": topic, "MIXSCRIBE_SHARD_MIN_S": "30"})
+    models = ModelCache(settings, 2)
+    store = JobStore(stack.db)
+    events = PubSubEventSink(publisher, settings.topic_path(settings.events_topic))
+
+    def pipeline(index: int, count: int) -> TranscriptionPipeline:
+        return TranscriptionPipeline(settings, store, stack.gcs, publisher, events, models,
+                                     TaskIdentity(index, count, 0, "test-exec"), max_attempts=5)
+
+    audio = long_recording(tmp_path_factory.mktemp("long") / "two_talks.wav")
+    yield pipeline, store, subscriber, subscription, audio, settings
+
+
+def new_job(stack, store: JobStore, audio: Path) -> TranscriptionRequest:
+    blob = stack.results.blob(f"test-sources/{uuid.uuid4().hex}/two_talks.wav")
+    blob.upload_from_filename(str(audio), content_type="audio/wav")
+    source = SourceObject(blob.bucket.name, blob.name, blob.generation, blob.size, "audio/wav")
+    options = JobOptions(model="tiny.en", notes=False)
+    job = Job.new(source, options, utcnow(), 1)
+    store.create(job)
+    return TranscriptionRequest(job.job_id, source.bucket, source.name, source.generation, options)
+
+
+def test_two_tasks_give_the_single_task_transcript(stack, setup):
+    pipeline, store, subscriber, subscription, audio, settings = setup
+    single = new_job(stack, store, audio)
+    assert pipeline(0, 1).process(single.to_json()) is Outcome.DONE
+    sharded = new_job(stack, store, audio)
+    first, second = pipeline(0, 2), pipeline(1, 2)
+    assert first.process(sharded.to_json()) is Outcome.DONE  # plans, publishes piece 1, does piece 0
+    assert stack.job(sharded.job_id)["status"] == "transcribing"
+    response = subscriber.pull(request={"subscription": subscription, "max_messages": 10}, timeout=30)
+    pieces = [m for m in response.received_messages]
+    assert len(pieces) == 1 and json.loads(pieces[0].message.data)["shard"] == 1
+    assert second.process(pieces[0].message.data) is Outcome.DONE  # the last piece stitches
+    subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [pieces[0].ack_id]})
+
+    docs = {r.job_id: stack.wait(r.job_id) for r in (single, sharded)}
+    assert all(d["status"] == "done" for d in docs.values())
+    read = lambda r: json.loads(stack.results.blob(f"jobs/{r.job_id}/transcript.json").download_as_bytes())  # noqa: E731
+    one, two = read(single), read(sharded)
+    assert two["options"]["shards"] == 2
+    cut = two["options"]["shard_cores_s"][0][1]
+    assert 14 < cut < 74  # within the search window around the middle
+    # Same content: a piece is decoded in other windows than the whole file (VAD chunks, the
+    # previous-text context), so the tiny model may hear a word differently ("passed"/"past").
+    # So: as close to the reference text as the single-task run, and nothing dropped or doubled
+    # at the seam (the same number of words around it).
+    truth = " ".join(normalized({"segments": [{"text": (REPO / "samples" / f).read_text()} for f in ("meeting.txt", "standup.txt")]}))
+    single_wer = jiwer.wer(truth, " ".join(normalized(one)))
+    sharded_wer = jiwer.wer(truth, " ".join(normalized(two)))
+    assert sharded_wer <= single_wer + 0.03, (single_wer, sharded_wer)
+    assert abs(len(normalized(two)) - len(normalized(one))) <= 2
+
+    def around_seam(transcript: dict) -> list[str]:
+        return [w["word"] for s in transcript["segments"] for w in s["words"] if abs((w["start"] + w["end"]) / 2 - cut) < 3]
+
+    assert len(around_seam(two)) == len(around_seam(one)) > 0
+    starts = [s["start"] for s in two["segments"]]
+    assert starts == sorted(starts)
+    assert not list(stack.results.list_blobs(prefix=f"jobs/{sharded.job_id}/pieces/"))  # pieces cleaned up
+    metrics = json.loads(stack.results.blob(f"jobs/{sharded.job_id}/metrics.json").download_as_bytes())
+    assert metrics["duration_s"] == pytest.approx(one["duration_s"], abs=0.05)
