@@ -14,7 +14,8 @@ from pathlib import Path
 
 from mixscribe.logs import setup_logging
 
-from . import analytics_throughput, api_latency, edge_agent_cost, transcribe_overhead
+from . import (analytics_throughput, api_latency, capacity_model, edge_agent_cost, stack_throughput, transcribe_memory,
+               transcribe_overhead, transcribe_silence)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MEASUREMENTS = Path(__file__).resolve().parent.parent / "docs" / "measurements"
@@ -24,6 +25,10 @@ def main() -> None:
     setup_logging("bench", "WARNING")
     events = int(os.environ.get("BENCH_EVENTS", "100000"))
     p1 = transcribe_overhead.main([])
+    p2 = transcribe_silence.main([])
+    stack = stack_throughput.main(["--skip-p4"] if os.environ.get("BENCH_SKIP_P4") else [])
+    memory = transcribe_memory.main([])
+    capacity = capacity_model.main([])
     analytics = analytics_throughput.main(["--events", str(events), "--streaming-events", str(events)])
     api = api_latency.main([])
     edge = edge_agent_cost.main([])
@@ -45,6 +50,28 @@ def main() -> None:
                  f"{edge['core_fraction']} of one core"))
     rows.append(("Edge agent upload vs plain google-cloud-storage upload (same files, local fake-gcs-server)",
                  f"{edge['agent_upload_mb_s']} vs {edge['plain_upload_mb_s']} MB/s", f"{edge['throughput_ratio']}"))
+    rows.append(("P2 silence-heavy file: pipeline (VAD) vs bare faster-whisper without VAD",
+                 f"{p2['pipeline_s']} s vs {p2['bare_no_vad_s']} s ({p2['audio_s']} s, {round(100 * p2['silent_share'])}% silence); "
+                 f"WER {p2['pipeline_wer']} vs {p2['bare_no_vad_wer']}",
+                 f"{p2['speedup']}× faster, WER {p2['wer_delta_points']:+} points (target ≥ 1.8×, ≤ +1)"))
+    rows.append(("Word error rate of the pipeline on the speech samples (jiwer)",
+                 ", ".join(f"{k} {v}" for k, v in p2["speech_samples_wer"].items()), "—"))
+    for kind in ("cold", "warm"):
+        lat = stack["p3"][kind]
+        rows.append((f"P3 upload → transcript.json, 10 s clip, {kind} task, minus model time",
+                     f"{lat['total_s']} s total − {lat['model_s']} s model", f"{lat['overhead_s']} s (target ≤ 1.0 s)"))
+    if "p4" in stack:
+        p4 = stack["p4"]
+        rows.append((f"P4 burst of uploads: 2 tasks vs 1", f"{p4['two_tasks']['jobs_per_min']} vs {p4['one_task']['jobs_per_min']} jobs/min",
+                     f"{p4['burst_throughput_ratio']} (target ≥ 1.8)"))
+        rows.append((f"P4 one long file: 2 tasks ({p4['two_tasks']['long_pieces']} pieces) vs 1",
+                     f"{p4['two_tasks']['long_s']} s vs {p4['one_task']['long_s']} s", f"{p4['long_file_speedup']}×"))
+    rows.append((f"Peak memory, transcription task, {memory['audio_s'] / 60:.0f}-minute file",
+                 f"{memory['peak_mb']} MB peak (after decode {memory['after_decode_mb']} MB, model {memory['after_model_mb']} MB; "
+                 f"{memory['transcribed_s'] / 60:g} min transcribed)", "—"))
+    for row in capacity["steady"]:
+        rows.append((f"Capacity model, 10,000 audio-h/h: {row['shape']}", f"{row['concurrent_tasks']} tasks, ${row['dollars_per_hour']}/h",
+                     f"${row['dollars_per_audio_hour']} per audio hour (docs/capacity.md)"))
     for name, ms in analytics["query_ms"].items():
         rows.append((f"DuckDB query {name}", f"{ms} ms over the batch warehouse", "—"))
     for path in sorted(MEASUREMENTS.glob("*.json")):

@@ -29,6 +29,8 @@ class DecodeOptions:
     word_timestamps: bool = True
     condition_on_previous_text: bool = True
     language: str | None = None
+    inference: str = "sequential"  # or "batched" (BatchedInferencePipeline), chosen by batch_size_for
+    batch_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,19 @@ def resolve_model_path(name: str, settings: Settings) -> Path:
     raise PermanentError(ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} is not installed in this image")
 
 
+BATCH_MIN_AUDIO_S = 60.0
+GPU_BATCH_SIZE = 16
+
+
+def batch_size_for(device: str, audio_s: float) -> int:
+    """0 (sequential) or the batch size: batching pays on a GPU with enough audio to fill batches
+    (VAD chunks of up to 30 s decoded together); on CPU the cores are already busy with one
+    sequence, and short files would not fill a batch."""
+    if device == "cuda" and audio_s >= BATCH_MIN_AUDIO_S:
+        return GPU_BATCH_SIZE
+    return 0
+
+
 class SpeechModel:
     """One loaded Whisper model; ``transcribe`` turns 16 kHz mono samples into a Transcript."""
 
@@ -87,21 +102,29 @@ class SpeechModel:
             local_files_only=True,
         )
         self.load_s = time.monotonic() - started
+        self._batched_pipeline = None
         log.info("model loaded", extra=fields(model=name, load_s=round(self.load_s, 3), **asdict(placement)))
+
+    def _batched(self):
+        from faster_whisper import BatchedInferencePipeline
+
+        if self._batched_pipeline is None:
+            self._batched_pipeline = BatchedInferencePipeline(model=self._model)
+        return self._batched_pipeline
 
     def transcribe(self, job_id: str, samples: np.ndarray, options: JobOptions, beam_size: int) -> tuple[Transcript, float]:
         """The transcript and the speech seconds that VAD kept."""
+        batch = batch_size_for(self.placement.device, samples.shape[0] / 16000)
         decode = DecodeOptions(
-            beam_size=beam_size, language=None if options.language == "auto" else options.language
+            beam_size=beam_size, language=None if options.language == "auto" else options.language,
+            inference="batched" if batch else "sequential", batch_size=batch,
         )
-        segments_iter, info = self._model.transcribe(
-            samples,
-            language=decode.language,
-            beam_size=decode.beam_size,
-            vad_filter=decode.vad_filter,
-            word_timestamps=decode.word_timestamps,
-            condition_on_previous_text=decode.condition_on_previous_text,
-        )
+        common = dict(language=decode.language, beam_size=decode.beam_size, vad_filter=decode.vad_filter,
+                      word_timestamps=decode.word_timestamps, condition_on_previous_text=decode.condition_on_previous_text)
+        if batch:
+            segments_iter, info = self._batched().transcribe(samples, batch_size=batch, **common)
+        else:
+            segments_iter, info = self._model.transcribe(samples, **common)
         segments = []
         for index, seg in enumerate(segments_iter):
             words = tuple(

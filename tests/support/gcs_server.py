@@ -47,5 +47,6 @@ class GcsServer:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
 
-        os.environ["STORAGE_EMULATOR_HOST"] = self.url
-        return storage.Client(project="edge-test", credentials=AnonymousCredentials())
+        # an explicit endpoint, not STORAGE_EMULATOR_HOST: this process's other clients keep theirs
+        return storage.Client(project="edge-test", credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": self.url})

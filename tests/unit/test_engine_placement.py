@@ -35,3 +35,11 @@ def test_bundled_model_resolves_and_unknown_models_are_unavailable(tmp_path):
     (tmp_path / "base.en").mkdir()
     (tmp_path / "base.en" / "model.bin").write_bytes(b"x")
     assert resolve_model_path("base.en", replace(AUTO, model_root=str(tmp_path))) == tmp_path / "base.en"
+
+
+def test_batched_inference_only_on_a_gpu_with_enough_audio():
+    from jobs.transcribe.engine import batch_size_for
+
+    assert batch_size_for("cuda", 3600) == 16
+    assert batch_size_for("cuda", 20) == 0  # would not fill a batch
+    assert batch_size_for("cpu", 3600) == 0  # the cores already serve one sequence

@@ -1,0 +1,136 @@
+"""End-to-end figures on the local stack (real emulators, real model).
+
+P3: upload → transcript.json latency for a 10 s clip, minus the model's own time (load and
+transcription, from the job's metrics.json): once with no task running (the dispatcher starts
+one: process start and imports count) and once with a task already pulling (warm).
+P4: a burst of 50 uploads with 1 vs 2 tasks per execution (throughput ratio), and one long file
+(≥ 10 minutes) with 1 vs 2 tasks (split at silences across the tasks, stitched by the last).
+
+    python -m bench.stack_throughput [--burst 50] [--long-minutes 10] [--skip-p4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from local_emulators.stack import LocalStack, StackOptions
+from mixscribe.jobs import job_id_for
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def clip(path: Path, seconds: float, start: float = 0.0, loop: bool = False) -> Path:
+    args = ["ffmpeg", "-loglevel", "error", "-y"] + (["-stream_loop", "-1"] if loop else []) + [
+        "-ss", str(start), "-i", str(SAMPLES / "standup.opus"), "-t", str(seconds), "-ac", "1", "-c:a", "flac", str(path)]
+    subprocess.run(args, check=True)
+    return path
+
+
+class Client:
+    def __init__(self, env: dict[str, str]) -> None:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import firestore, storage
+
+        os.environ.update(env)
+        self.env = env
+        self.gcs = storage.Client(project=env["GOOGLE_CLOUD_PROJECT"], credentials=AnonymousCredentials())
+        self.db = firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"])
+
+    def upload(self, path: Path, name: str) -> str:
+        blob = self.gcs.bucket(self.env["MIXSCRIBE_UPLOAD_BUCKET"]).blob(name)
+        blob.metadata = {"notes": "false"}
+        blob.upload_from_filename(str(path), if_generation_match=0)
+        return job_id_for(blob.bucket.name, blob.name, blob.generation)
+
+    def wait_done(self, job_ids: list[str], timeout_s: float = 1800) -> None:
+        pending, deadline = set(job_ids), time.monotonic() + timeout_s
+        while pending and time.monotonic() < deadline:
+            for job_id in list(pending):
+                snap = self.db.collection("jobs").document(job_id).get()
+                if snap.exists and snap.to_dict()["status"] in ("done", "failed"):
+                    pending.discard(job_id)
+            time.sleep(0.1)
+        if pending:
+            raise RuntimeError(f"{len(pending)} jobs unfinished")
+
+    def metrics(self, job_id: str) -> dict:
+        blob = self.gcs.bucket(self.env["MIXSCRIBE_RESULTS_BUCKET"]).blob(f"jobs/{job_id}/metrics.json")
+        return json.loads(blob.download_as_bytes())
+
+    def transcript_latency(self, path: Path, name: str) -> dict:
+        started = time.monotonic()
+        job_id = self.upload(path, name)
+        blob = self.gcs.bucket(self.env["MIXSCRIBE_RESULTS_BUCKET"]).blob(f"jobs/{job_id}/transcript.json")
+        while not blob.exists():
+            time.sleep(0.02)
+        total = time.monotonic() - started
+        metrics = self.metrics(job_id)
+        model_s = metrics["timings"]["transcribe_s"] + metrics["model_load_s"]
+        return {"total_s": round(total, 3), "model_s": round(model_s, 3), "overhead_s": round(total - model_s, 3)}
+
+
+def stack(root: Path, tasks: int, **extra: str) -> tuple[LocalStack, Client]:
+    env_extra = {"MIXSCRIBE_SHARD_MIN_S": "300", **extra}
+    local = LocalStack(root, StackOptions(transcribe_tasks=tasks, idle_timeout_s=20, dispatch_debounce_s=1, service_env=env_extra))
+    return local, Client(local.start())
+
+
+def p3(root: Path, short: Path) -> dict:
+    local, client = stack(root / "p3", 1)
+    try:
+        cold = client.transcript_latency(short, "users/bench/cold.flac")
+        warm = client.transcript_latency(short, "users/bench/warm.flac")  # the task from `cold` is still pulling
+    finally:
+        local.stop()
+    return {"cold": cold, "warm": warm}
+
+
+def burst(root: Path, tasks: int, files: list[Path], long_file: Path) -> dict:
+    local, client = stack(root / f"p4-{tasks}", tasks)
+    try:
+        started = time.monotonic()
+        ids = [client.upload(path, f"users/bench/burst-{i}.flac") for i, path in enumerate(files)]
+        client.wait_done(ids)
+        burst_s = time.monotonic() - started
+        time.sleep(22)  # let the burst's tasks idle out: the long file gets a fresh execution
+        started = time.monotonic()
+        long_id = client.upload(long_file, "users/bench/long.flac")
+        client.wait_done([long_id])
+        long_s = time.monotonic() - started
+        shards = json.loads(client.gcs.bucket(client.env["MIXSCRIBE_RESULTS_BUCKET"]).blob(
+            f"jobs/{long_id}/transcript.json").download_as_bytes())["options"].get("shards", 1)
+    finally:
+        local.stop()
+    return {"tasks": tasks, "burst_s": round(burst_s, 2), "jobs_per_min": round(len(files) / burst_s * 60, 2),
+            "long_s": round(long_s, 2), "long_pieces": shards}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--long-minutes", type=float, default=10)
+    parser.add_argument("--skip-p4", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        short = clip(root / "ten.flac", 10)
+        result: dict = {"p3": p3(root, short)}
+        if not args.skip_p4:
+            files = [clip(root / f"b{i}.flac", 6, start=(i * 7) % 70) for i in range(args.burst)]
+            long_file = clip(root / "long.flac", args.long_minutes * 60, loop=True)
+            one, two = burst(root, 1, files, long_file), burst(root, 2, files, long_file)
+            result["p4"] = {"one_task": one, "two_tasks": two,
+                            "burst_throughput_ratio": round(two["jobs_per_min"] / one["jobs_per_min"], 2),
+                            "long_file_speedup": round(one["long_s"] / two["long_s"], 2)}
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
