@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
-from jobs.transcribe.engine import SpeechModel, choose_placement, resolve_model_path
 from mixscribe.audio import decode_audio
-from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
+
+from .models import load_engines
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "standup.opus"
 
@@ -24,15 +23,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    import ctranslate2
-    from faster_whisper import WhisperModel
-
-    settings = Settings.from_env()
-    placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), os.cpu_count() or 1, 1)
-    path = resolve_model_path("tiny.en", settings)
-    ours = SpeechModel("tiny.en", path, placement)
-    bare = WhisperModel(str(path), device=placement.device, compute_type=placement.compute_type,
-                        cpu_threads=placement.cpu_threads, local_files_only=True)
+    settings, placement, ours, bare = load_engines()
     options = JobOptions(model="tiny.en", language="en")
 
     def run_ours() -> tuple[float, int]:

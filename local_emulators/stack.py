@@ -199,20 +199,10 @@ class LocalStack:
                  "--target", self.env["MIXSCRIBE_FUNCTION_URL"], "--bucket", opts.upload_bucket],
                 service_env,
             ),
-            self._service(
-                "eventarc-notes",
-                [sys.executable, "-m", "local_emulators.eventarc", "--kind", "pubsub",
-                 "--subscription", settings.subscription_path(NOTES_SUBSCRIPTION),
-                 "--target", self.env["MIXSCRIBE_NOTES_FUNCTION_URL"], "--topic", settings.topic_path(settings.notes_topic)],
-                service_env,
-            ),
-            self._service(
-                "eventarc-webhooks",
-                [sys.executable, "-m", "local_emulators.eventarc", "--kind", "pubsub",
-                 "--subscription", settings.subscription_path(WEBHOOKS_SUBSCRIPTION),
-                 "--target", self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], "--topic", settings.topic_path(settings.events_topic)],
-                service_env,
-            ),
+            self._pubsub_bridge("eventarc-notes", settings.subscription_path(NOTES_SUBSCRIPTION),
+                                self.env["MIXSCRIBE_NOTES_FUNCTION_URL"], settings.topic_path(settings.notes_topic), service_env),
+            self._pubsub_bridge("eventarc-webhooks", settings.subscription_path(WEBHOOKS_SUBSCRIPTION),
+                                self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], settings.topic_path(settings.events_topic), service_env),
         ]
         if opts.analytics:
             bridges.append(self._service(
@@ -224,6 +214,15 @@ class LocalStack:
             ))
         for service in (run_jobs, identity, gateway, api, webhooks, function, notes, *bridges):
             service.wait_ready(60)
+
+    def _pubsub_bridge(self, name: str, subscription: str, target: str, topic: str, env: dict[str, str]) -> ServiceProcess:
+        """An Eventarc stand-in delivering a topic's messages to a function as CloudEvents."""
+        return self._service(
+            name,
+            [sys.executable, "-m", "local_emulators.eventarc", "--kind", "pubsub", "--subscription", subscription,
+             "--target", target, "--topic", topic],
+            env,
+        )
 
     def _generate_keys(self) -> dict[str, Path]:
         """Fresh keys per stack: the identity provider's, the URL signer's, the webhook secret."""

@@ -1,0 +1,23 @@
+"""The two engines the transcription benchmarks compare: ours and bare faster-whisper, same settings."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jobs.transcribe.engine import Placement, SpeechModel, choose_placement, resolve_model_path
+from mixscribe.config import Settings
+
+
+def load_engines(model: str = "tiny.en") -> tuple[Settings, Placement, SpeechModel, Any]:
+    """Settings, the placement chosen for one task here, the pipeline's engine, a bare WhisperModel."""
+    import ctranslate2
+    from faster_whisper import WhisperModel
+
+    settings = Settings.from_env()
+    placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), os.cpu_count() or 1, 1)
+    path = resolve_model_path(model, settings)
+    ours = SpeechModel(model, path, placement)
+    bare = WhisperModel(str(path), device=placement.device, compute_type=placement.compute_type,
+                        cpu_threads=placement.cpu_threads, local_files_only=True)
+    return settings, placement, ours, bare
