@@ -70,6 +70,7 @@ class Client:
         while not blob.exists():
             time.sleep(0.02)
         total = time.monotonic() - started
+        self.wait_done([job_id], timeout_s=120)  # metrics.json is written just after the transcript
         metrics = self.metrics(job_id)
         model_s = metrics["timings"]["transcribe_s"] + metrics["model_load_s"]
         return {"total_s": round(total, 3), "model_s": round(model_s, 3), "overhead_s": round(total - model_s, 3)}

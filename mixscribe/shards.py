@@ -27,21 +27,25 @@ HOP_S = 0.1
 
 
 def plan_bounds(samples: np.ndarray, rate: int, pieces: int) -> list[tuple[int, int]]:
-    """``pieces`` consecutive [start, end) sample ranges covering ``samples``, cut at quiet moments."""
+    """``pieces`` consecutive [start, end) sample ranges covering ``samples``, cut at quiet moments.
+
+    Each cut is searched within ``SEARCH_S`` of its mark but never further than a third of a piece,
+    so the search ranges of neighbouring cuts cannot overlap and the cuts stay in order.
+    """
     total = samples.shape[0]
-    hop, window = int(HOP_S * rate), int(QUIET_WINDOW_S * rate)
+    hop, window = max(1, int(HOP_S * rate)), int(QUIET_WINDOW_S * rate)
+    radius = int(min(SEARCH_S * rate, total / pieces / 3))
     cuts = [0]
     for k in range(1, pieces):
         target = k * total // pieces
-        low = max(cuts[-1] + window, target - int(SEARCH_S * rate))
-        high = min(total - window, target + int(SEARCH_S * rate))
-        if high <= low:
-            cuts.append(target)
+        low = max(cuts[-1] + 1, target - radius)
+        high = min(total - window, target + radius)
+        if high - low <= window:
+            cuts.append(max(cuts[-1] + 1, min(target, total - 1)))
             continue
-        starts = np.arange(low, high, hop)
+        starts = np.arange(low, high - window, hop)
         energy = [float(np.mean(samples[s: s + window] ** 2)) for s in starts]
-        quietest = int(starts[int(np.argmin(energy))])
-        cuts.append(quietest + window // 2)
+        cuts.append(int(starts[int(np.argmin(energy))]) + window // 2)
     cuts.append(total)
     return [(cuts[i], cuts[i + 1]) for i in range(pieces)]
 

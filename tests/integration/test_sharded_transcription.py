@@ -106,7 +106,7 @@ def test_two_tasks_give_the_single_task_transcript(stack, setup):
     single_wer = jiwer.wer(truth, " ".join(normalized(one)))
     sharded_wer = jiwer.wer(truth, " ".join(normalized(two)))
     assert sharded_wer <= single_wer + 0.03, (single_wer, sharded_wer)
-    assert abs(len(normalized(two)) - len(normalized(one))) <= 2
+    assert abs(len(normalized(two)) - len(normalized(one))) <= 0.02 * len(normalized(one))  # recognition variance only
 
     def around_seam(transcript: dict) -> list[str]:
         return [w["word"] for s in transcript["segments"] for w in s["words"] if abs((w["start"] + w["end"]) / 2 - cut) < 3]

@@ -40,3 +40,15 @@ def test_words_in_the_overlap_are_kept_once_by_the_piece_that_owns_their_midpoin
     assert " ".join(s.text for s in merged.segments).split() == ["alpha", "beta", "gamma", "delta", "epsilon"]
     assert [s.id for s in merged.segments] == list(range(len(merged.segments)))
     assert merged.duration_s == 14.0 and merged.options["shards"] == 2
+
+
+def test_many_pieces_of_a_short_signal_stay_in_order_and_cover_it():
+    rng = np.random.default_rng(2)
+    samples = rng.normal(0, 0.3, 77 * RATE).astype(np.float32)
+    for pieces in (2, 3, 8, 16):
+        bounds = plan_bounds(samples, RATE, pieces)
+        assert bounds[0][0] == 0 and bounds[-1][1] == samples.shape[0]
+        assert all(start < end for start, end in bounds), pieces
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+        assert all(abs(b[1] - (i + 1) * samples.shape[0] / pieces) <= samples.shape[0] / pieces / 3 + RATE
+                   for i, b in enumerate(bounds[:-1]))
