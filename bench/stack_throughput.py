@@ -78,7 +78,8 @@ class Client:
 
 def stack(root: Path, tasks: int, **extra: str) -> tuple[LocalStack, Client]:
     env_extra = {"MIXSCRIBE_SHARD_MIN_S": "300", **extra}
-    local = LocalStack(root, StackOptions(transcribe_tasks=tasks, idle_timeout_s=20, dispatch_debounce_s=1, service_env=env_extra))
+    # one execution per burst (debounce longer than the uploads take), its tasks leave 20 s after the queue empties
+    local = LocalStack(root, StackOptions(transcribe_tasks=tasks, idle_timeout_s=20, dispatch_debounce_s=15, service_env=env_extra))
     return local, Client(local.start())
 
 
@@ -99,7 +100,7 @@ def burst(root: Path, tasks: int, files: list[Path], long_file: Path) -> dict:
         ids = [client.upload(path, f"users/bench/burst-{i}.flac") for i, path in enumerate(files)]
         client.wait_done(ids)
         burst_s = time.monotonic() - started
-        time.sleep(22)  # let the burst's tasks idle out: the long file gets a fresh execution
+        time.sleep(24)  # the burst's tasks idle out and the debounce window passes: the long file gets a fresh execution
         started = time.monotonic()
         long_id = client.upload(long_file, "users/bench/long.flac")
         client.wait_done([long_id])
