@@ -28,7 +28,11 @@ from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
 import ctranslate2
 path, minutes = sys.argv[1], float(sys.argv[2])
-rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss():  # VmHWM: this process's peak resident set (ru_maxrss would carry the parent's over exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 base = rss()
 started = time.perf_counter()
 audio = decode_audio(path, 4 * 3600)
