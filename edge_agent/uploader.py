@@ -101,37 +101,37 @@ class Uploader:
                     self.stop.wait(delay)
                     break
 
-    def _landed(self, blob: Any, record: SegmentRecord) -> bool:
-        """Whether the object already holds exactly this segment (an earlier attempt finished)."""
-        existing = self.bucket.get_blob(blob.name, timeout=(5, 30), retry=None)
-        if existing is None:
-            return False
-        if existing.crc32c != record.crc32c:
-            raise RuntimeError(f"{blob.name} exists with another checksum; the segment is kept locally")
-        blob._properties.update(existing._properties)
-        return True
+    def _landed(self, name: str, record: SegmentRecord) -> Any | None:
+        """The object if an earlier attempt already stored exactly this segment, else ``None``."""
+        existing = self.bucket.get_blob(name, timeout=(5, 30), retry=None)
+        if existing is not None and existing.crc32c != record.crc32c:
+            raise RuntimeError(f"{name} exists with another checksum; the segment is kept locally")
+        return existing
 
     def upload(self, record: SegmentRecord) -> None:
         name = self.object_name(record)
-        blob = self.bucket.blob(name, chunk_size=self.config.upload_chunk_bytes)
-        blob.metadata = self.metadata(record)
-        if record.attempts == 0 or not self._landed(blob, record):
+        stored = self._landed(name, record) if record.attempts else None
+        if stored is None:
+            blob = self.bucket.blob(name, chunk_size=self.config.upload_chunk_bytes)
+            blob.metadata = self.metadata(record)
             with open(record.path, "rb") as handle:
                 reader = ThrottledReader(handle, self.config.bandwidth_bytes_s) if self.config.bandwidth_bytes_s else handle
                 try:
                     blob.upload_from_file(reader, size=record.size, content_type="audio/flac", if_generation_match=0,
                                           checksum="crc32c", retry=None, timeout=(10, 120))
+                    stored = blob
                 except gexc.PreconditionFailed:
-                    if not self._landed(blob, record):
+                    stored = self._landed(name, record)
+                    if stored is None:
                         raise
-        if blob.crc32c != record.crc32c:
-            raise RuntimeError(f"the bucket reports CRC32C {blob.crc32c}, the spool {record.crc32c}")
+        if stored.crc32c != record.crc32c:
+            raise RuntimeError(f"the bucket reports CRC32C {stored.crc32c}, the spool {record.crc32c}")
         self.spool.mark_uploaded(record, name)
         self.uploaded += 1
         self.last_upload_at = time.time()
         log.info("segment uploaded", extra=fields(object=name, size=record.size, crc32c=record.crc32c))
         if self.events is not None:
-            job_id = job_id_for(self.config.bucket, name, blob.generation)
+            job_id = job_id_for(self.config.bucket, name, stored.generation)
             try:
                 self.events.emit(make_event("edge.segment_uploaded", job_id, SOURCE, {
                     "device": self.config.device_id, "session": record.session, "seq": record.seq, "object": name,

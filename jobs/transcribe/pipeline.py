@@ -103,7 +103,7 @@ class TranscriptionPipeline:
             return Outcome.RETRY_LATER
         assert claim.job is not None
         if claim.job.attempts > self.max_attempts:
-            self._fail(request.job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {self.max_attempts} attempts")
+            self.fail(request.job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {self.max_attempts} attempts")
             log.critical("job failed after exhausting retries", extra=fields(job_id=request.job_id, alert=True))
             return Outcome.DONE
         self.events.emit(
@@ -118,7 +118,7 @@ class TranscriptionPipeline:
         try:
             self._transcribe(request)
         except PermanentError as err:
-            self._fail(request.job_id, err.code, err.message)
+            self.fail(request.job_id, err.code, err.message)
         return Outcome.DONE
 
     def _transcribe(self, request: TranscriptionRequest) -> None:
@@ -200,7 +200,7 @@ class TranscriptionPipeline:
         timings["write_s"] = time.monotonic() - mark
         timings["total_s"] = time.monotonic() - started
         metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
-        outputs["metrics"] = self._write(
+        outputs["metrics"] = self.write_result(
             layout.metrics_path(request.job_id), json.dumps(metrics, indent=2, default=str), "application/json"
         )
         status = JobStatus.TRANSCRIBED if request.options.notes else JobStatus.DONE
@@ -233,16 +233,16 @@ class TranscriptionPipeline:
             "txt": transcript.to_txt(),
         }
         return {
-            fmt: self._write(layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
+            fmt: self.write_result(layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
             for fmt, body in renderings.items()
         }
 
-    def _write(self, path: str, body: str, content_type: str) -> str:
+    def write_result(self, path: str, body: str, content_type: str) -> str:
         bucket = self.settings.results_bucket
         self.storage.bucket(bucket).blob(path).upload_from_string(body.encode("utf-8"), content_type=content_type)
         return layout.gs_uri(bucket, path)
 
-    def _fail(self, job_id: str, code: ErrorCode, message: str) -> None:
+    def fail(self, job_id: str, code: ErrorCode, message: str) -> None:
         try:
             self.store.transition(job_id, JobStatus.FAILED, {"error": {"code": code.value, "message": message}})
         except TransitionRefused:

@@ -84,7 +84,7 @@ class ShardedTranscription:
                 return Outcome.RETRY_LATER
             self._try_stitch(request, plan)
         except PermanentError as err:
-            self.p._fail(request.job_id, err.code, err.message)
+            self.p.fail(request.job_id, err.code, err.message)
         return Outcome.DONE
 
     def _piece(self, request: TranscriptionRequest, audio: DecodedAudio, plan: dict[str, Any], index: int) -> ClaimOutcome:
@@ -100,7 +100,7 @@ class ShardedTranscription:
             started = time.monotonic()
             transcript, speech_s = self.p.model_pass(request, audio.samples[low:high], channels)
             elapsed = time.monotonic() - started
-            uri = self.p._write(piece_path(request.job_id, index), shift(transcript, low / rate).to_json(), "application/json")
+            uri = self.p.write_result(piece_path(request.job_id, index), shift(transcript, low / rate).to_json(), "application/json")
             core_share = (cuts[index + 1] - cuts[index]) / max(1, high - low)
             self.shards.finish(request.job_id, index, uri, speech_s * core_share, round(elapsed, 3))
             log.info("piece transcribed", extra=fields(job_id=request.job_id, piece=index, seconds=round((high - low) / rate, 2),
