@@ -15,6 +15,7 @@ import os
 import secrets
 import signal
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -70,11 +71,11 @@ class Agent:
         return drained
 
     def _wait_drained(self, timeout_s: float | None) -> bool:
-        deadline = None if timeout_s is None else datetime.now(timezone.utc).timestamp() + timeout_s
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while not self.stop.is_set():
             if not self.spool.pending():
                 return True
-            if deadline is not None and datetime.now(timezone.utc).timestamp() > deadline:
+            if deadline is not None and time.monotonic() > deadline:
                 return False
             self.stop.wait(0.2)
         return not self.spool.pending()
@@ -136,7 +137,7 @@ class Agent:
         next_beat = 0.0
         while not self.stop.wait(1.0):
             self._write_status()
-            now = datetime.now(timezone.utc).timestamp()
+            now = time.monotonic()
             if self.events is not None and now >= next_beat:
                 beats += 1
                 next_beat = now + self.config.heartbeat_s

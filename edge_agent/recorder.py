@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -38,7 +37,6 @@ class SpoolFull(RuntimeError):
 class _Segment:
     def __init__(self, spool: Spool, config: AgentConfig, session: str, seq: int, started_at: datetime) -> None:
         self.seq = seq
-        self.started_at = started_at
         tmp = spool.begin(session, seq, started_at.isoformat(), config.sample_rate, config.channels)
         self.file = soundfile.SoundFile(str(tmp), "w", samplerate=config.sample_rate, channels=config.channels,
                                         format="FLAC", subtype="PCM_24")
@@ -78,7 +76,6 @@ class Recorder:
         self.session = session
         self.started_at = started_at
         self.blocks: queue.Queue[np.ndarray | None] = queue.Queue()
-        self.sealed = threading.Condition()
         self.error: BaseException | None = None
         self.live_peaks_dbfs: list[float | None] = [None] * config.channels
         self.captured_frames = 0
@@ -169,8 +166,6 @@ class Recorder:
         self._sealed_total += segment.frames
         log.info("segment sealed", extra=fields(session=self.session, seq=record.seq, duration_s=round(record.duration_s, 3),
                                                 size=record.size, crc32c=record.crc32c, levels=json.loads(levels)))
-        with self.sealed:
-            self.sealed.notify_all()
 
     def status(self) -> dict[str, Any]:
         return {"session": self.session, "live_peaks_dbfs": self.live_peaks_dbfs, "segments_started": self._seq,

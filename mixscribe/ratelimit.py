@@ -58,7 +58,6 @@ class RateLimiter:
         self.max_batch = max(1, min(MAX_BATCH, per_minute // 20))
         self._callers: dict[str, _Local] = {}
         self._lock = threading.Lock()
-        self.reservations = 0
 
     def _levels(self, doc: dict[str, Any] | None, now: datetime) -> tuple[float, float]:
         if not doc:
@@ -91,7 +90,6 @@ class RateLimiter:
             return {"minute": minute - granted, "hour": hour - granted, "at": now, "expires_at": now + self.ttl}
 
         compare_and_set(self.client, self.client.collection(RATELIMITS).document(uid), decide)
-        self.reservations += 1
         return outcome["granted"], outcome["wait"]
 
     def _forget_idle(self) -> None:

@@ -16,7 +16,6 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from typing import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import certifi
@@ -152,7 +151,3 @@ class CappedBody:
 
     def tell(self) -> int:
         return self.read_bytes
-
-    def chunks(self) -> Iterator[bytes]:
-        while chunk := self.read(CHUNK):
-            yield chunk

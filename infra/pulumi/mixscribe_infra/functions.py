@@ -81,18 +81,14 @@ class Functions(pulumi.ComponentResource):
                 event_trigger=trigger, opts=child,
             )
             self.functions[spec.name] = function
-            if spec.trigger == "http":
-                if cfg.api_public:
-                    why("public", "roles/run.invoker")
-                    gcp.cloudrunv2.ServiceIamMember(
-                        f"{name}-{spec.name}-public", name=function.name, location=cfg.region, project=cfg.project,
-                        role="roles/run.invoker", member="allUsers", opts=child,
-                    )
-                continue
-            why("trigger", "roles/run.invoker")
+            if spec.trigger == "http" and not cfg.api_public:
+                continue  # IAM-only API: nobody is granted the invoker role here
+            grantee, member, suffix = (("public", "allUsers", "public") if spec.trigger == "http"
+                                       else ("trigger", accounts.member("trigger"), "invoker"))
+            why(grantee, "roles/run.invoker")
             gcp.cloudrunv2.ServiceIamMember(
-                f"{name}-{spec.name}-invoker", name=function.name, location=cfg.region, project=cfg.project,
-                role="roles/run.invoker", member=accounts.member("trigger"), opts=child,
+                f"{name}-{spec.name}-{suffix}", name=function.name, location=cfg.region, project=cfg.project,
+                role="roles/run.invoker", member=member, opts=child,
             )
         self.register_outputs({n: f.url for n, f in self.functions.items()})
 
