@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from .telemetry import trace_attributes
+
 SCHEMA_VERSION = 1
 _NAMESPACE = uuid.UUID("6f1c7f4e-3a55-4d3e-9d0e-6a2f0b1f6d11")
 EVENT_TYPES = frozenset(
@@ -70,7 +72,7 @@ class EventSink(Protocol):
 
 
 class PubSubEventSink:
-    """Publishes events to Pub/Sub and waits for the server's acknowledgement."""
+    """Publishes events to Pub/Sub (with the current ``traceparent``) and waits for the server's ack."""
 
     def __init__(self, publisher: Any, topic_path: str, timeout_s: float = 30.0) -> None:
         self._publisher = publisher
@@ -80,6 +82,6 @@ class PubSubEventSink:
     def emit(self, event: Event) -> None:
         future = self._publisher.publish(
             self._topic, event.to_json(), type=event.type, job_id=event.job_id, event_id=event.event_id,
-            occurred_at=event.occurred_at,
+            occurred_at=event.occurred_at, **trace_attributes(),
         )
         future.result(timeout=self._timeout)

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from google.api_core import exceptions as gexc
 
+from . import telemetry
 from .config import Settings
 from .errors import ErrorCode, PermanentError, TransientError
 from .events import EventSink, make_event
@@ -25,6 +26,7 @@ from .logs import fields
 from .probe import probe_stream
 from .requests import TranscriptionRequest
 from .store import JobStore, utcnow
+from .telemetry import traceparent_from
 from .uploads import validate_upload
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,14 @@ class Intake:
         self.events = events
         self.launcher = launcher
 
-    def handle(self, obj: StorageObjectData, event_time: datetime | None = None) -> Job | None:
-        """Process one finalize event; returns the job, or ``None`` when the event is ignored."""
+    def handle(
+        self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None
+    ) -> Job | None:
+        """Process one finalize event; returns the job, or ``None`` when the event is ignored.
+
+        The span joins the job's trace when the job exists (a redelivery), else the trace the
+        uploader started (``traceparent`` object metadata, set by the API) or the event's own.
+        """
         source = obj.source
         if source.bucket != self.settings.upload_bucket:
             log.warning("event for another bucket ignored", extra=fields(bucket=source.bucket))
@@ -87,11 +95,23 @@ class Intake:
             return None
         job = Job.new(source, None, utcnow(), self.settings.job_ttl_days)
         existing = self.store.get(job.job_id)
+        parent = (existing.trace if existing else None) or traceparent_from(obj.metadata) or traceparent
+        started = time.monotonic()
+        with telemetry.span("intake", parent, **{"mixscribe.job_id": job.job_id, "gcs.object": source.uri}):
+            handled = self._handle(obj, job, existing)
+            if handled is not None:
+                log.info("upload handled", extra=fields(job_id=handled.job_id, status=handled.status.value))
+        telemetry.STAGE_SECONDS.record(time.monotonic() - started, {"stage": "intake"})
+        return handled
+
+    def _handle(self, obj: StorageObjectData, job: Job, existing: Job | None) -> Job | None:
+        source = obj.source
         if existing is not None:
             return self._resume(existing)
         if self.store.deleted_owner(job.job_id) is not None:
             log.info("event for a deleted job ignored", extra=fields(job_id=job.job_id, object=source.uri))
             return None
+        job.trace = telemetry.current_traceparent()
         try:
             job.options = validate_upload(source.name, source.content_type, source.size, obj.metadata, self.settings)
             job.probe = self._probe(source)  # a rejected job keeps its options: its webhook still fires
@@ -158,7 +178,8 @@ class Intake:
             job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options
         )
         topic = self.settings.topic_path(self.settings.requests_topic)
-        self.publisher.publish(topic, request.to_json(), job_id=job.job_id).result(timeout=30)
+        attributes = {"job_id": job.job_id, **telemetry.trace_attributes()}
+        self.publisher.publish(topic, request.to_json(), **attributes).result(timeout=30)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})
         self.events.emit(
             make_event(

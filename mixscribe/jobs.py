@@ -141,6 +141,7 @@ class Job:
     webhook: dict[str, Any] | None = None  # delivery record of the options' webhook
     metrics: dict[str, Any] | None = None  # summary written when transcribed
     notes: dict[str, Any] | None = None  # summary written when the notes are ready
+    trace: str | None = None  # W3C traceparent of the upload's span: every later hop joins this trace
 
     @classmethod
     def new(
@@ -166,7 +167,7 @@ class Job:
         doc = asdict(self)
         doc["status"] = self.status.value
         doc["options"] = self.options.to_dict() if self.options else None
-        for later in ("webhook", "metrics", "notes"):  # written by later stages, absent until then
+        for later in ("webhook", "metrics", "notes", "trace"):  # written by later stages, absent until then
             if doc[later] is None:
                 del doc[later]
         return doc
@@ -190,4 +191,5 @@ class Job:
             webhook=doc.get("webhook"),
             metrics=doc.get("metrics"),
             notes=doc.get("notes"),
+            trace=doc.get("trace"),
         )

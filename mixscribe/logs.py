@@ -1,7 +1,7 @@
 """Structured JSON logging in the shape Cloud Logging understands.
 
 Each record is one JSON line with ``severity``, ``message`` and, when known, ``job_id`` and
-``logging.googleapis.com/trace``. Extra fields ride in ``extra={"json_fields": {...}}``.
+``logging.googleapis.com/trace`` (with ``spanId``) of the current OpenTelemetry span. Extra fields ride in ``extra={"json_fields": {...}}``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
+
+from . import telemetry
 
 TRACE_KEY = "logging.googleapis.com/trace"
 _SEVERITY = {
@@ -29,6 +31,7 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, component: str) -> None:
         super().__init__()
         self.component = component
+        self.project = os.environ.get("GOOGLE_CLOUD_PROJECT", "")
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -38,6 +41,7 @@ class JsonFormatter(logging.Formatter):
             "component": self.component,
             "logger": record.name,
         }
+        entry.update(telemetry.log_fields(self.project))
         fields = getattr(record, "json_fields", None) or {}
         for key, value in fields.items():
             entry[TRACE_KEY if key == "trace" else key] = value
@@ -47,7 +51,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(component: str, level: str | None = None) -> None:
-    """Route every logger to one JSON line per record on stderr (idempotent)."""
+    """Route every logger to one JSON line per record on stderr, and set up telemetry (idempotent)."""
+    telemetry.setup(component)
     root = logging.getLogger()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(component))

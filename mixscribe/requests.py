@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import ErrorCode, PermanentError
 from .jobs import JobOptions
+from .telemetry import trace_attributes
 
 
 @dataclass(frozen=True)
@@ -69,4 +70,4 @@ class NotesRequest:
 
 def publish_notes_request(publisher: Any, settings: Any, request: NotesRequest, timeout_s: float = 30.0) -> None:
     topic = settings.topic_path(settings.notes_topic)
-    publisher.publish(topic, request.to_json(), job_id=request.job_id).result(timeout=timeout_s)
+    publisher.publish(topic, request.to_json(), job_id=request.job_id, **trace_attributes()).result(timeout=timeout_s)

@@ -12,7 +12,7 @@ from pathlib import Path
 import flask
 import functions_framework
 
-from mixscribe import gcp
+from mixscribe import gcp, telemetry
 from mixscribe.auth import CertificateCache, TokenVerifier
 from mixscribe.config import Settings
 from mixscribe.logs import setup_logging
@@ -43,5 +43,10 @@ def app() -> flask.Flask:
 def api(request: flask.Request) -> flask.Response:
     """Entry point: every path of the API and the page."""
     application = app()
-    with application.request_context(request.environ):
-        return application.full_dispatch_request()
+    parent = request.headers.get(telemetry.TRACEPARENT)  # Cloud Run passes the caller's or its own
+    with telemetry.span(f"api {request.method}", parent, **{"http.request.method": request.method}) as current:
+        with application.request_context(request.environ):
+            response = application.full_dispatch_request()
+        current.set_attribute("http.response.status_code", response.status_code)
+    telemetry.flush()
+    return response

@@ -14,7 +14,7 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from mixscribe import gcp
+from mixscribe import gcp, telemetry
 from mixscribe.config import Settings
 from mixscribe.errors import PermanentError
 from mixscribe.events import PubSubEventSink
@@ -56,6 +56,11 @@ def on_notes_request(cloud_event: CloudEvent) -> None:
     except (PermanentError, ValueError) as exc:
         log.error("malformed notes request dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
         return
-    job = notes_step().handle(request.job_id, force=request.force)
-    if job is not None:
-        log.info("notes request handled", extra=fields(job_id=job.job_id, status=job.status.value))
+    parent = telemetry.traceparent_from(message.get("attributes"))
+    try:
+        with telemetry.span("notes", parent, **{"mixscribe.job_id": request.job_id}):
+            job = notes_step().handle(request.job_id, force=request.force)
+            if job is not None:
+                log.info("notes request handled", extra=fields(job_id=job.job_id, status=job.status.value))
+    finally:
+        telemetry.flush()

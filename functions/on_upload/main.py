@@ -14,7 +14,7 @@ from datetime import datetime
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from mixscribe import gcp
+from mixscribe import gcp, telemetry
 from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
 from mixscribe.intake import Intake, StorageObjectData
@@ -60,9 +60,7 @@ def on_upload(cloud_event: CloudEvent) -> None:
     except ValueError as exc:
         log.error("malformed storage event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
         return
-    job = intake().handle(obj, _event_time(cloud_event))
-    if job is not None:
-        log.info(
-            "upload handled",
-            extra=fields(job_id=job.job_id, status=job.status.value, event_id=cloud_event["id"]),
-        )
+    try:
+        intake().handle(obj, _event_time(cloud_event), cloud_event.get(telemetry.TRACEPARENT))
+    finally:
+        telemetry.flush()

@@ -16,7 +16,7 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from mixscribe import gcp
+from mixscribe import gcp, telemetry
 from mixscribe.config import Settings
 from mixscribe.logs import fields, setup_logging
 from mixscribe.store import JobStore
@@ -46,8 +46,10 @@ def on_job_event(cloud_event: CloudEvent) -> None:
         log.error("malformed job event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
         return
     webhooks = sender()
-    job = webhooks.store.get(job_id)
-    if job is None:
-        return
-    state = webhooks.deliver(job, event_type, event_id)
-    log.info("job event handled", extra=fields(job_id=job_id, type=event_type, webhook=state))
+    with telemetry.span("webhook", telemetry.traceparent_from(attributes), **{"mixscribe.job_id": job_id, "mixscribe.event": event_type}):
+        job = webhooks.store.get(job_id)
+        if job is None:
+            return
+        state = webhooks.deliver(job, event_type, event_id)
+        log.info("job event handled", extra=fields(job_id=job_id, type=event_type, webhook=state))
+    telemetry.flush()

@@ -17,7 +17,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 
-from mixscribe import layout
+from mixscribe import layout, telemetry
 from mixscribe.audio import DecodedAudio, decode_audio
 from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
@@ -140,13 +140,15 @@ class TranscriptionPipeline:
         with tempfile.NamedTemporaryFile(prefix="mixscribe-", suffix=".audio") as tmp:
             blob = self.storage.bucket(request.bucket).blob(request.name, generation=request.generation)
             try:
-                blob.download_to_filename(tmp.name)
+                with telemetry.span("download", **{"gcs.object": f"gs://{request.bucket}/{request.name}"}):
+                    blob.download_to_filename(tmp.name)
             except gexc.NotFound as exc:
                 raise PermanentError(ErrorCode.SOURCE_MISSING, "the upload was deleted or replaced") from exc
             timings["download_s"] = time.monotonic() - started
             mark = time.monotonic()
             split = len(request.options.channels) > 1
-            audio = decode_audio(tmp.name, self.settings.max_duration_s, split_channels=split)
+            with telemetry.span("decode"):
+                audio = decode_audio(tmp.name, self.settings.max_duration_s, split_channels=split)
             timings["decode_s"] = time.monotonic() - mark
         return audio
 
@@ -154,9 +156,10 @@ class TranscriptionPipeline:
         """The transcript of ``samples`` (per speaker when the request names the channels)."""
         model = self.models.get(request.options.model)
         speakers = request.options.channels
-        if len(speakers) > 1 and channel_samples is not None and channel_samples.shape[0] >= len(speakers):
-            return transcribe_channels(model, request.job_id, channel_samples, speakers, request.options, self.settings.beam_size)
-        return model.transcribe(request.job_id, samples, request.options, self.settings.beam_size)
+        with telemetry.span("model", **{"mixscribe.model": request.options.model, "mixscribe.shard": request.shard}):
+            if len(speakers) > 1 and channel_samples is not None and channel_samples.shape[0] >= len(speakers):
+                return transcribe_channels(model, request.job_id, channel_samples, speakers, request.options, self.settings.beam_size)
+            return model.transcribe(request.job_id, samples, request.options, self.settings.beam_size)
 
     def base_metrics(self, job_id: str, audio: DecodedAudio) -> dict[str, Any]:
         """What ``metrics.json`` says about the audio itself (computed from the whole file)."""
@@ -180,7 +183,8 @@ class TranscriptionPipeline:
                timings: dict[str, float], started: float) -> None:
         """Write every output, then move the job forward and tell the world (outputs first, always)."""
         mark = time.monotonic()
-        outputs = self._write_transcript(request.job_id, transcript)
+        with telemetry.span("write_outputs"):
+            outputs = self._write_transcript(request.job_id, transcript)
         duration = base["duration_s"]
         model = self.models.get(request.options.model)
         metrics = {
@@ -206,10 +210,11 @@ class TranscriptionPipeline:
         status = JobStatus.TRANSCRIBED if request.options.notes else JobStatus.DONE
         summary = {k: metrics[k] for k in ("duration_s", "language", "word_count", "real_time_factor", "speech_ratio")}
         try:
-            self.store.transition(request.job_id, status, {"outputs": outputs, "metrics": summary})
+            job = self.store.transition(request.job_id, status, {"outputs": outputs, "metrics": summary})
         except TransitionRefused:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
             return
+        self._record_metrics(metrics, (job.updated_at - job.created_at).total_seconds())
         attrs = {**summary, "outputs": outputs, "loudness_lufs": metrics["loudness_lufs"],
                  "clipping_ratio": metrics["clipping_ratio"], "timings": metrics["timings"]}
         self.events.emit(make_event("job.transcribed", request.job_id, SOURCE, attrs))
@@ -221,6 +226,15 @@ class TranscriptionPipeline:
             "job transcribed",
             extra=fields(job_id=request.job_id, status=status.value, rtf=metrics["real_time_factor"], **timings),
         )
+
+    def _record_metrics(self, metrics: dict[str, Any], since_upload_s: float) -> None:
+        for stage, seconds in metrics["timings"].items():
+            if stage != "total_s":
+                telemetry.STAGE_SECONDS.record(seconds, {"stage": stage.removesuffix("_s")})
+        if metrics["real_time_factor"] is not None:
+            telemetry.REAL_TIME_FACTOR.record(metrics["real_time_factor"], {"device": metrics["device"], "model": metrics["model"]})
+        if metrics["duration_s"]:
+            telemetry.TIME_PER_AUDIO_MINUTE.record(since_upload_s / (metrics["duration_s"] / 60), {"model": metrics["model"]})
 
     def _request_notes(self, job_id: str) -> None:
         publish_notes_request(self.publisher, self.settings, NotesRequest(job_id))

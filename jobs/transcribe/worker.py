@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from google.api_core import exceptions as gexc
 
+from mixscribe import telemetry
 from mixscribe.logs import fields
 
 from .pipeline import Outcome
@@ -117,18 +118,25 @@ class PullWorker:
             if job_id:
                 self.renew(job_id)
 
-        try:
-            with Heartbeat(extend, max(1.0, self.ack_deadline_s / 3)):
-                outcome = self.handle(message.data)
-        except Exception:
-            log.error(
-                "request failed; returned to the queue",
-                exc_info=True,
-                extra=fields(job_id=job_id, delivery_attempt=received.delivery_attempt),
-            )
+        parent = telemetry.traceparent_from(message.attributes)
+        attributes = {"mixscribe.job_id": job_id, "messaging.delivery_attempt": received.delivery_attempt}
+        with telemetry.span("transcribe.request", parent, **attributes) as current:
+            try:
+                with Heartbeat(extend, max(1.0, self.ack_deadline_s / 3)):
+                    outcome = self.handle(message.data)
+            except Exception as exc:
+                current.record_exception(exc)
+                current.set_status(telemetry.error_status())
+                log.error(
+                    "request failed; returned to the queue",
+                    exc_info=True,
+                    extra=fields(job_id=job_id, delivery_attempt=received.delivery_attempt),
+                )
+                outcome = None
+        telemetry.flush()
+        if outcome is None:
             self._set_deadline(ack_id, 0)
-            return
-        if outcome is Outcome.RETRY_LATER:
+        elif outcome is Outcome.RETRY_LATER:
             self._set_deadline(ack_id, self.busy_retry_s)
         else:
             self.subscriber.acknowledge(request={"subscription": self.subscription, "ack_ids": [ack_id]})

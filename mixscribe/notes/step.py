@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import layout
+from .. import layout, telemetry
 from ..config import Settings
 from ..errors import TransitionRefused
 from ..events import EventSink, make_event
@@ -115,9 +116,17 @@ class NotesStep:
         cached = self.cache.get(key)
         if cached is not None:
             return cached, transcript_sha, True
-        result = self.service.summarize(transcript)
+        started = time.monotonic()
+        with telemetry.span("notes.generate", **{"gen_ai.request.model": self.service.config.model}):
+            result = self.service.summarize(transcript)
+        telemetry.STAGE_SECONDS.record(time.monotonic() - started, {"stage": "notes"})
+        if result.usage.prompt_tokens or result.usage.completion_tokens:
+            telemetry.LLM_TOKENS.add(result.usage.prompt_tokens, {"kind": "prompt", "model": result.model})
+            telemetry.LLM_TOKENS.add(result.usage.completion_tokens, {"kind": "completion", "model": result.model})
         if result.generator == LLM_GENERATOR:
             self.cache.put(key, result)
+        else:
+            telemetry.NOTES_FALLBACKS.add(1, {"generator": result.generator})
         return result, transcript_sha, False
 
     def _results(self) -> Any:

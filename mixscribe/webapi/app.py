@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from werkzeug.exceptions import HTTPException
 
+from .. import telemetry
 from ..auth import AuthError, TokenVerifier
 from ..config import Settings
 from ..errors import TransientError
@@ -137,11 +138,14 @@ def create_app(
                 response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
                 response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
                 response.headers["Access-Control-Max-Age"] = "3600"
-        elapsed_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)
-        trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0]
+        elapsed_s = time.perf_counter() - g.get("started", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        telemetry.API_SECONDS.record(
+            elapsed_s, {"route": route, "method": request.method, "status_class": f"{response.status_code // 100}xx"}
+        )
         log.info("request", extra=fields(
-            method=request.method, path=request.path, status=response.status_code, latency_ms=elapsed_ms,
-            uid=g.get("uid"), trace=f"projects/{settings.project}/traces/{trace}" if trace else None,
+            method=request.method, path=request.path, status=response.status_code,
+            latency_ms=round(elapsed_s * 1000, 2), uid=g.get("uid"),
         ))
         return response
 

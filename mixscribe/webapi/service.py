@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from google.api_core import exceptions as gexc
 
-from .. import layout, safe_http
+from .. import layout, safe_http, telemetry
 from ..auth import Caller
 from ..config import Settings
 from ..errors import ErrorCode, PermanentError
@@ -103,6 +103,9 @@ class JobsService:
             raise invalid(err) from err
         except safe_http.UrlRefused as exc:
             raise ApiError(400, ErrorCode.INVALID_OPTION.value, f"webhook refused: {exc}") from exc
+        trace = telemetry.current_traceparent()
+        if trace:  # the upload's trace continues in the trigger (not an option: never validated as one)
+            metadata["traceparent"] = trace
         return metadata
 
     def _object_name(self, caller: Caller, filename: str) -> str:
