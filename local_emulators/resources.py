@@ -19,6 +19,11 @@ ANALYTICS_SUBSCRIPTION = "mixscribe-events-analytics"
 WEBHOOKS_SUBSCRIPTION = "eventarc-webhooks"
 
 
+def dead_letter_subscription(topic: str) -> str:
+    """The subscription delivering a dead-letter topic of requests to the dead_letters function."""
+    return f"eventarc-dead-letters-{topic}"
+
+
 @dataclass(frozen=True)
 class SubscriptionSpec:
     name: str
@@ -65,6 +70,7 @@ def topology(settings: Settings) -> tuple[list[str], list[SubscriptionSpec]]:
             max_delivery_attempts=5,
         ),
         SubscriptionSpec(f"{webhooks_dead}-inspect", webhooks_dead),
+        *(SubscriptionSpec(dead_letter_subscription(t), t, ack_deadline_s=60) for t in (requests_dead, notes_dead)),
     ]
     return topics, subscriptions
 

@@ -22,7 +22,7 @@ from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
 from .identity import LOCAL_ISSUER, generate_key_file
 from .resources import (
     ANALYTICS_SUBSCRIPTION, EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, WEBHOOKS_SUBSCRIPTION,
-    ensure_buckets, ensure_pubsub,
+    dead_letter_subscription, ensure_buckets, ensure_pubsub,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,8 +78,10 @@ class LocalStack:
         """Start everything and wait until it is ready; the client environment."""
         opts = self.options
         self.root.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.root / "gcs", ignore_errors=True)  # a new stack starts empty, like its emulators
-        names = ("pubsub", "firestore", "gcs", "function", "notes", "run_jobs", "identity", "gateway", "api", "webhooks")
+        for state in ("gcs", "telemetry"):  # a new stack starts empty, like its emulators
+            shutil.rmtree(self.root / state, ignore_errors=True)
+        names = ("pubsub", "firestore", "gcs", "function", "notes", "run_jobs", "identity", "gateway", "api", "webhooks",
+                 "otlp", "metrics", "dead_letters")
         ports = dict(zip(names, free_ports(len(names))))
         gcloud_env = {
             **os.environ,
@@ -103,7 +105,10 @@ class LocalStack:
             "MIXSCRIBE_NOTES_FUNCTION_URL": f"http://127.0.0.1:{ports['notes']}",
             "MIXSCRIBE_LOCAL_RUN_API": f"http://127.0.0.1:{ports['run_jobs']}",
             "MIXSCRIBE_WEBHOOKS_FUNCTION_URL": f"http://127.0.0.1:{ports['webhooks']}",
+            "MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL": f"http://127.0.0.1:{ports['dead_letters']}",
             "MIXSCRIBE_SIGNED_URL_ENDPOINT": f"http://127.0.0.1:{ports['gateway']}",
+            "MIXSCRIBE_METRICS_URL": f"http://127.0.0.1:{ports['metrics']}/metrics",
+            "MIXSCRIBE_TELEMETRY_DIR": str(self.root / "telemetry"),
         }
         try:
             self._start_services(ports, gcloud_env)
@@ -146,9 +151,21 @@ class LocalStack:
         gcs.wait_ready(30)
         ensure_buckets(settings)
         keys = self._generate_keys()
+        collector = self._service(
+            "metrics-collector",
+            [sys.executable, "-m", "local_emulators.metrics_collector", "--grpc-port", str(ports["otlp"]),
+             "--http-port", str(ports["metrics"])],
+            {**os.environ, "PYTHONPATH": str(REPO)},
+            http_ok(f"http://127.0.0.1:{ports['metrics']}/healthz"),
+        )
         service_env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
+            # every process: spans to JSON lines under MIXSCRIBE_TELEMETRY_DIR, metrics to the collector
+            "MIXSCRIBE_TRACE_EXPORTER": "file",
+            "MIXSCRIBE_METRICS_EXPORTER": "otlp",
+            "MIXSCRIBE_OTLP_ENDPOINT": f"127.0.0.1:{ports['otlp']}",
+            "MIXSCRIBE_METRICS_INTERVAL_S": "2",
             "MIXSCRIBE_LAUNCHER": "local",
             "MIXSCRIBE_TRANSCRIBE_TASKS": str(opts.transcribe_tasks),
             "MIXSCRIBE_IDLE_TIMEOUT_S": str(opts.idle_timeout_s),
@@ -191,6 +208,7 @@ class LocalStack:
         webhooks = self._function("webhooks", "on_job_event", ports["webhooks"], api_env)
         function = self._function("on_upload", "on_upload", ports["function"], service_env)
         notes = self._function("notes", "on_notes_request", ports["notes"], service_env)
+        dead_letters = self._function("dead_letters", "on_dead_letter", ports["dead_letters"], service_env)
         bridges = [
             self._service(
                 "eventarc-storage",
@@ -204,6 +222,10 @@ class LocalStack:
             self._pubsub_bridge("eventarc-webhooks", settings.subscription_path(WEBHOOKS_SUBSCRIPTION),
                                 self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], settings.topic_path(settings.events_topic), service_env),
         ]
+        for dead_topic in (f"{settings.requests_topic}-dead", f"{settings.notes_topic}-dead"):
+            bridges.append(self._pubsub_bridge(
+                f"eventarc-{dead_topic}", settings.subscription_path(dead_letter_subscription(dead_topic)),
+                self.env["MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL"], settings.topic_path(dead_topic), service_env))
         if opts.analytics:
             bridges.append(self._service(
                 "analytics",
@@ -212,7 +234,7 @@ class LocalStack:
                  "--warehouse", self.env["MIXSCRIBE_WAREHOUSE"]],
                 service_env,
             ))
-        for service in (run_jobs, identity, gateway, api, webhooks, function, notes, *bridges):
+        for service in (collector, run_jobs, identity, gateway, api, webhooks, function, notes, dead_letters, *bridges):
             service.wait_ready(60)
 
     def _pubsub_bridge(self, name: str, subscription: str, target: str, topic: str, env: dict[str, str]) -> ServiceProcess:

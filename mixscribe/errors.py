@@ -28,6 +28,7 @@ class ErrorCode(str, Enum):
     INVALID_REQUEST = "invalid_request"
     TRANSCRIPTION_FAILED = "transcription_failed"
     RETRIES_EXHAUSTED = "retries_exhausted"
+    DEAD_LETTERED = "dead_lettered"
 
 
 class MixscribeError(Exception):

@@ -14,8 +14,10 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from .errors import TransientError, TransitionRefused
 from .jobs import Job, JobStatus, can_transition
+from . import telemetry
 
 JOBS = "jobs"
+TERMINAL_VALUES = frozenset(s.value for s in JobStatus if s.terminal)
 DISPATCH = "dispatch"
 DELETIONS = "deletions"
 CAS_ATTEMPTS = 8
@@ -134,6 +136,7 @@ class JobStore:
         ref = self._jobs.document(job.job_id)
         try:
             ref.create(job.to_document())
+            telemetry.JOBS.add(1, {"status": job.status.value})
             return job, True
         except (gexc.Conflict, gexc.AlreadyExists):
             return Job.from_document(ref.get().to_dict()), False
@@ -146,7 +149,9 @@ class JobStore:
         self, job_id: str, new_status: JobStatus, values: dict[str, Any] | None = None
     ) -> Job:
         """Move a job to ``new_status`` in a transaction; ``TransitionRefused`` if that goes backwards."""
-        return self._mutate(job_id, lambda job: self._transition_values(job, new_status, values or {}))
+        job = self._mutate(job_id, lambda job: self._transition_values(job, new_status, values or {}))
+        telemetry.JOBS.add(1, {"status": new_status.value})
+        return job
 
     @staticmethod
     def _transition_values(job: Job, new_status: JobStatus, values: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +190,7 @@ class JobStore:
         job = seen["job"]
         if seen["outcome"] is ClaimOutcome.CLAIMED:
             job.status, job.attempts = JobStatus.TRANSCRIBING, job.attempts + 1
+            telemetry.JOBS.add(1, {"status": JobStatus.TRANSCRIBING.value})
         return Claim(seen["outcome"], job)
 
     def renew_lease(self, job_id: str, worker: str, lease_s: int) -> None:
@@ -212,6 +218,20 @@ class JobStore:
             return Job.from_document(doc)
 
         return mutate_tx(self._client.transaction())
+
+    def force_fail(self, job_id: str, error: dict[str, str]) -> bool:
+        """Fail a job that is not terminal, without parsing the document (it may be what poisoned
+        the request). True when this call failed it; ``False`` when it is terminal or gone."""
+
+        def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None or doc.get("status") in TERMINAL_VALUES:
+                return None
+            return {"status": JobStatus.FAILED.value, "error": error, "lease": None, "updated_at": utcnow()}
+
+        failed = compare_and_set(self._client, self._jobs.document(job_id), decide)
+        if failed:
+            telemetry.JOBS.add(1, {"status": JobStatus.FAILED.value})
+        return failed
 
     def begin_publish(self, job_id: str, lease_s: int, now: datetime | None = None) -> bool:
         """True for the one caller that should publish a queued job's request now.

@@ -47,7 +47,7 @@ def test_bucket_lifecycles_versioning_and_cors(infra):
 
 def test_only_the_api_is_invocable_from_outside(infra):
     functions = {f.inputs["name"]: f.inputs for f in of_type(infra, "cloudfunctionsv2/function:Function")}
-    assert set(functions) == {"on-upload", "notes", "webhooks", "api"}
+    assert set(functions) == {"on-upload", "notes", "webhooks", "dead-letters-requests", "dead-letters-notes", "api"}
     for name, function in functions.items():
         ingress = function["serviceConfig"]["ingressSettings"]
         assert ingress == ("ALLOW_ALL" if name == "api" else "ALLOW_INTERNAL_ONLY"), name
@@ -57,7 +57,7 @@ def test_only_the_api_is_invocable_from_outside(infra):
     assert [g.name for g in public] == ["functions-api-public"]  # the one public grant: the API's invoker
     private = [g for g in invokers if g not in public]
     assert {account_of(g.inputs["member"]) for g in private} == {"trigger"}
-    assert len(private) == 3
+    assert len(private) == 5
 
 
 def test_a_private_api_stack_has_no_public_grant():
@@ -80,8 +80,8 @@ def test_one_service_account_per_component_and_no_broad_roles(infra):
     assert sorted(a.inputs["accountId"] for a in accounts) == sorted(f"mixscribe-{k}" for k in ACCOUNTS)
     functions = {f.inputs["name"]: f.inputs["serviceConfig"]["serviceAccountEmail"]
                  for f in of_type(infra, "cloudfunctionsv2/function:Function")}
-    for function, email in functions.items():
-        assert email.startswith(f"mixscribe-{function}@"), function
+    for function, email in functions.items():  # dead-letters-requests and -notes share one account
+        assert function.startswith(email.split("@")[0].removeprefix("mixscribe-")), function
     for job in of_type(infra, "cloudrunv2/job:Job"):
         assert job.inputs["template"]["template"]["serviceAccount"].startswith("mixscribe-transcribe@")
     for grant in iam_grants(infra):
@@ -92,7 +92,7 @@ def test_one_service_account_per_component_and_no_broad_roles(infra):
             assert (account, role) in ROLE_RATIONALE, f"{account} has {role} without a recorded reason"
     project_roles = {g.inputs["role"] for g in of_type(infra, "projects/iAMMember:IAMMember")}
     assert project_roles <= {"roles/datastore.user", "roles/eventarc.eventReceiver", "roles/dataflow.worker",
-                             "roles/pubsub.publisher"}
+                             "roles/pubsub.publisher", "roles/cloudtrace.agent", "roles/monitoring.metricWriter"}
 
 
 def test_topics_have_dead_letters_and_subscriptions_retry(infra):
@@ -164,3 +164,35 @@ def test_secrets_come_from_secret_manager(infra):
     for resource in of_type(infra, "cloudfunctionsv2/function:Function") + of_type(infra, "cloudrunv2/job:Job"):
         text = json.dumps(resource.inputs)
         assert "MIXSCRIBE_LLM_API_KEY\"" not in text and "sk-" not in text
+
+
+def test_slos_with_burn_rate_alerts_and_pages_for_dead_letters(infra):
+    slos = {s.inputs["sloId"]: s.inputs for s in of_type(infra, "monitoring/slo:Slo")}
+    assert set(slos) == {"api-availability", "api-latency", "time-to-transcript"}
+    assert slos["api-availability"]["goal"] == 0.995 and slos["api-latency"]["goal"] == 0.95
+    cut = slos["time-to-transcript"]["requestBasedSli"]["distributionCut"]
+    assert "mixscribe.transcript.latency_per_audio_minute" in cut["distributionFilter"] and cut["range"]["max"] == 30.0
+    policies = {p.name: p.inputs for p in of_type(infra, "monitoring/alertPolicy:AlertPolicy")}
+    for slo_id in slos:
+        for alert, rate in (("fast-burn", 14.4), ("slow-burn", 6.0)):
+            policy = policies[f"observability-{slo_id}-{alert}"]
+            assert policy["combiner"] == "AND" and len(policy["conditions"]) == 2  # long and short window
+            for condition in policy["conditions"]:
+                threshold = condition["conditionThreshold"]
+                assert threshold["filter"].startswith("select_slo_burn_rate(") and threshold["thresholdValue"] == rate
+    dead = policies["observability-dead-letters"]["conditions"][0]["conditionMatchedLog"]
+    assert dead["filter"] == 'severity="CRITICAL" AND jsonPayload.alert=true'
+    assert "oldest_unacked_message_age" in policies["observability-queue-age"]["conditions"][0]["conditionThreshold"]["filter"]
+
+
+def test_dead_letter_topics_fail_their_jobs_and_every_component_exports_telemetry(infra):
+    functions = {f.inputs["name"]: f.inputs for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    for name in ("dead-letters-requests", "dead-letters-notes"):
+        trigger = functions[name]["eventTrigger"]
+        assert trigger["pubsubTopic"].endswith("-dead-id") and trigger["retryPolicy"] == "RETRY_POLICY_RETRY"
+    for function in functions.values():
+        env = function["serviceConfig"]["environmentVariables"]
+        assert env["MIXSCRIBE_TRACE_EXPORTER"] == "gcp" and env["MIXSCRIBE_METRICS_EXPORTER"] == "gcp"
+    granted = {(account_of(g.inputs["member"]), g.inputs["role"]) for g in of_type(infra, "projects/iAMMember:IAMMember")}
+    for account in ("on-upload", "transcribe", "notes", "api", "webhooks", "dead-letters"):
+        assert {(account, "roles/cloudtrace.agent"), (account, "roles/monitoring.metricWriter")} <= granted

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -92,21 +93,13 @@ def llm_server():
         yield server
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, llm_server: OpenAIProtocolServer):
+@contextmanager
+def running_stack(root: Path, options: StackOptions) -> Iterator[StackClient]:
+    """A local stack with a client for it (and a tap on the events topic); stopped on exit."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore, pubsub_v1, storage
 
-    root = tmp_path_factory.mktemp("stack")
-    llm_env = {
-        "MIXSCRIBE_LLM_BASE_URL": llm_server.base_url,
-        "MIXSCRIBE_LLM_API_KEY": "test-only-key",
-        "MIXSCRIBE_LLM_MODEL": "gpt-4o-mini",
-        "MIXSCRIBE_LLM_MAX_RETRIES": "1",
-        "MIXSCRIBE_LLM_BACKOFF_S": "0.05",
-        "MIXSCRIBE_WEBHOOK_MAX_ATTEMPTS": "3",
-    }
-    local = LocalStack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5, service_env=llm_env))
+    local = LocalStack(root, options)
     env = local.start()
     try:
         project = env["GOOGLE_CLOUD_PROJECT"]
@@ -122,3 +115,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, llm_server: OpenAIProtocolSe
         )
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, llm_server: OpenAIProtocolServer):
+    root = tmp_path_factory.mktemp("stack")
+    llm_env = {
+        "MIXSCRIBE_LLM_BASE_URL": llm_server.base_url,
+        "MIXSCRIBE_LLM_API_KEY": "test-only-key",
+        "MIXSCRIBE_LLM_MODEL": "gpt-4o-mini",
+        "MIXSCRIBE_LLM_MAX_RETRIES": "1",
+        "MIXSCRIBE_LLM_BACKOFF_S": "0.05",
+        "MIXSCRIBE_WEBHOOK_MAX_ATTEMPTS": "3",
+    }
+    with running_stack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5, service_env=llm_env)) as client:
+        yield client

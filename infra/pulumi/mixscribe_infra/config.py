@@ -24,6 +24,7 @@ class InfraConfig:
     llm_model: str = "gpt-4o-mini"
     llm_base_url: str = "https://api.openai.com/v1"
     api_public: bool = True
+    alert_email: str = ""  # SLO burn-rate and dead-letter alerts go here (none: alerts only in the console)
     auth_provider: str = "firebase"  # firebase: Firebase Auth ID tokens; google: Google Sign-In ID tokens
     auth_audience: str = ""  # firebase: the project id (default); google: the OAuth client id
     repo: Path = REPO
@@ -51,6 +52,7 @@ class InfraConfig:
             api_public=cfg.get_bool("apiPublic") if cfg.get_bool("apiPublic") is not None else True,
             auth_provider=cfg.get("authProvider") or "firebase",
             auth_audience=cfg.get("authAudience") or "",
+            alert_email=cfg.get("alertEmail") or "",
         )
 
     def auth_env(self) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Cloud Functions (gen2): on_upload (uploads bucket), notes (notes-requests), webhooks
-(mixscribe-events) — private — and api, the only public entry point.
+(mixscribe-events), dead_letters (the requests' and notes' dead-letter topics) — private — and
+api, the only public entry point.
 
 Event-driven functions accept only Eventarc's trigger account (``ingress: ALLOW_INTERNAL_ONLY``,
 no ``allUsers``). The api function takes traffic from anywhere and, with ``apiPublic``, lets
@@ -39,6 +40,8 @@ SPECS = (
     FunctionSpec("on-upload", "on_upload", "on_upload", "on-upload", "1Gi", 300, "storage"),
     FunctionSpec("notes", "notes", "on_notes_request", "notes", "512Mi", 540, "pubsub:notes"),
     FunctionSpec("webhooks", "webhooks", "on_job_event", "webhooks", "256Mi", 300, "pubsub:events", concurrency=20),
+    FunctionSpec("dead-letters-requests", "dead_letters", "on_dead_letter", "dead-letters", "256Mi", 60, "pubsub:requests_dead"),
+    FunctionSpec("dead-letters-notes", "dead_letters", "on_dead_letter", "dead-letters", "256Mi", 60, "pubsub:notes_dead"),
     # URL imports stream through the instance: the timeout bounds the fetch, concurrency the memory
     FunctionSpec("api", "api", "api", "api", "1Gi", 600, "http", concurrency=40),
 )

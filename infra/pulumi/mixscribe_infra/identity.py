@@ -17,12 +17,14 @@ ACCOUNTS = {
     "notes": "functions/notes: writes notes with the LLM or the fallback",
     "api": "functions/api: the public HTTPS API and web page",
     "webhooks": "functions/webhooks: delivers signed job webhooks",
+    "dead-letters": "functions/dead_letters: fails the jobs of dead-lettered requests",
     "transcribe": "jobs/transcribe: the Cloud Run job tasks",
     "trigger": "Eventarc: identity that invokes the event-driven functions",
     "dataflow": "beam_pipelines/analytics: the Dataflow workers",
 }
 
 # (account, role, resource kind) → why. The policy tests check every grant against this table.
+TELEMETRY_ACCOUNTS = ("on-upload", "transcribe", "notes", "api", "webhooks", "dead-letters")
 ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("on-upload", "roles/storage.objectViewer"): "uploads bucket: read the object's first bytes to probe it",
     ("on-upload", "roles/datastore.user"): "project: create and update jobs/{id} (Firestore has no per-collection IAM)",
@@ -32,7 +34,8 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("transcribe", "roles/storage.objectUser"): "results bucket: write (and overwrite on retry) transcripts and metrics",
     ("transcribe", "roles/datastore.user"): "project: claim jobs, renew leases, move statuses",
     ("transcribe", "roles/pubsub.subscriber"): "transcribe-requests-worker subscription: pull, extend deadlines, ack",
-    ("transcribe", "roles/pubsub.publisher"): "mixscribe-events and notes-requests topics: events and notes requests",
+    ("transcribe", "roles/pubsub.publisher"): "mixscribe-events, notes-requests and transcribe-requests topics: events, "
+                                              "notes requests, piece requests of long files",
     ("notes", "roles/storage.objectUser"): "results bucket: read transcript.json, write notes.json and notes.md",
     ("notes", "roles/datastore.user"): "project: move jobs to done, cache LLM results in notes_cache",
     ("notes", "roles/pubsub.publisher"): "mixscribe-events topic: job.notes_ready and job.completed",
@@ -43,6 +46,12 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("api", "roles/iam.serviceAccountTokenCreator"): "its own account only: sign V4 URLs with signBlob (no key file)",
     ("webhooks", "roles/datastore.user"): "project: read the finished job, record the delivery outcome",
     ("webhooks", "roles/secretmanager.secretAccessor"): "webhook-signing-key secret: mounted as a file",
+    ("dead-letters", "roles/datastore.user"): "project: fail the dead-lettered request's job",
+    ("dead-letters", "roles/pubsub.publisher"): "mixscribe-events topic: job.failed for the dead-lettered job",
+    **{(account, "roles/cloudtrace.agent"): "project: export the component's spans to Cloud Trace (write only)"
+       for account in TELEMETRY_ACCOUNTS},
+    **{(account, "roles/monitoring.metricWriter"): "project: export the component's metrics (write only)"
+       for account in TELEMETRY_ACCOUNTS},
     ("trigger", "roles/eventarc.eventReceiver"): "project: receive events for the triggers it is bound to",
     ("trigger", "roles/run.invoker"): "each event-driven function's service: deliver events (private functions)",
     ("public", "roles/run.invoker"): "the api function only, when apiPublic: it checks ID tokens itself",
@@ -85,10 +94,13 @@ class Identity(pulumi.ComponentResource):
             for key, purpose in ACCOUNTS.items()
         }
         self.accounts = Accounts({key: acc.email for key, acc in accounts.items()})
+        telemetry = [(account, role) for account in TELEMETRY_ACCOUNTS
+                     for role in ("roles/cloudtrace.agent", "roles/monitoring.metricWriter")]
         for account, role in [("on-upload", "roles/datastore.user"), ("transcribe", "roles/datastore.user"),
                               ("notes", "roles/datastore.user"), ("api", "roles/datastore.user"),
-                              ("webhooks", "roles/datastore.user"), ("trigger", "roles/eventarc.eventReceiver"),
-                              ("dataflow", "roles/dataflow.worker")]:
+                              ("webhooks", "roles/datastore.user"), ("dead-letters", "roles/datastore.user"),
+                              ("trigger", "roles/eventarc.eventReceiver"), ("dataflow", "roles/dataflow.worker"),
+                              *telemetry]:
             why(account, role)
             gcp.projects.IAMMember(
                 f"{name}-{account}-{role.split('/')[1]}", project=project, role=role,

@@ -68,7 +68,7 @@ class Messaging(pulumi.ComponentResource):
                                                  role="roles/pubsub.subscriber", member=accounts.member(spec.consumer),
                                                  opts=child)
         publishers = [(REQUESTS, "on-upload"), (EVENTS, "on-upload"), (EVENTS, "transcribe"), (NOTES, "transcribe"),
-                      (EVENTS, "notes")]
+                      (REQUESTS, "transcribe"), (EVENTS, "notes"), (EVENTS, "dead-letters")]
         for topic, account in publishers:
             why(account, "roles/pubsub.publisher")
             gcp.pubsub.TopicIAMMember(f"{name}-{topic}-{account}", topic=self.topics[topic].name,

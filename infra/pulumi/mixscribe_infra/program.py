@@ -12,6 +12,7 @@ from .functions import Functions
 from .identity import Identity
 from .jobs import TranscriptionJobs
 from .messaging import EVENTS, NOTES, REQUESTS, WORKER_SUBSCRIPTION, Messaging
+from .observability import Observability
 from .secrets import Secrets
 from .storage import Storage
 
@@ -37,6 +38,8 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
         "MIXSCRIBE_ALLOWED_MODELS": cfg.model,
         "MIXSCRIBE_IDLE_TIMEOUT_S": "120",
         "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "60",
+        "MIXSCRIBE_TRACE_EXPORTER": "gcp",
+        "MIXSCRIBE_METRICS_EXPORTER": "gcp",
     }
     jobs = TranscriptionJobs("jobs", cfg, accounts, env)
     function_env = {
@@ -49,13 +52,17 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     }
     functions = Functions(
         "functions", cfg, accounts, storage.sources.name, storage.uploads.name,
-        {"notes": messaging.topics[NOTES].id, "events": messaging.topics[EVENTS].id}, function_env, storage_agent,
+        {"notes": messaging.topics[NOTES].id, "events": messaging.topics[EVENTS].id,
+         "requests_dead": messaging.dead_letters[REQUESTS].id, "notes_dead": messaging.dead_letters[NOTES].id},
+        function_env, storage_agent,
         opts=pulumi.ResourceOptions(depends_on=[secrets, database]),
     )
     analytics = Analytics("analytics", cfg.project, cfg.region, accounts)
+    observability = Observability("observability", cfg.project, cfg.alert_email)
     pulumi.export("uploads_bucket", storage.uploads.name)
     pulumi.export("results_bucket", storage.results.name)
     pulumi.export("transcribe_job", jobs.dispatch_job)
     pulumi.export("service_accounts", accounts.emails)
     return {"identity": identity, "storage": storage, "messaging": messaging, "database": database,
-            "secrets": secrets, "jobs": jobs, "functions": functions, "analytics": analytics}
+            "secrets": secrets, "jobs": jobs, "functions": functions, "analytics": analytics,
+            "observability": observability}
