@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt constraints.txt \
-        functions/on_upload/requirements.txt functions/notes/requirements.txt functions/api/requirements.txt functions/webhooks/requirements.txt edge_agent/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt
+        functions/on_upload/requirements.txt functions/notes/requirements.txt functions/api/requirements.txt functions/webhooks/requirements.txt functions/dead_letters/requirements.txt edge_agent/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt
 
-.PHONY: install demo test test-unit test-integration up down clean report bench
+.PHONY: install demo test test-unit test-integration test-reliability audit up down clean report bench
 
 $(STAMP): $(REQS) scripts/install-system.sh
 	./scripts/install-system.sh
@@ -27,6 +27,14 @@ test-unit: install
 
 test-integration: install
 	$(PY) -m pytest tests/integration
+
+# fault and load suites: duplicates, bad-input corpus, SIGKILL, emulator outages, poison, burst (~10 min)
+test-reliability: install
+	$(PY) -m pytest tests/reliability
+
+# pip-audit over every pinned package; says NOT AUDITED when the vulnerability service is unreachable
+audit: install
+	$(PY) scripts/audit_dependencies.py
 
 up: install
 	$(PY) -m local_emulators up

@@ -18,6 +18,7 @@ import signal
 import threading
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -26,6 +27,15 @@ from mixscribe.logs import fields, setup_logging
 log = logging.getLogger("eventarc")
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+
+
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '%"')
+
+
+def header_value(value: str) -> str:
+    """A CloudEvents attribute as an HTTP header value: UTF-8, percent-encoded outside printable ASCII
+    (the binding's rule; object names may hold any Unicode, which ``requests`` cannot send raw)."""
+    return quote(value, safe=_HEADER_SAFE)
 
 
 def cloud_event_request(attributes: dict[str, str], data: bytes, message_id: str) -> tuple[dict[str, str], bytes]:
@@ -39,7 +49,7 @@ def cloud_event_request(attributes: dict[str, str], data: bytes, message_id: str
         "ce-id": message_id,
         "ce-source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
         "ce-type": FINALIZED,
-        "ce-subject": f"objects/{name}",
+        "ce-subject": header_value(f"objects/{name}"),
         "ce-time": occurred,
         "ce-bucket": bucket,
         "Content-Type": "application/json; charset=utf-8",

@@ -136,7 +136,7 @@ class LocalStack:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore)))
         os.environ.update(self.env)  # the resource set-up below runs in this process
-        settings = Settings.from_env({**self.env})
+        settings = Settings.from_env({**self.env, **opts.service_env})  # subscriptions match what services use
         ensure_pubsub(settings)
         gcs = self._service(
             "gcs",

@@ -28,6 +28,14 @@ def task_identity(environ: dict[str, str] | None = None) -> TaskIdentity:
     )
 
 
+def idle_timeout_s(settings: Settings, task: TaskIdentity) -> float:
+    """How long the task waits on an empty queue. A retried task's predecessor died, perhaps holding
+    a request: wait until that request's ack deadline and the job's lease have run out."""
+    if task.attempt > 0:
+        return max(settings.idle_timeout_s, settings.ack_deadline_s + settings.lease_s + 5)
+    return settings.idle_timeout_s
+
+
 def main() -> int:
     """Run one task; returns the number of requests handled."""
     settings = Settings.from_env()
@@ -49,8 +57,9 @@ def main() -> int:
         subscription=settings.subscription_path(settings.requests_subscription),
         handle=pipeline.process,
         renew=pipeline.renew,
-        idle_timeout_s=settings.idle_timeout_s,
+        idle_timeout_s=idle_timeout_s(settings, task),
         ack_deadline_s=settings.ack_deadline_s,
+        busy_retry_s=settings.lease_s + 2,  # a live lease ends within lease_s unless its holder renews it
     )
     worker.install_signal_handlers()
     log.info("task started", extra=fields(worker=task.worker, placement=str(pipeline.models.placement)))

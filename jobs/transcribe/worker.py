@@ -2,7 +2,8 @@
 
 While a request is worked on, a heartbeat thread extends its ack deadline and the job's lease.
 Acknowledged: finished or duplicate requests. Deadline set to ``busy_retry_s``: a job another
-worker holds. Deadline set to 0 (nack): an unexpected error, so Pub/Sub redelivers and, after the
+worker holds (the lease length, so a dead holder's job comes back as its lease ends; the task
+stays past its idle timeout until such a deferred request is due again). Deadline set to 0 (nack): an unexpected error, so Pub/Sub redelivers and, after the
 subscription's max delivery attempts, dead-letters it.
 """
 
@@ -70,6 +71,7 @@ class PullWorker:
         self.pull_timeout_s = pull_timeout_s
         self.busy_retry_s = busy_retry_s
         self._stopping = threading.Event()
+        self._deferred_until = 0.0
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (Cloud Run stopping the task) finishes the current request, then stops."""
@@ -82,7 +84,9 @@ class PullWorker:
         while not self._stopping.is_set():
             messages = self._pull()
             if not messages:
-                if time.monotonic() - last_work >= self.idle_timeout_s:
+                now = time.monotonic()
+                # stay for requests this task deferred: nobody else may be left to take them
+                if now - last_work >= self.idle_timeout_s and now >= self._deferred_until:
                     break
                 continue
             for received in messages:
@@ -138,5 +142,6 @@ class PullWorker:
             self._set_deadline(ack_id, 0)
         elif outcome is Outcome.RETRY_LATER:
             self._set_deadline(ack_id, self.busy_retry_s)
+            self._deferred_until = max(self._deferred_until, time.monotonic() + self.busy_retry_s + self.pull_timeout_s + 5)
         else:
             self.subscriber.acknowledge(request={"subscription": self.subscription, "ack_ids": [ack_id]})

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from local_emulators.traces import read_spans, render_tree, trace_of_job
 from tests.conftest import SAMPLE
 from tests.integration.test_api import new_client, upload_via_api
 
@@ -86,6 +87,11 @@ def test_one_trace_follows_a_job_from_the_upload_to_the_notes(stack):
     assert request["parent_span_id"] == intake["span_id"]  # through Pub/Sub attributes
     assert by_id[notes["parent_span_id"]]["service"] == "transcribe"
     assert intake["attributes"]["mixscribe.job_id"] == job["job_id"]
+    all_spans = read_spans(telemetry_dir)  # what `python -m local_emulators trace JOB_ID` prints
+    assert trace_of_job(all_spans, job["job_id"]) == trace_id
+    tree = render_tree(all_spans, trace_id)
+    assert "api POST [api]" in tree[0] and len(tree) == len(spans)
+    assert any(line.split("ms  ", 1)[1].startswith("  intake [on_upload]") for line in tree)  # a child of the API span
 
     lines = log_lines_for(telemetry_dir.parent, job["job_id"])
     components = {line["component"] for line in lines}
