@@ -16,6 +16,7 @@ import json
 import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -99,43 +100,76 @@ class EventarcBridge:
             return None
         return cloud_event_request(attributes, message.data, message.message_id)
 
-    def deliver(self, message: Any) -> None:
+    def deliver(self, message: Any) -> bool:
+        """POST one message's CloudEvent; True to acknowledge it, False to have it redelivered."""
         attributes = dict(message.attributes)
         try:
             built = self._request(message)
             if built is None:
-                message.ack()
-                return
+                return True
             headers, body = built
             response = self.session.post(self.target, data=body, headers=headers, timeout=self.timeout_s)
         except (ValueError, KeyError) as exc:
             log.error("unreadable notification dropped", extra=fields(reason=str(exc)))
-            message.ack()
-            return
+            return True
         except requests.RequestException as exc:
             log.warning("delivery failed; will retry", extra=fields(object=attributes.get("objectId"), reason=str(exc)))
-            message.nack()
-            return
+            return False
         if 200 <= response.status_code < 300:
-            message.ack()
-        else:
-            log.warning(
-                "function refused the event; will retry",
-                extra=fields(object=attributes.get("objectId"), status=response.status_code),
-            )
-            message.nack()
+            return True
+        log.warning(
+            "function refused the event; will retry",
+            extra=fields(object=attributes.get("objectId"), status=response.status_code),
+        )
+        return False
 
-    def run(self) -> None:
+    def run(self, concurrency: int = 4) -> None:
+        """Unary pulls, up to ``concurrency`` deliveries at a time, until SIGTERM.
+
+        Unary pulls rather than a streaming pull: each is a fresh RPC, so a dropped connection (an
+        emulator restart) costs one failed call, where a streaming pull was seen to stall for minutes.
+        """
+        from google.api_core import exceptions as gexc
         from google.cloud import pubsub_v1
 
         subscriber = pubsub_v1.SubscriberClient()
-        flow = pubsub_v1.types.FlowControl(max_messages=4)
-        future = subscriber.subscribe(self.subscription, callback=self.deliver, flow_control=flow)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        slots = threading.BoundedSemaphore(concurrency)
+        pool = ThreadPoolExecutor(concurrency)
         log.info("eventarc bridge running", extra=fields(subscription=self.subscription, target=self.target))
-        stop.wait()
-        future.cancel()
+
+        def settle(received: Any) -> None:
+            try:
+                ack = self.deliver(received.message)
+                request = {"subscription": self.subscription, "ack_ids": [received.ack_id]}
+                if ack:
+                    subscriber.acknowledge(request=request)
+                else:
+                    subscriber.modify_ack_deadline(request={**request, "ack_deadline_seconds": 0})
+            except gexc.GoogleAPICallError as exc:  # the message comes back after its ack deadline
+                log.warning("could not settle a message", extra=fields(reason=str(exc)))
+            finally:
+                slots.release()
+
+        while not stop.is_set():
+            slots.acquire()
+            free = 1
+            while free < concurrency and slots.acquire(blocking=False):
+                free += 1
+            try:
+                response = subscriber.pull(request={"subscription": self.subscription, "max_messages": free}, timeout=10)
+                received = list(response.received_messages)
+            except (gexc.GoogleAPICallError, gexc.RetryError):
+                received = []
+                stop.wait(0.5)
+            for _ in range(free - len(received)):
+                slots.release()
+            if not received:
+                stop.wait(0.05)
+            for message in received:
+                pool.submit(settle, message)
+        pool.shutdown(wait=False, cancel_futures=True)
         subscriber.close()
 
 

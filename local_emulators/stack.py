@@ -22,7 +22,7 @@ from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
 from .identity import LOCAL_ISSUER, generate_key_file
 from .resources import (
     ANALYTICS_SUBSCRIPTION, EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, WEBHOOKS_SUBSCRIPTION,
-    dead_letter_subscription, ensure_buckets, ensure_pubsub,
+    EVENTARC_ACK_DEADLINE_S, dead_letter_subscription, ensure_buckets, ensure_pubsub,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,7 +47,9 @@ class StackOptions:
     dispatch_debounce_s: int = 10
     max_retries: int = 3
     service_env: dict[str, str] = field(default_factory=dict)
-    analytics: bool = False  # run the streaming analytics pipeline into MIXSCRIBE_WAREHOUSE  # e.g. MIXSCRIBE_LLM_* for the notes function
+    analytics: bool = False  # run the streaming analytics pipeline into MIXSCRIBE_WAREHOUSE
+    fault_proxies: bool = False  # services reach Pub/Sub and Firestore through restartable proxies (fault_proxy.py)
+    eventarc_ack_deadline_s: int = EVENTARC_ACK_DEADLINE_S  # redelivery of a delivery lost with its connection
 
 
 class LocalStack:
@@ -81,7 +83,7 @@ class LocalStack:
         for state in ("gcs", "telemetry"):  # a new stack starts empty, like its emulators
             shutil.rmtree(self.root / state, ignore_errors=True)
         names = ("pubsub", "firestore", "gcs", "function", "notes", "run_jobs", "identity", "gateway", "api", "webhooks",
-                 "otlp", "metrics", "dead_letters")
+                 "otlp", "metrics", "dead_letters", "pubsub_proxy", "firestore_proxy")
         ports = dict(zip(names, free_ports(len(names))))
         gcloud_env = {
             **os.environ,
@@ -137,7 +139,7 @@ class LocalStack:
             list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore)))
         os.environ.update(self.env)  # the resource set-up below runs in this process
         settings = Settings.from_env({**self.env, **opts.service_env})  # subscriptions match what services use
-        ensure_pubsub(settings)
+        ensure_pubsub(settings, opts.eventarc_ack_deadline_s)
         gcs = self._service(
             "gcs",
             [fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(ports["gcs"]),
@@ -151,6 +153,7 @@ class LocalStack:
         gcs.wait_ready(30)
         ensure_buckets(settings)
         keys = self._generate_keys()
+        proxied = self._fault_proxies(ports) if opts.fault_proxies else {}
         collector = self._service(
             "metrics-collector",
             [sys.executable, "-m", "local_emulators.metrics_collector", "--grpc-port", str(ports["otlp"]),
@@ -166,6 +169,7 @@ class LocalStack:
             "MIXSCRIBE_METRICS_EXPORTER": "otlp",
             "MIXSCRIBE_OTLP_ENDPOINT": f"127.0.0.1:{ports['otlp']}",
             "MIXSCRIBE_METRICS_INTERVAL_S": "2",
+            **proxied,
             "MIXSCRIBE_LAUNCHER": "local",
             "MIXSCRIBE_TRANSCRIBE_TASKS": str(opts.transcribe_tasks),
             "MIXSCRIBE_IDLE_TIMEOUT_S": str(opts.idle_timeout_s),
@@ -236,6 +240,21 @@ class LocalStack:
             ))
         for service in (collector, run_jobs, identity, gateway, api, webhooks, function, notes, dead_letters, *bridges):
             service.wait_ready(60)
+
+    def _fault_proxies(self, ports: dict[str, int]) -> dict[str, str]:
+        """Start a restartable proxy before each emulator; the services' environment that uses them."""
+        env = {}
+        for emulator, variable in (("pubsub", "PUBSUB_EMULATOR_HOST"), ("firestore", "FIRESTORE_EMULATOR_HOST")):
+            port = ports[f"{emulator}_proxy"]
+            self._service(
+                f"{emulator}-proxy",
+                [sys.executable, "-m", "local_emulators.fault_proxy", "--port", str(port),
+                 "--upstream", f"127.0.0.1:{ports[emulator]}"],
+                {**os.environ, "PYTHONPATH": str(REPO)},
+                tcp_open(port),
+            ).wait_ready(30)
+            env[variable] = f"127.0.0.1:{port}"
+        return env
 
     def _pubsub_bridge(self, name: str, subscription: str, target: str, topic: str, env: dict[str, str]) -> ServiceProcess:
         """An Eventarc stand-in delivering a topic's messages to a function as CloudEvents."""

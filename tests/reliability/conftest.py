@@ -1,7 +1,9 @@
 """The fault and load suites (``make test-reliability``): one local stack tuned for fast recovery.
 
 Short ack deadlines and leases make a killed task's request come back within seconds; two tasks
-per execution; small size and duration limits so the oversize and too-long inputs stay small.
+per execution; small size and duration limits so the oversize and too-long inputs stay small; the
+services reach Pub/Sub and Firestore through proxies that can play a restart; a delivery lost
+with its connection comes back after 30 s instead of the cloud's 10 minutes.
 Figures each suite measures go to ``report`` and are printed (and written to
 ``.local/reliability-report.json``) at the end of the run.
 """
@@ -51,7 +53,8 @@ def rstack(tmp_path_factory: pytest.TempPathFactory) -> StackClient:
         "MIXSCRIBE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "MIXSCRIBE_MAX_DURATION_S": str(MAX_DURATION_S),
     }
-    options = StackOptions(transcribe_tasks=2, idle_timeout_s=20, dispatch_debounce_s=5, service_env=service_env)
+    options = StackOptions(transcribe_tasks=2, idle_timeout_s=20, dispatch_debounce_s=5, service_env=service_env,
+                           fault_proxies=True, eventarc_ack_deadline_s=30)
     with running_stack(root, options) as client:
         client.root = root  # type: ignore[attr-defined]
         yield client

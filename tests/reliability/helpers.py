@@ -24,8 +24,8 @@ def deliver(session: requests.Session, url: str, event: tuple[dict[str, str], by
 
 
 def stack_processes(stack_env: dict[str, str], needle: str) -> list[int]:
-    """PIDs of this stack's processes (by its Pub/Sub emulator address) whose command line holds ``needle``."""
-    marker = f"PUBSUB_EMULATOR_HOST={stack_env['PUBSUB_EMULATOR_HOST']}".encode()
+    """PIDs of this stack's processes (by its function's address) whose command line holds ``needle``."""
+    marker = f"MIXSCRIBE_FUNCTION_URL={stack_env['MIXSCRIBE_FUNCTION_URL']}".encode()
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():

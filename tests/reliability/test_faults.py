@@ -63,9 +63,13 @@ def test_task_killed_mid_file_is_redelivered_and_completes_once(rstack, tmp_path
     assert [e["attributes"]["attempt"] for e in events if e["type"] == "job.started"] == [1, 2]
 
 
-def _freeze(stack, name: str, seconds: float) -> None:
-    state = json.loads((stack.root / "stack.json").read_text())
-    group = state["groups"][name]
+def _group(stack, name: str) -> int:
+    return json.loads((stack.root / "stack.json").read_text())["groups"][name]
+
+
+def freeze(stack, emulator: str, seconds: float = 15) -> None:
+    """The emulator stops answering (connections hang) and comes back with its state."""
+    group = _group(stack, emulator)
     os.killpg(group, signal.SIGSTOP)
     try:
         time.sleep(seconds)
@@ -73,21 +77,28 @@ def _freeze(stack, name: str, seconds: float) -> None:
         os.killpg(group, signal.SIGCONT)
 
 
+def restart(stack, emulator: str) -> None:
+    """What clients see of a restart: every connection cut, the port refusing for 10 s (fault_proxy.py)."""
+    os.killpg(_group(stack, f"{emulator}-proxy"), signal.SIGUSR1)
+    time.sleep(10)
+
+
 def test_pubsub_and_firestore_outages_mid_run_lose_nothing(rstack, short_clip, report):
     prefix = f"users/outage-{uuid.uuid4().hex[:6]}"
     figures = {}
-    for emulator in ("pubsub", "firestore"):
-        job_ids = [rstack.upload(short_clip, f"{prefix}/{emulator}-{i}.flac")[1] for i in range(6)]
+    for fault, emulator in ((freeze, "pubsub"), (freeze, "firestore"), (restart, "pubsub"), (restart, "firestore")):
+        name = f"{emulator} {fault.__name__}"
+        job_ids = [rstack.upload(short_clip, f"{prefix}/{emulator}-{fault.__name__}-{i}.flac")[1] for i in range(6)]
         deadline = time.monotonic() + 60
         while not all(rstack.job(j) for j in job_ids) and time.monotonic() < deadline:  # all recorded
             time.sleep(0.2)
         started = time.monotonic()
-        _freeze(rstack, emulator, 15)
+        fault(rstack, emulator)
         docs = wait_all(rstack, job_ids, timeout_s=300)
-        figures[emulator] = {"frozen_s": 15, "jobs": len(job_ids), "done": sum(d["status"] == "done" for d in docs.values()),
-                             "all_done_after_s": round(time.monotonic() - started, 1),
-                             "attempts": sorted(d["attempts"] for d in docs.values())}
-        assert [d["status"] for d in docs.values()] == ["done"] * len(job_ids), docs
+        figures[name] = {"jobs": len(job_ids), "done": sum(d["status"] == "done" for d in docs.values()),
+                         "all_done_after_s": round(time.monotonic() - started, 1),
+                         "attempts": sorted(d["attempts"] for d in docs.values())}
+        assert [d["status"] for d in docs.values()] == ["done"] * len(job_ids), (name, docs)
     report["outages"] = figures
 
 
