@@ -26,7 +26,6 @@ from .logs import fields
 from .probe import probe_stream
 from .requests import TranscriptionRequest
 from .store import JobStore, utcnow
-from .telemetry import traceparent_from
 from .uploads import validate_upload
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ class Intake:
             return None
         job = Job.new(source, None, utcnow(), self.settings.job_ttl_days)
         existing = self.store.get(job.job_id)
-        parent = (existing.trace if existing else None) or traceparent_from(obj.metadata) or traceparent
+        parent = (existing.trace if existing else None) or telemetry.traceparent_from(obj.metadata) or traceparent
         started = time.monotonic()
         with telemetry.span("intake", parent, **{"mixscribe.job_id": job.job_id, "gcs.object": source.uri}):
             handled = self._handle(obj, job, existing)

@@ -118,7 +118,12 @@ def test_poison_request_is_dead_lettered_and_fails_its_job(rstack, short_clip, r
     failed = rstack.wait(job.job_id, ("failed",), timeout_s=240)
     assert failed["error"]["code"] == "dead_lettered"
     assert rstack.wait(good)["status"] == "done"
-    alerts = [e for e in log_entries(rstack, "dead_letters.log") if e.get("job_id") == job.job_id]
+    deadline = time.monotonic() + 15  # the alert line follows the job's failure and its event
+    while True:
+        alerts = [e for e in log_entries(rstack, "dead_letters.log") if e.get("job_id") == job.job_id]
+        if alerts or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     crashes = [e for e in log_entries(rstack, "*.log") if e.get("job_id") == job.job_id
                and e["message"] == "request failed; returned to the queue"]
     report["poison"] = {"deliveries_before_dead_letter": len(crashes), "code": failed["error"]["code"],
