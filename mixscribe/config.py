@@ -56,6 +56,7 @@ class Settings:
     idle_timeout_s: int = 30
     ack_deadline_s: int = 60
     lease_s: int = 120
+    redelivery_hold_s: int = 60  # a task that returned a failed request waits this long for it (the retry policy's max backoff)
     # HTTPS API
     auth_audience: str = ""
     auth_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
@@ -111,6 +112,7 @@ class Settings:
             idle_timeout_s=_int(env, "MIXSCRIBE_IDLE_TIMEOUT_S", cls.idle_timeout_s),
             ack_deadline_s=_int(env, "MIXSCRIBE_ACK_DEADLINE_S", cls.ack_deadline_s),
             lease_s=_int(env, "MIXSCRIBE_LEASE_S", cls.lease_s),
+            redelivery_hold_s=_int(env, "MIXSCRIBE_REDELIVERY_HOLD_S", cls.redelivery_hold_s),
             auth_audience=env.get("MIXSCRIBE_AUTH_AUDIENCE", cls.auth_audience),
             auth_certs_url=env.get("MIXSCRIBE_AUTH_CERTS_URL", cls.auth_certs_url),
             auth_issuers=_list(env, "MIXSCRIBE_AUTH_ISSUERS", cls.auth_issuers),

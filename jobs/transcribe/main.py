@@ -60,6 +60,7 @@ def main() -> int:
         idle_timeout_s=idle_timeout_s(settings, task),
         ack_deadline_s=settings.ack_deadline_s,
         busy_retry_s=settings.lease_s + 2,  # a live lease ends within lease_s unless its holder renews it
+        redelivery_hold_s=settings.redelivery_hold_s,
     )
     worker.install_signal_handlers()
     log.info("task started", extra=fields(worker=task.worker, placement=str(pipeline.models.placement)))

@@ -38,6 +38,7 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
         "MIXSCRIBE_ALLOWED_MODELS": cfg.model,
         "MIXSCRIBE_IDLE_TIMEOUT_S": "120",
         "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "60",
+        "MIXSCRIBE_REDELIVERY_HOLD_S": "600",  # the worker subscription's maximum backoff
         "MIXSCRIBE_TRACE_EXPORTER": "gcp",
         "MIXSCRIBE_METRICS_EXPORTER": "gcp",
     }
