@@ -24,7 +24,7 @@ from .jobs import Job, JobStatus, SourceObject
 from .launcher import JobLauncher
 from .logs import fields
 from .probe import probe_stream
-from .requests import TranscriptionRequest
+from .requests import TranscriptionRequest, publish_request
 from .store import JobStore, utcnow
 from .uploads import validate_upload
 
@@ -177,8 +177,7 @@ class Intake:
             job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options
         )
         topic = self.settings.topic_path(self.settings.requests_topic)
-        attributes = {"job_id": job.job_id, **telemetry.trace_attributes()}
-        self.publisher.publish(topic, request.to_json(), **attributes).result(timeout=30)
+        publish_request(self.publisher, topic, request.to_json(), job.job_id)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})
         self.events.emit(
             make_event(

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
-from mixscribe import layout, telemetry
+from mixscribe import layout
 from mixscribe.audio import MODEL_RATE, DecodedAudio
 from mixscribe.errors import PermanentError
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
-from mixscribe.requests import TranscriptionRequest
+from mixscribe.requests import TranscriptionRequest, publish_request
 from mixscribe.shards import ShardStore, plan_bounds, shift, stitch
 from mixscribe.store import ClaimOutcome
 from mixscribe.transcript import Transcript
@@ -64,8 +64,7 @@ class ShardedTranscription:
         topic = self.p.settings.topic_path(self.p.settings.requests_topic)
         for index in range(1, plan["pieces"]):
             piece = replace(request, shard=index)
-            attributes = {"job_id": request.job_id, **telemetry.trace_attributes()}
-            self.p.publisher.publish(topic, piece.to_json(), **attributes).result(timeout=30)
+            publish_request(self.p.publisher, topic, piece.to_json(), request.job_id)
         log.info("long job split", extra=fields(job_id=request.job_id, pieces=plan["pieces"], cuts_s=[c / MODEL_RATE for c in plan["cuts"]]))
         self._piece(request, audio, plan, 0)
         self._try_stitch(request, plan)

@@ -7,16 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from local_emulators.eventarc import cloud_event_request
 from tests.conftest import SAMPLE
+from tests.support.storage_events import storage_event
 
 
 def test_same_event_delivered_five_times(stack):
     stack.drain_events(wait_s=0.2)
     blob, job_id = stack.upload(SAMPLE, "users/carol/dup.flac")
-    headers, body = cloud_event_request(
-        {"bucketId": blob.bucket.name, "objectId": blob.name}, _resource_json(blob), message_id="redelivered-1"
-    )
+    headers, body = storage_event(blob, "redelivered-1")
     url = stack.env["MIXSCRIBE_FUNCTION_URL"]
     with ThreadPoolExecutor(5) as pool:
         statuses = list(pool.map(lambda _: requests.post(url, data=body, headers=headers, timeout=60).status_code, range(5)))
@@ -42,9 +40,3 @@ def test_same_event_delivered_five_times(stack):
     assert sorted(e["type"] for e in events) == [
         "job.completed", "job.notes_ready", "job.queued", "job.started", "job.transcribed"]
 
-
-def _resource_json(blob) -> bytes:
-    import json
-
-    blob.reload()
-    return json.dumps(blob._properties).encode()

@@ -1,26 +1,10 @@
-"""Shared moves of the reliability suites: redelivering storage events, finding stack processes."""
+"""Shared moves of the reliability suites: finding stack processes, their memory, waiting for many jobs."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Iterable
-
-import requests
-
-from local_emulators.eventarc import cloud_event_request
-
-
-def storage_event(blob: Any, message_id: str) -> tuple[dict[str, str], bytes]:
-    """The CloudEvent Eventarc sends for ``blob``'s finalize (same shape the local bridge sends)."""
-    blob.reload()
-    return cloud_event_request({"bucketId": blob.bucket.name, "objectId": blob.name}, json.dumps(blob._properties).encode(), message_id)
-
-
-def deliver(session: requests.Session, url: str, event: tuple[dict[str, str], bytes]) -> int:
-    headers, body = event
-    return session.post(url, data=body, headers=headers, timeout=120).status_code
 
 
 def stack_processes(stack_env: dict[str, str], needle: str) -> list[int]:
@@ -66,3 +50,4 @@ def wait_all(stack: Any, job_ids: Iterable[str], statuses: tuple[str, ...] = ("d
         summary = {(labels or {}).get(j, j): (d.get("status"), d.get("attempts")) for j, d in states.items()}
         raise AssertionError(f"{len(pending)} jobs unfinished after {timeout_s} s: {summary}")
     return docs
+

@@ -12,7 +12,9 @@ import requests
 
 from mixscribe.jobs import job_id_for
 
-from .helpers import deliver, storage_event, wait_all
+from tests.support.storage_events import deliver, storage_event
+
+from .helpers import wait_all
 
 OBJECTS = 200
 DELIVERIES = 5

@@ -18,8 +18,9 @@ from mixscribe.jobs import Job, JobOptions, SourceObject
 from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
 from tests.conftest import SAMPLE
+from tests.support.storage_events import deliver, storage_event
 
-from .helpers import deliver, stack_processes, storage_event, wait_all
+from .helpers import stack_processes, wait_all
 
 
 def minute_of_speech(tmp: Path) -> Path:
