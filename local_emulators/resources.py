@@ -1,115 +1,63 @@
-"""Topics, subscriptions (with dead-letter topics) and buckets of the local stack.
+"""The topology (``mixscribe.topology``) and the buckets, created in the emulators; idempotent.
 
-The same names and policies as infra/pulumi declares for the cloud; ``ensure_*`` are idempotent.
+Exactly what the Pulumi program creates in the cloud: the same topics, subscriptions, ack deadlines,
+retry and dead-letter policies and filters (the emulator ignores filters; the handlers check). Push
+subscriptions point at the local functions' URLs; the emulator pushes (two deliveries at a time per
+subscription) the body Pub/Sub sends, without the OIDC token Cloud Run checks in the cloud.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from google.api_core import exceptions as gexc
 from google.protobuf import duration_pb2
 
+from mixscribe import topology
 from mixscribe.config import Settings
 
-NOTIFICATIONS_TOPIC = "gcs-notifications"
-EVENTARC_SUBSCRIPTION = "eventarc-on-upload"
-NOTES_SUBSCRIPTION = "eventarc-notes"
-ANALYTICS_SUBSCRIPTION = "mixscribe-events-analytics"
-WEBHOOKS_SUBSCRIPTION = "eventarc-webhooks"
+
+def _duration(seconds: int) -> duration_pb2.Duration:
+    return duration_pb2.Duration(seconds=seconds)
 
 
-def dead_letter_subscription(topic: str) -> str:
-    """The subscription delivering a dead-letter topic of requests to the dead_letters function."""
-    return f"eventarc-dead-letters-{topic}"
+def subscription_request(project: str, spec: topology.Subscription, function_urls: dict[str, str]) -> dict:
+    """The CreateSubscription request for ``spec``; push endpoints from ``function_urls`` (by directory)."""
+    request: dict = {
+        "name": f"projects/{project}/subscriptions/{spec.name}",
+        "topic": f"projects/{project}/topics/{spec.topic}",
+        "ack_deadline_seconds": spec.ack_deadline_s,
+        "message_retention_duration": _duration(topology.RETENTION_S),
+    }
+    if spec.retry is not None:
+        request["retry_policy"] = {"minimum_backoff": _duration(spec.retry.minimum_backoff_s),
+                                   "maximum_backoff": _duration(spec.retry.maximum_backoff_s)}
+    if spec.dead_letter_topic:
+        request["dead_letter_policy"] = {"dead_letter_topic": f"projects/{project}/topics/{spec.dead_letter_topic}",
+                                         "max_delivery_attempts": spec.dead_letter_after}
+    if spec.filter:
+        request["filter"] = spec.filter
+    if spec.delivery == topology.PUSH:
+        request["push_config"] = {"push_endpoint": function_urls[spec.consumer] + topology.push_path(project, spec.topic)}
+    return request
 
 
-@dataclass(frozen=True)
-class SubscriptionSpec:
-    name: str
-    topic: str
-    ack_deadline_s: int = 60
-    dead_letter_topic: str | None = None
-    max_delivery_attempts: int = 5
-    min_backoff_s: int = 1
-    max_backoff_s: int = 60
-
-
-EVENTARC_ACK_DEADLINE_S = 600  # Eventarc's push subscriptions: the function's timeout
-
-
-def topology(settings: Settings, eventarc_ack_deadline_s: int = EVENTARC_ACK_DEADLINE_S) -> tuple[list[str], list[SubscriptionSpec]]:
-    """Every topic and subscription the system uses.
-
-    A message whose delivery was in flight when a connection dropped comes back only after its
-    subscription's ack deadline; ``eventarc_ack_deadline_s`` shortens that for the fault suites.
-    """
-    requests_dead = f"{settings.requests_topic}-dead"
-    notifications_dead = f"{NOTIFICATIONS_TOPIC}-dead"
-    notes_dead = f"{settings.notes_topic}-dead"
-    webhooks_dead = f"{WEBHOOKS_SUBSCRIPTION}-dead"
-    topics = [
-        settings.requests_topic, requests_dead, settings.events_topic, NOTIFICATIONS_TOPIC, notifications_dead,
-        settings.notes_topic, notes_dead, webhooks_dead,
-    ]
-    subscriptions = [
-        SubscriptionSpec(
-            settings.requests_subscription,
-            settings.requests_topic,
-            ack_deadline_s=settings.ack_deadline_s,
-            dead_letter_topic=requests_dead,
-            max_delivery_attempts=5,
-        ),
-        SubscriptionSpec(f"{requests_dead}-inspect", requests_dead),
-        SubscriptionSpec(
-            EVENTARC_SUBSCRIPTION, NOTIFICATIONS_TOPIC, ack_deadline_s=eventarc_ack_deadline_s, dead_letter_topic=notifications_dead,
-            max_delivery_attempts=10,
-        ),
-        SubscriptionSpec(f"{notifications_dead}-inspect", notifications_dead),
-        SubscriptionSpec(
-            NOTES_SUBSCRIPTION, settings.notes_topic, ack_deadline_s=eventarc_ack_deadline_s, dead_letter_topic=notes_dead,
-            max_delivery_attempts=5,
-        ),
-        SubscriptionSpec(f"{notes_dead}-inspect", notes_dead),
-        SubscriptionSpec(ANALYTICS_SUBSCRIPTION, settings.events_topic),
-        SubscriptionSpec(
-            WEBHOOKS_SUBSCRIPTION, settings.events_topic, ack_deadline_s=eventarc_ack_deadline_s, dead_letter_topic=webhooks_dead,
-            max_delivery_attempts=5,
-        ),
-        SubscriptionSpec(f"{webhooks_dead}-inspect", webhooks_dead),
-        *(SubscriptionSpec(dead_letter_subscription(t), t, ack_deadline_s=60) for t in (requests_dead, notes_dead)),
-    ]
-    return topics, subscriptions
-
-
-def ensure_pubsub(settings: Settings, eventarc_ack_deadline_s: int = EVENTARC_ACK_DEADLINE_S) -> None:
+def ensure_topics(project: str) -> None:
     from google.cloud import pubsub_v1
 
     publisher = pubsub_v1.PublisherClient()
-    subscriber = pubsub_v1.SubscriberClient()
-    topics, subscriptions = topology(settings, eventarc_ack_deadline_s)
-    for topic in topics:
+    for topic in topology.TOPICS:
         try:
-            publisher.create_topic(request={"name": settings.topic_path(topic)})
+            publisher.create_topic(request={"name": f"projects/{project}/topics/{topic}"})
         except gexc.AlreadyExists:
             pass
-    for spec in subscriptions:
-        request = {
-            "name": settings.subscription_path(spec.name),
-            "topic": settings.topic_path(spec.topic),
-            "ack_deadline_seconds": spec.ack_deadline_s,
-            "retry_policy": {
-                "minimum_backoff": duration_pb2.Duration(seconds=spec.min_backoff_s),
-                "maximum_backoff": duration_pb2.Duration(seconds=spec.max_backoff_s),
-            },
-        }
-        if spec.dead_letter_topic:
-            request["dead_letter_policy"] = {
-                "dead_letter_topic": settings.topic_path(spec.dead_letter_topic),
-                "max_delivery_attempts": spec.max_delivery_attempts,
-            }
+
+
+def ensure_subscriptions(project: str, function_urls: dict[str, str]) -> None:
+    from google.cloud import pubsub_v1
+
+    subscriber = pubsub_v1.SubscriberClient()
+    for spec in topology.SUBSCRIPTIONS:
         try:
-            subscriber.create_subscription(request=request)
+            subscriber.create_subscription(request=subscription_request(project, spec, function_urls))
         except gexc.AlreadyExists:
             pass
     subscriber.close()

@@ -16,14 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mixscribe import topology
 from mixscribe.config import Settings
 
+from .deployables import DeployedFunction, deploy_functions
 from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
 from .identity import LOCAL_ISSUER, generate_key_file
-from .resources import (
-    ANALYTICS_SUBSCRIPTION, EVENTARC_SUBSCRIPTION, NOTES_SUBSCRIPTION, NOTIFICATIONS_TOPIC, WEBHOOKS_SUBSCRIPTION,
-    EVENTARC_ACK_DEADLINE_S, dead_letter_subscription, ensure_buckets, ensure_pubsub,
-)
+from .resources import ensure_buckets, ensure_subscriptions, ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
 ENV_FILE = "env"
@@ -49,7 +48,6 @@ class StackOptions:
     service_env: dict[str, str] = field(default_factory=dict)
     analytics: bool = False  # run the streaming analytics pipeline into MIXSCRIBE_WAREHOUSE
     fault_proxies: bool = False  # services reach Pub/Sub and Firestore through restartable proxies (fault_proxy.py)
-    eventarc_ack_deadline_s: int = EVENTARC_ACK_DEADLINE_S  # redelivery of a delivery lost with its connection
 
 
 class LocalStack:
@@ -59,22 +57,17 @@ class LocalStack:
         self.services: list[ServiceProcess] = []
         self.env: dict[str, str] = {}
 
-    def _service(self, name: str, argv: list[str], env: dict[str, str], ready=None) -> ServiceProcess:
-        service = ServiceProcess(name, argv, env, self.root / "logs" / f"{name}.log", ready, cwd=str(REPO))
+    def _service(self, name: str, argv: list[str], env: dict[str, str], ready=None, cwd: Path = REPO) -> ServiceProcess:
+        service = ServiceProcess(name, argv, env, self.root / "logs" / f"{name}.log", ready, cwd=str(cwd))
         self.services.append(service)
         service.start()
         return service
 
-    def _function(self, directory: str, target: str, port: int, env: dict[str, str], kind: str = "cloudevent") -> ServiceProcess:
-        """A function of ``functions/<directory>`` under functions-framework (``cloudevent`` or ``http``)."""
-        return self._service(
-            directory,
-            [str(Path(sys.executable).parent / "functions-framework"), "--target", target,
-             "--source", str(REPO / "functions" / directory / "main.py"), "--signature-type", kind,
-             "--host", "127.0.0.1", "--port", str(port)],
-            {**env, "THREADS": "8"},
-            tcp_open(port),
-        )
+    def _function(self, deployed: DeployedFunction, port: int, env: dict[str, str]) -> ServiceProcess:
+        """A function from its unpacked archive, in its own venv, started as Cloud Functions gen2 starts it."""
+        name = deployed.source.directory
+        return self._service(name, deployed.argv(), {**deployed.env(env, port, name), "THREADS": "8"}, tcp_open(port),
+                             cwd=deployed.folder)
 
     def start(self) -> dict[str, str]:
         """Start everything and wait until it is ready; the client environment."""
@@ -122,6 +115,9 @@ class LocalStack:
 
     def _start_services(self, ports: dict[str, int], gcloud_env: dict[str, str]) -> None:
         opts = self.options
+        builder = ThreadPoolExecutor(1)  # archives and their venvs get ready while the emulators start
+        functions = builder.submit(deploy_functions, ["api", "webhooks", "on_upload", "notes", "dead_letters"])
+        builder.shutdown(wait=False)
         pubsub = self._service(
             "pubsub",
             ["gcloud", "beta", "emulators", "pubsub", "start", f"--host-port=127.0.0.1:{ports['pubsub']}",
@@ -138,14 +134,14 @@ class LocalStack:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore)))
         os.environ.update(self.env)  # the resource set-up below runs in this process
-        settings = Settings.from_env({**self.env, **opts.service_env})  # subscriptions match what services use
-        ensure_pubsub(settings, opts.eventarc_ack_deadline_s)
+        settings = Settings.from_env({**self.env, **opts.service_env})
+        ensure_topics(opts.project)
         gcs = self._service(
             "gcs",
             [fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(ports["gcs"]),
              "-backend", "filesystem", "-filesystem-root", str(self.root / "gcs"),
              "-public-host", f"127.0.0.1:{ports['gcs']}", "-external-url", f"http://127.0.0.1:{ports['gcs']}",
-             "-event.pubsub-project-id", opts.project, "-event.pubsub-topic", NOTIFICATIONS_TOPIC,
+             "-event.pubsub-project-id", opts.project, "-event.pubsub-topic", topology.UPLOADS,
              "-event.bucket", opts.upload_bucket, "-event.list", "finalize", "-log-level", "warn"],
             {**os.environ},
             http_ok(f"http://127.0.0.1:{ports['gcs']}/storage/v1/b"),
@@ -208,38 +204,28 @@ class LocalStack:
             service_env,
             http_ok(f"http://127.0.0.1:{ports['gateway']}/healthz"),
         )
-        api = self._function("api", "api", ports["api"], api_env, kind="http")
-        webhooks = self._function("webhooks", "on_job_event", ports["webhooks"], api_env)
-        function = self._function("on_upload", "on_upload", ports["function"], service_env)
-        notes = self._function("notes", "on_notes_request", ports["notes"], service_env)
-        dead_letters = self._function("dead_letters", "on_dead_letter", ports["dead_letters"], service_env)
-        bridges = [
-            self._service(
-                "eventarc-storage",
-                [sys.executable, "-m", "local_emulators.eventarc", "--kind", "storage",
-                 "--subscription", settings.subscription_path(EVENTARC_SUBSCRIPTION),
-                 "--target", self.env["MIXSCRIBE_FUNCTION_URL"], "--bucket", opts.upload_bucket],
-                service_env,
-            ),
-            self._pubsub_bridge("eventarc-notes", settings.subscription_path(NOTES_SUBSCRIPTION),
-                                self.env["MIXSCRIBE_NOTES_FUNCTION_URL"], settings.topic_path(settings.notes_topic), service_env),
-            self._pubsub_bridge("eventarc-webhooks", settings.subscription_path(WEBHOOKS_SUBSCRIPTION),
-                                self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], settings.topic_path(settings.events_topic), service_env),
-        ]
-        for dead_topic in (f"{settings.requests_topic}-dead", f"{settings.notes_topic}-dead"):
-            bridges.append(self._pubsub_bridge(
-                f"eventarc-{dead_topic}", settings.subscription_path(dead_letter_subscription(dead_topic)),
-                self.env["MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL"], settings.topic_path(dead_topic), service_env))
+        deployed = functions.result()
+        api = self._function(deployed["api"], ports["api"], api_env)
+        webhooks = self._function(deployed["webhooks"], ports["webhooks"], api_env)
+        function = self._function(deployed["on_upload"], ports["function"], service_env)
+        notes = self._function(deployed["notes"], ports["notes"], service_env)
+        dead_letters = self._function(deployed["dead_letters"], ports["dead_letters"], service_env)
+        analytics = []
         if opts.analytics:
-            bridges.append(self._service(
+            analytics.append(self._service(
                 "analytics",
                 [sys.executable, "-m", "beam_pipelines.analytics", "streaming",
-                 "--subscription", settings.subscription_path(ANALYTICS_SUBSCRIPTION),
+                 "--subscription", settings.subscription_path(topology.ANALYTICS_SUBSCRIPTION),
                  "--warehouse", self.env["MIXSCRIBE_WAREHOUSE"]],
                 service_env,
             ))
-        for service in (collector, run_jobs, identity, gateway, api, webhooks, function, notes, dead_letters, *bridges):
+        for service in (collector, run_jobs, identity, gateway, api, webhooks, function, notes, dead_letters, *analytics):
             service.wait_ready(60)
+        # push subscriptions once their functions listen (the emulator pushes as soon as they exist)
+        ensure_subscriptions(opts.project, {
+            "on_upload": self.env["MIXSCRIBE_FUNCTION_URL"], "notes": self.env["MIXSCRIBE_NOTES_FUNCTION_URL"],
+            "webhooks": self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], "dead_letters": self.env["MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL"],
+        })
 
     def _fault_proxies(self, ports: dict[str, int]) -> dict[str, str]:
         """Start a restartable proxy before each emulator; the services' environment that uses them."""
@@ -255,15 +241,6 @@ class LocalStack:
             ).wait_ready(30)
             env[variable] = f"127.0.0.1:{port}"
         return env
-
-    def _pubsub_bridge(self, name: str, subscription: str, target: str, topic: str, env: dict[str, str]) -> ServiceProcess:
-        """An Eventarc stand-in delivering a topic's messages to a function as CloudEvents."""
-        return self._service(
-            name,
-            [sys.executable, "-m", "local_emulators.eventarc", "--kind", "pubsub", "--subscription", subscription,
-             "--target", target, "--topic", topic],
-            env,
-        )
 
     def _generate_keys(self) -> dict[str, Path]:
         """Fresh keys per stack: the identity provider's, the URL signer's, the webhook secret."""

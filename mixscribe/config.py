@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from . import topology
+
 
 def _int(env: dict[str, str], key: str, default: int) -> int:
     raw = env.get(key)
@@ -34,10 +36,10 @@ class Settings:
     region: str = "us-central1"
     upload_bucket: str = "mixscribe-uploads"
     results_bucket: str = "mixscribe-results"
-    requests_topic: str = "transcribe-requests"
-    requests_subscription: str = "transcribe-requests-worker"
-    events_topic: str = "mixscribe-events"
-    notes_topic: str = "notes-requests"
+    requests_topic: str = topology.REQUESTS
+    requests_subscription: str = topology.REQUESTS_SUBSCRIPTION
+    events_topic: str = topology.EVENTS
+    notes_topic: str = topology.NOTES
     max_upload_bytes: int = 2 * 1024**3
     max_duration_s: int = 4 * 3600
     job_ttl_days: int = 30
@@ -56,7 +58,6 @@ class Settings:
     idle_timeout_s: int = 30
     ack_deadline_s: int = 60
     lease_s: int = 120
-    redelivery_hold_s: int = 60  # a task that returned a failed request waits this long for it (the retry policy's max backoff)
     # HTTPS API
     auth_audience: str = ""
     auth_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
@@ -112,7 +113,6 @@ class Settings:
             idle_timeout_s=_int(env, "MIXSCRIBE_IDLE_TIMEOUT_S", cls.idle_timeout_s),
             ack_deadline_s=_int(env, "MIXSCRIBE_ACK_DEADLINE_S", cls.ack_deadline_s),
             lease_s=_int(env, "MIXSCRIBE_LEASE_S", cls.lease_s),
-            redelivery_hold_s=_int(env, "MIXSCRIBE_REDELIVERY_HOLD_S", cls.redelivery_hold_s),
             auth_audience=env.get("MIXSCRIBE_AUTH_AUDIENCE", cls.auth_audience),
             auth_certs_url=env.get("MIXSCRIBE_AUTH_CERTS_URL", cls.auth_certs_url),
             auth_issuers=_list(env, "MIXSCRIBE_AUTH_ISSUERS", cls.auth_issuers),

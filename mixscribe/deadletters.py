@@ -1,24 +1,33 @@
-"""Requests that exhausted their deliveries: the job fails with ``dead_lettered``, loudly.
+"""Messages that exhausted their deliveries end loudly, and no job is left hanging.
 
-A request lands on a ``*-dead`` topic after the subscription's max delivery attempts, i.e. it
-failed with an unexpected error every time (a poison message). The job must not stay
-``transcribing`` or ``summarizing`` forever: it is failed without parsing its document (which may
-be what poisoned it), a ``job.failed`` event goes out (webhooks fire), and one CRITICAL log line
-with ``alert: true`` is what the log-based alert in infra pages on.
+A message lands on a ``*-dead`` topic after its subscription's max delivery attempts, i.e. its
+consumer failed with an unexpected error every time (a poison message, or a dependency down for
+longer than the retries). What the ``dead_letters`` function does depends on whose it was
+(``topology.source_of``):
+
+- a transcription or notes request: the job is failed ``dead_lettered`` without parsing its
+  document (which may be what poisoned it) and ``job.failed`` goes out (webhooks fire);
+- an upload notification: the upload's job is failed the same way — created failed if intake
+  never recorded it, so its owner sees the upload failed instead of nothing;
+- a job event for the webhooks function: the job's webhook is recorded ``failed``.
+
+Every case writes one CRITICAL log line with ``alert: true``: what the log-based alert pages on.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Mapping
+from datetime import datetime
 
-from . import telemetry
+from . import telemetry, topology
 from .errors import ErrorCode
 from .events import EventSink, make_event
+from .jobs import Job, JobStatus, SourceObject
 from .logs import fields
-from .store import JobStore
+from .notifications import UploadNotification
+from .pushed import PushedMessage
+from .store import JobStore, utcnow
 
 log = logging.getLogger(__name__)
 SOURCE = "functions/dead_letters"
@@ -26,53 +35,86 @@ SOURCE = "functions/dead_letters"
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """One dead-lettered message: which job, from which subscription, after how many deliveries."""
+    """One dead-lettered message: which job, whose it was, after how many deliveries."""
 
     job_id: str | None
-    topic: str
+    topic: str  # the dead-letter topic it arrived on
+    consumer: str  # the consumer that gave up on it (``topology.Subscription.consumer``), "" if unknown
     subscription: str
     delivery_attempt: int
     message_id: str
+    upload: SourceObject | None = None  # a dead-lettered upload notification's object
 
     @classmethod
-    def from_message(cls, message: Mapping[str, Any], topic: str, data: bytes) -> "DeadLetter":
-        attributes = message.get("attributes") or {}
-        job_id = attributes.get("job_id")
-        if not job_id:  # the attribute is set by every publisher; the body is a fallback
+    def from_message(cls, message: PushedMessage) -> "DeadLetter":
+        attributes = message.attributes
+        consumer = next((s.consumer for s in topology.SUBSCRIPTIONS if s.dead_letter_topic == message.topic), "")
+        job_id = attributes.get("job_id")  # set by every publisher of requests and events
+        upload = None
+        if consumer == topology.subscription("on-upload").consumer:
             try:
-                job_id = json.loads(data).get("job_id")
-            except (ValueError, AttributeError):
-                job_id = None
+                notification = UploadNotification.from_message(message)
+            except ValueError:
+                notification = None
+            if notification is not None:
+                upload = notification.object.source
+                job_id = Job.new(upload, None, utcnow(), 1).job_id
         return cls(
             job_id=str(job_id) if job_id else None,
-            topic=topic,
+            topic=message.topic,
+            consumer=consumer,
             subscription=str(attributes.get("CloudPubSubDeadLetterSourceSubscription", "")),
             delivery_attempt=int(attributes.get("CloudPubSubDeadLetterSourceDeliveryCount", 0) or 0),
-            message_id=str(message.get("messageId", "")),
+            message_id=message.message_id,
+            upload=upload,
         )
 
 
 class DeadLetterHandler:
-    def __init__(self, store: JobStore, events: EventSink) -> None:
+    def __init__(self, store: JobStore, events: EventSink, job_ttl_days: int) -> None:
         self.store = store
         self.events = events
+        self.job_ttl_days = job_ttl_days
 
     def handle(self, letter: DeadLetter) -> bool:
-        """Fail the letter's job (unless it already ended); True when this call failed it."""
-        telemetry.DEAD_LETTERS.add(1, {"topic": letter.topic.rsplit("/", 1)[-1]})
-        message = f"the request failed on every delivery ({letter.delivery_attempt}) and was dead-lettered"
+        """End the letter's job (or its webhook); True when this call failed a job."""
+        telemetry.DEAD_LETTERS.add(1, {"topic": letter.topic})
+        message = f"its message failed on every delivery ({letter.delivery_attempt}) and was dead-lettered"
+        error = {"code": ErrorCode.DEAD_LETTERED.value, "message": message}
         failed = False
-        if letter.job_id:
-            error = {"code": ErrorCode.DEAD_LETTERED.value, "message": message}
+        if letter.consumer == topology.subscription("webhooks").consumer:
+            if letter.job_id:
+                self._webhook_failed(letter.job_id, message)
+        elif letter.job_id:
             failed = self.store.force_fail(letter.job_id, error)
+            if not failed and letter.upload is not None:
+                failed = self._record_failed_upload(letter.upload, error)
             if failed:
                 self.events.emit(make_event("job.failed", letter.job_id, SOURCE, error))
         log.critical(
-            "request dead-lettered",
+            "message dead-lettered",
             extra=fields(
                 alert=True, job_id=letter.job_id, code=ErrorCode.DEAD_LETTERED.value, topic=letter.topic,
-                subscription=letter.subscription, delivery_attempt=letter.delivery_attempt,
+                consumer=letter.consumer, subscription=letter.subscription, delivery_attempt=letter.delivery_attempt,
                 message_id=letter.message_id, job_failed=failed,
             ),
         )
         return failed
+
+    def _record_failed_upload(self, source: SourceObject, error: dict[str, str], now: datetime | None = None) -> bool:
+        """An upload intake never recorded (or deleted since): a failed job its owner can see."""
+        job = Job.new(source, None, now or utcnow(), self.job_ttl_days, status=JobStatus.FAILED)
+        if self.store.deleted_owner(job.job_id) is not None:
+            return False
+        job.error = error
+        _, created = self.store.create(job)
+        return created
+
+    def _webhook_failed(self, job_id: str, message: str) -> None:
+        job = self.store.get(job_id)
+        if job is None or not (job.options and job.options.webhook):
+            return
+        if (job.webhook or {}).get("state") in ("delivered", "failed"):
+            return
+        self.store.update_fields(job_id, {"webhook": {"state": "failed", "attempts": 0, "last_status": None,
+                                                      "last_error": message, "updated_at": utcnow()}})

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from google.api_core import exceptions as gexc
 
@@ -23,6 +22,7 @@ from .events import EventSink, make_event
 from .jobs import Job, JobStatus, SourceObject
 from .launcher import JobLauncher
 from .logs import fields
+from .notifications import StorageObjectData
 from .probe import probe_stream
 from .requests import TranscriptionRequest, publish_request
 from .store import JobStore, utcnow
@@ -32,30 +32,6 @@ log = logging.getLogger(__name__)
 PROBE_CHUNK_BYTES = 256 * 1024
 SOURCE = "functions/on_upload"
 PUBLISH_LEASE_S = 20
-
-
-@dataclass(frozen=True)
-class StorageObjectData:
-    """What we use of a ``google.events.cloud.storage.v1.StorageObjectData`` payload."""
-
-    source: SourceObject
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_event_data(cls, data: Mapping[str, Any]) -> "StorageObjectData":
-        try:
-            source = SourceObject(
-                bucket=str(data["bucket"]),
-                name=str(data["name"]),
-                generation=int(data["generation"]),
-                size=int(data.get("size") or 0),
-                content_type=str(data.get("contentType") or "application/octet-stream"),
-                md5=str(data.get("md5Hash") or ""),
-                crc32c=str(data.get("crc32c") or ""),
-            )
-            return cls(source, dict(data.get("metadata") or {}))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a storage object payload: {exc}") from exc
 
 
 class Intake:

@@ -1,4 +1,4 @@
-"""Cloud Function (gen2, Pub/Sub ``notes-requests`` via Eventarc): notes for a transcribed job.
+"""Cloud Function (gen2, push subscription ``notes`` on ``notes-requests``): notes for a transcribed job.
 
 A function rather than a Cloud Run job: notes are I/O-bound (an LLM call or a few milliseconds of
 extractive ranking), short, and arrive one per job, so per-message scaling to zero fits; no GPU
@@ -7,7 +7,6 @@ and no model load to amortise. Returning acknowledges; raising asks Pub/Sub to r
 
 from __future__ import annotations
 
-import base64
 import functools
 import logging
 
@@ -23,6 +22,7 @@ from mixscribe.notes.circuit import CircuitBreaker
 from mixscribe.notes.llm import LLMConfig, NotesLLM
 from mixscribe.notes.service import NotesService
 from mixscribe.notes.step import NotesCache, NotesStep
+from mixscribe.pushed import PushedMessage
 from mixscribe.requests import NotesRequest
 from mixscribe.store import JobStore
 
@@ -50,13 +50,13 @@ def notes_step() -> NotesStep:
 
 @functions_framework.cloud_event
 def on_notes_request(cloud_event: CloudEvent) -> None:
-    message = (cloud_event.data or {}).get("message") or {}
     try:
-        request = NotesRequest.from_json(base64.b64decode(message.get("data") or b""))
+        message = PushedMessage.from_cloud_event(cloud_event)
+        request = NotesRequest.from_json(message.data)
     except (PermanentError, ValueError) as exc:
         log.error("malformed notes request dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
         return
-    parent = telemetry.traceparent_from(message.get("attributes"))
+    parent = telemetry.traceparent_from(message.attributes)
     try:
         with telemetry.span("notes", parent, **{"mixscribe.job_id": request.job_id}):
             job = notes_step().handle(request.job_id, force=request.force)

@@ -1,15 +1,15 @@
-"""Cloud Function (gen2, Eventarc ``google.cloud.storage.object.v1.finalized``): uploads become jobs.
+"""Cloud Function (gen2, push subscription ``on-upload``): uploads become jobs.
 
-Thin handler: turn the CloudEvent into ``StorageObjectData`` and hand it to ``mixscribe.intake``.
-Returning acknowledges the event (bad uploads end as ``failed`` jobs); raising asks Eventarc to
-retry (a dependency was down).
+Fed by the uploads bucket's Pub/Sub notifications (``mixscribe.topology``). Thin handler: turn the
+pushed notification into ``StorageObjectData`` and hand it to ``mixscribe.intake``. Returning
+acknowledges (bad uploads end as ``failed`` jobs); raising asks Pub/Sub to redeliver (a dependency
+was down) and, after the subscription's attempts, to dead-letter it.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from datetime import datetime
 
 import functions_framework
 from cloudevents.http import CloudEvent
@@ -17,12 +17,13 @@ from cloudevents.http import CloudEvent
 from mixscribe import gcp, telemetry
 from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
-from mixscribe.intake import Intake, StorageObjectData
+from mixscribe.intake import Intake
 from mixscribe.launcher import launcher_for
 from mixscribe.logs import fields, setup_logging
+from mixscribe.notifications import UploadNotification
+from mixscribe.pushed import PushedMessage
 from mixscribe.store import JobStore
 
-FINALIZED = "google.cloud.storage.object.v1.finalized"
 setup_logging("on_upload")
 log = logging.getLogger("on_upload")
 
@@ -42,25 +43,19 @@ def intake() -> Intake:
     )
 
 
-def _event_time(cloud_event: CloudEvent) -> datetime | None:
-    raw = cloud_event.get("time")
-    if not raw:
-        return None
-    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-
-
 @functions_framework.cloud_event
 def on_upload(cloud_event: CloudEvent) -> None:
-    """Entry point: one finalized object."""
-    if cloud_event["type"] != FINALIZED:
-        log.warning("unexpected event type ignored", extra=fields(type=cloud_event["type"]))
-        return
+    """Entry point: one object notification."""
     try:
-        obj = StorageObjectData.from_event_data(cloud_event.data or {})
+        message = PushedMessage.from_cloud_event(cloud_event)
+        notification = UploadNotification.from_message(message)
     except ValueError as exc:
-        log.error("malformed storage event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
+        log.error("malformed storage notification dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
+        return
+    if notification is None:
+        log.warning("unexpected notification ignored", extra=fields(type=message.attributes.get("eventType")))
         return
     try:
-        intake().handle(obj, _event_time(cloud_event), cloud_event.get(telemetry.TRACEPARENT))
+        intake().handle(notification.object, notification.event_time, telemetry.traceparent_from(message.attributes))
     finally:
         telemetry.flush()

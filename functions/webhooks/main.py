@@ -1,14 +1,13 @@
-"""Cloud Function (gen2, Pub/Sub ``mixscribe-events`` via Eventarc): job webhooks.
+"""Cloud Function (gen2, push subscription ``webhooks`` on ``mixscribe-events``): job webhooks.
 
 Runs beside the pipeline, never in it: a slow or dead receiver delays only its own delivery.
-Only ``job.completed``, ``job.failed`` and ``upload.rejected`` events of jobs that name a webhook lead to a POST
-(the trigger's filter says so in the cloud; the Pub/Sub emulator ignores filters, so the handler
+Only ``topology.WEBHOOK_EVENT_TYPES`` events of jobs that name a webhook lead to a POST (the
+subscription's filter says so in the cloud; the Pub/Sub emulator ignores filters, so the handler
 checks again). Returning acknowledges; raising (Firestore unavailable) asks for redelivery.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import logging
@@ -16,13 +15,13 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from mixscribe import gcp, telemetry
+from mixscribe import gcp, telemetry, topology
 from mixscribe.config import Settings
 from mixscribe.logs import fields, setup_logging
+from mixscribe.pushed import PushedMessage
 from mixscribe.store import JobStore
 from mixscribe.webhooks import WebhookSender, webhook_secret
 
-FINAL_EVENTS = ("job.completed", "job.failed", "upload.rejected")
 setup_logging("webhooks")
 log = logging.getLogger("webhooks")
 
@@ -35,12 +34,16 @@ def sender() -> WebhookSender:
 
 @functions_framework.cloud_event
 def on_job_event(cloud_event: CloudEvent) -> None:
-    message = (cloud_event.data or {}).get("message") or {}
-    attributes = message.get("attributes") or {}
-    if attributes.get("type") not in FINAL_EVENTS:
+    try:
+        message = PushedMessage.from_cloud_event(cloud_event)
+    except ValueError as exc:
+        log.error("malformed job event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
+        return
+    attributes = message.attributes
+    if attributes.get("type") not in topology.WEBHOOK_EVENT_TYPES:
         return
     try:
-        event = json.loads(base64.b64decode(message.get("data") or b""))
+        event = json.loads(message.data)
         job_id, event_type, event_id = str(event["job_id"]), str(event["type"]), str(event["event_id"])
     except (ValueError, KeyError, TypeError) as exc:
         log.error("malformed job event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))

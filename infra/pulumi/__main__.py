@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the shared package mixscribe/ (table schemas)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # mixscribe/ (schemas, topology) and artifacts/ (function archives)
 
 from mixscribe_infra.config import InfraConfig  # noqa: E402
 from mixscribe_infra.program import build  # noqa: E402

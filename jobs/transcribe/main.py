@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from mixscribe import gcp
+from mixscribe import gcp, topology
 from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
 from mixscribe.logs import fields
@@ -60,7 +60,7 @@ def main() -> int:
         idle_timeout_s=idle_timeout_s(settings, task),
         ack_deadline_s=settings.ack_deadline_s,
         busy_retry_s=settings.lease_s + 2,  # a live lease ends within lease_s unless its holder renews it
-        redelivery_hold_s=settings.redelivery_hold_s,
+        retry=topology.subscription(topology.REQUESTS_SUBSCRIPTION).retry,
     )
     worker.install_signal_handlers()
     log.info("task started", extra=fields(worker=task.worker, placement=str(pipeline.models.placement)))

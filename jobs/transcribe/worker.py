@@ -19,6 +19,7 @@ from google.api_core import exceptions as gexc
 
 from mixscribe import telemetry
 from mixscribe.logs import fields
+from mixscribe.topology import RETRY, Retry
 
 from .pipeline import Outcome
 
@@ -61,7 +62,7 @@ class PullWorker:
         ack_deadline_s: int,
         pull_timeout_s: float = 5.0,
         busy_retry_s: int = 30,
-        redelivery_hold_s: float = 60.0,
+        retry: Retry | None = RETRY,
     ) -> None:
         self.subscriber = subscriber
         self.subscription = subscription
@@ -71,7 +72,7 @@ class PullWorker:
         self.ack_deadline_s = ack_deadline_s
         self.pull_timeout_s = pull_timeout_s
         self.busy_retry_s = busy_retry_s
-        self.redelivery_hold_s = redelivery_hold_s
+        self.retry = retry or Retry(0, 0)
         self._stopping = threading.Event()
         self._deferred_until = 0.0
 
@@ -142,8 +143,9 @@ class PullWorker:
         telemetry.flush()
         if outcome is None:
             self._set_deadline(ack_id, 0)
-            # the retry policy's backoff may outlast the idle timeout: wait for the redelivery (or its dead letter)
-            self._deferred_until = max(self._deferred_until, time.monotonic() + self.redelivery_hold_s + self.pull_timeout_s)
+            # the subscription's backoff may outlast the idle timeout: wait for the redelivery (or its dead letter)
+            hold = self.retry.backoff_s(received.delivery_attempt or 1) + self.pull_timeout_s
+            self._deferred_until = max(self._deferred_until, time.monotonic() + hold)
         elif outcome is Outcome.RETRY_LATER:
             self._set_deadline(ack_id, self.busy_retry_s)
             self._deferred_until = max(self._deferred_until, time.monotonic() + self.busy_retry_s + self.pull_timeout_s + 5)

@@ -33,6 +33,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "gcp:serviceaccount/account:Account":
             outputs["email"] = f"{args.inputs['accountId']}@{args.inputs.get('project', 'p')}.iam.gserviceaccount.com"
+        if args.typ == "gcp:cloudfunctionsv2/function:Function":
+            outputs["url"] = f"https://{args.inputs['name']}-abc123-uc.a.run.app"
+        if args.typ == "gcp:serviceaccount/account:Account":
+            outputs["name"] = f"projects/{args.inputs.get('project', 'p')}/serviceAccounts/{outputs['email']}"
+        if args.typ == "gcp:projects/iAMCustomRole:IAMCustomRole":
+            outputs["name"] = f"projects/{args.inputs['project']}/roles/{args.inputs['roleId']}"
         if args.typ == "gcp:bigquery/dataset:Dataset":
             outputs.setdefault("datasetId", args.inputs.get("datasetId"))
         return [f"{args.name}-id", outputs]

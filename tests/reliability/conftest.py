@@ -2,8 +2,8 @@
 
 Short ack deadlines and leases make a killed task's request come back within seconds; two tasks
 per execution; small size and duration limits so the oversize and too-long inputs stay small; the
-services reach Pub/Sub and Firestore through proxies that can play a restart; a delivery lost
-with its connection comes back after 30 s instead of the cloud's 10 minutes.
+services reach Pub/Sub and Firestore through proxies that can play a restart. The topology's
+policies (ack deadlines, backoff, dead letters) are the cloud's.
 Figures each suite measures go to ``report`` and are printed (and written to
 ``.local/reliability-report.json``) at the end of the run.
 """
@@ -54,7 +54,7 @@ def rstack(tmp_path_factory: pytest.TempPathFactory) -> StackClient:
         "MIXSCRIBE_MAX_DURATION_S": str(MAX_DURATION_S),
     }
     options = StackOptions(transcribe_tasks=2, idle_timeout_s=20, dispatch_debounce_s=5, service_env=service_env,
-                           fault_proxies=True, eventarc_ack_deadline_s=30)
+                           fault_proxies=True)
     with running_stack(root, options) as client:
         client.root = root  # type: ignore[attr-defined]
         yield client

@@ -136,13 +136,10 @@ def test_poison_request_is_dead_lettered_and_fails_its_job(rstack, short_clip, r
 def test_stale_events_are_dropped_with_a_log(rstack, short_clip, report):
     blob, job_id = rstack.upload(short_clip, f"users/stale-{uuid.uuid4().hex[:6]}/clip.flac")
     assert rstack.wait(job_id)["status"] == "done"
-    headers, body = storage_event(blob, f"stale-{uuid.uuid4().hex[:6]}")
     fresh_name = f"users/stale-{uuid.uuid4().hex[:6]}/never.flac"
-    old = (datetime.now(timezone.utc) - timedelta(days=4)).isoformat()
-    payload = json.loads(body)
-    payload.update({"name": fresh_name, "generation": "1"})
-    status = deliver(requests.Session(), rstack.env["MIXSCRIBE_FUNCTION_URL"],
-                     ({**headers, "ce-time": old, "ce-id": "stale-1", "ce-subject": f"objects/{fresh_name}"}, json.dumps(payload).encode()))
+    old = datetime.now(timezone.utc) - timedelta(days=4)
+    event = storage_event(blob, f"stale-{uuid.uuid4().hex[:6]}", event_time=old, name=fresh_name, generation="1")
+    status = deliver(requests.Session(), rstack.env["MIXSCRIBE_FUNCTION_URL"], event)
     assert status == 200  # acknowledged: never retried
     from mixscribe.jobs import job_id_for
 

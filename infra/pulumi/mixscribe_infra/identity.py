@@ -1,8 +1,9 @@
 """One service account per component, and the written-down reason for every role it gets.
 
 Roles are granted on the narrowest resource that takes IAM (a bucket, topic, subscription,
-secret, job); only Firestore access (``roles/datastore.user``) and Eventarc's event receiver are
-project-level, because those services have no finer IAM resource. No account is editor or owner.
+secret, job, service account); only Firestore access (``roles/datastore.user``), Dataflow's worker
+role and the write-only telemetry roles are project-level, because those have no finer IAM
+resource. No account is editor or owner.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ ACCOUNTS = {
     "webhooks": "functions/webhooks: delivers signed job webhooks",
     "dead-letters": "functions/dead_letters: fails the jobs of dead-lettered requests",
     "transcribe": "jobs/transcribe: the Cloud Run job tasks",
-    "trigger": "Eventarc: identity that invokes the event-driven functions",
+    "trigger": "Pub/Sub push subscriptions: identity whose OIDC tokens invoke the event-driven functions",
     "dataflow": "beam_pipelines/analytics: the Dataflow workers",
+    "edge": "edge_agent: uploads the mixer's segments and publishes its events (a key on the edge computer)",
 }
+# What the edge agent's uploader calls: resumable uploads with if_generation_match=0 (objects.create) and,
+# before a retry or after a 412, a metadata read of the object it may already have stored (objects.get).
+EDGE_UPLOADER_ROLE = "mixscribeEdgeUploader"
+EDGE_UPLOADER_PERMISSIONS = ("storage.objects.create", "storage.objects.get")
+EDGE_PREFIX = "edge/"  # the only part of the uploads bucket the edge account may touch
 
 # (account, role, resource kind) → why. The policy tests check every grant against this table.
 TELEMETRY_ACCOUNTS = ("on-upload", "transcribe", "notes", "api", "webhooks", "dead-letters")
@@ -52,8 +59,13 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
        for account in TELEMETRY_ACCOUNTS},
     **{(account, "roles/monitoring.metricWriter"): "project: export the component's metrics (write only)"
        for account in TELEMETRY_ACCOUNTS},
-    ("trigger", "roles/eventarc.eventReceiver"): "project: receive events for the triggers it is bound to",
-    ("trigger", "roles/run.invoker"): "each event-driven function's service: deliver events (private functions)",
+    ("trigger", "roles/run.invoker"): "each event-driven function's service: push subscriptions deliver with its "
+                                      "OIDC tokens (private functions)",
+    ("pubsub-agent", "roles/iam.serviceAccountTokenCreator"): "the trigger account only: Pub/Sub mints the push "
+                                                              "subscriptions' OIDC tokens as it",
+    ("edge", f"projects/{{project}}/roles/{EDGE_UPLOADER_ROLE}"): "uploads bucket, objects under edge/ only: create "
+                                                                 "segments, read back the one a retry may have stored",
+    ("edge", "roles/pubsub.publisher"): "mixscribe-events topic: edge.segment_uploaded and edge.heartbeat",
     ("public", "roles/run.invoker"): "the api function only, when apiPublic: it checks ID tokens itself",
     ("dataflow", "roles/dataflow.worker"): "project: run Dataflow worker VMs",
     ("dataflow", "roles/pubsub.subscriber"): "mixscribe-events-analytics subscription: read events",
@@ -61,7 +73,8 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("dataflow", "roles/storage.objectViewer"): "results bucket: backfill from metrics.json and transcripts",
 }
 SERVICE_AGENT_ROLES = {
-    "roles/pubsub.publisher": "Cloud Storage service agent: publish bucket notifications for Eventarc",
+    "roles/pubsub.publisher": "Cloud Storage service agent: publish the uploads bucket's notifications to "
+                              "upload-notifications (that topic only)",
     "pubsub-dlq-publisher": "Pub/Sub service agent: forward undeliverable messages to dead-letter topics",
     "pubsub-dlq-subscriber": "Pub/Sub service agent: acknowledge messages it dead-lettered",
 }
@@ -70,14 +83,19 @@ SERVICE_AGENT_ROLES = {
 @dataclass(frozen=True)
 class Accounts:
     emails: dict[str, pulumi.Output[str]]
+    names: dict[str, pulumi.Output[str]]  # resource names (projects/P/serviceAccounts/E), for grants on an account
 
     def member(self, account: str) -> pulumi.Output[str]:
         return self.emails[account].apply(lambda email: f"serviceAccount:{email}")
 
 
 def why(account: str, role: str) -> str:
-    """The recorded reason for a grant; a grant without one is a bug."""
+    """The recorded reason for a grant; a grant without one is a bug (custom roles: ``projects/{project}/roles/R``)."""
     return ROLE_RATIONALE[(account, role)]
+
+
+def custom_role(project: str, role_id: str) -> str:
+    return f"projects/{project}/roles/{role_id}"
 
 
 class Identity(pulumi.ComponentResource):
@@ -93,13 +111,14 @@ class Identity(pulumi.ComponentResource):
             )
             for key, purpose in ACCOUNTS.items()
         }
-        self.accounts = Accounts({key: acc.email for key, acc in accounts.items()})
+        self.accounts = Accounts({key: acc.email for key, acc in accounts.items()},
+                                 {key: acc.name for key, acc in accounts.items()})
         telemetry = [(account, role) for account in TELEMETRY_ACCOUNTS
                      for role in ("roles/cloudtrace.agent", "roles/monitoring.metricWriter")]
         for account, role in [("on-upload", "roles/datastore.user"), ("transcribe", "roles/datastore.user"),
                               ("notes", "roles/datastore.user"), ("api", "roles/datastore.user"),
                               ("webhooks", "roles/datastore.user"), ("dead-letters", "roles/datastore.user"),
-                              ("trigger", "roles/eventarc.eventReceiver"), ("dataflow", "roles/dataflow.worker"),
+                              ("dataflow", "roles/dataflow.worker"),
                               *telemetry]:
             why(account, role)
             gcp.projects.IAMMember(

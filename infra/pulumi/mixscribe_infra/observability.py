@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from .messaging import WORKER_SUBSCRIPTION
+from mixscribe.topology import REQUESTS_SUBSCRIPTION as WORKER_SUBSCRIPTION
 
 METRIC = "workload.googleapis.com/mixscribe"
 WINDOW_DAYS = 28

@@ -11,7 +11,7 @@ from .database import Database
 from .functions import Functions
 from .identity import Identity
 from .jobs import TranscriptionJobs
-from .messaging import EVENTS, NOTES, REQUESTS, WORKER_SUBSCRIPTION, Messaging
+from .messaging import Messaging
 from .observability import Observability
 from .secrets import Secrets
 from .storage import Storage
@@ -23,7 +23,6 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     identity = Identity("identity", cfg.project)
     accounts = identity.accounts
     storage = Storage("storage", cfg, accounts)
-    messaging = Messaging("messaging", cfg.project, project_number, accounts)
     database = Database("database", cfg.project, cfg.region)
     secrets = Secrets("secrets", cfg.project, accounts)
     env = {
@@ -31,14 +30,9 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
         "MIXSCRIBE_REGION": cfg.region,
         "MIXSCRIBE_UPLOAD_BUCKET": cfg.uploads_bucket,
         "MIXSCRIBE_RESULTS_BUCKET": cfg.results_bucket,
-        "MIXSCRIBE_REQUESTS_TOPIC": REQUESTS,
-        "MIXSCRIBE_REQUESTS_SUBSCRIPTION": WORKER_SUBSCRIPTION,
-        "MIXSCRIBE_EVENTS_TOPIC": EVENTS,
-        "MIXSCRIBE_NOTES_TOPIC": NOTES,
         "MIXSCRIBE_ALLOWED_MODELS": cfg.model,
         "MIXSCRIBE_IDLE_TIMEOUT_S": "120",
         "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "60",
-        "MIXSCRIBE_REDELIVERY_HOLD_S": "600",  # the worker subscription's maximum backoff
         "MIXSCRIBE_TRACE_EXPORTER": "gcp",
         "MIXSCRIBE_METRICS_EXPORTER": "gcp",
     }
@@ -51,13 +45,10 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
         "MIXSCRIBE_LLM_MODEL": cfg.llm_model,
         "MIXSCRIBE_LLM_BASE_URL": cfg.llm_base_url,
     }
-    functions = Functions(
-        "functions", cfg, accounts, storage.sources.name, storage.uploads.name,
-        {"notes": messaging.topics[NOTES].id, "events": messaging.topics[EVENTS].id,
-         "requests_dead": messaging.dead_letters[REQUESTS].id, "notes_dead": messaging.dead_letters[NOTES].id},
-        function_env, storage_agent,
-        opts=pulumi.ResourceOptions(depends_on=[secrets, database]),
-    )
+    functions = Functions("functions", cfg, accounts, storage.sources.name, function_env,
+                          opts=pulumi.ResourceOptions(depends_on=[secrets, database]))
+    messaging = Messaging("messaging", cfg.project, project_number, accounts, storage.uploads.name, functions.urls,
+                          storage_agent)
     analytics = Analytics("analytics", cfg.project, cfg.region, accounts)
     observability = Observability("observability", cfg.project, cfg.alert_email)
     pulumi.export("uploads_bucket", storage.uploads.name)

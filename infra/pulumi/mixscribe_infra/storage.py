@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from .config import InfraConfig
-from .identity import Accounts, why
+from .identity import EDGE_PREFIX, EDGE_UPLOADER_PERMISSIONS, EDGE_UPLOADER_ROLE, Accounts, custom_role, why
 
 
 def _tiering() -> list[gcp.storage.BucketLifecycleRuleArgs]:
@@ -59,4 +59,23 @@ class Storage(pulumi.ComponentResource):
                 f"{name}-{label}-{account}-{role.split('.')[-1]}", bucket=bucket.name, role=role,
                 member=accounts.member(account), opts=child,
             )
+        self._edge_uploader(name, cfg, accounts, child)
         self.register_outputs({"uploads": self.uploads.name, "results": self.results.name, "sources": self.sources.name})
+
+    def _edge_uploader(self, name: str, cfg: InfraConfig, accounts: Accounts, child: pulumi.ResourceOptions) -> None:
+        """The edge agent may create objects under ``edge/`` and read them back (its retries do), nothing more."""
+        role = gcp.projects.IAMCustomRole(
+            f"{name}-edge-uploader-role", role_id=EDGE_UPLOADER_ROLE, project=cfg.project, title="mixscribe edge uploader",
+            description="create edge segments and read back one a retried upload may already have stored",
+            permissions=list(EDGE_UPLOADER_PERMISSIONS), opts=child,
+        )
+        why("edge", custom_role("{project}", EDGE_UPLOADER_ROLE))
+        gcp.storage.BucketIAMMember(
+            f"{name}-uploads-edge-uploader", bucket=self.uploads.name, role=role.name, member=accounts.member("edge"),
+            condition=gcp.storage.BucketIAMMemberConditionArgs(
+                title="edge segments only", description=f"objects under {EDGE_PREFIX}",
+                expression=self.uploads.name.apply(
+                    lambda bucket: f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{EDGE_PREFIX}")'),
+            ),
+            opts=child,
+        )

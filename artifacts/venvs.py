@@ -1,0 +1,79 @@
+"""Virtualenvs made from an artifact's own requirements alone, cached under ``.local/venvs/``.
+
+The key is the hash of the Python version and every requirements file pip reads (the
+``requirements.txt`` and the constraints it names), so only the first run pays and a changed pin
+makes a new environment. A lock file serialises stacks that start in parallel.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".local" / "venvs"
+COMPLETE = ".complete"
+
+
+def requirement_files(requirements: Path) -> list[Path]:
+    """``requirements`` and every file its ``-r`` / ``-c`` lines name, recursively."""
+    files = [requirements]
+    for line in requirements.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("-r", "-c", "--requirement", "--constraint"):
+            files += requirement_files(requirements.parent / parts[1])
+    return files
+
+
+def python_version(python: str) -> str:
+    return subprocess.run([python, "-c", "import sys; print(sys.version)"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def venv_key(requirements: Path, python: str) -> str:
+    digest = hashlib.sha256(python_version(python).encode())
+    for path in requirement_files(requirements):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_venv(requirements: Path, python: str = sys.executable, cache: Path = CACHE) -> Path:
+    """A virtualenv with exactly ``requirements`` installed (pip resolves it as Cloud Build would)."""
+    key = venv_key(requirements, python)
+    venv = cache / key
+    if (venv / COMPLETE).exists():
+        return venv
+    with _locked(cache / f"{key}.lock"):
+        if (venv / COMPLETE).exists():
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)  # a build cut off half-way
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_REQUIRE_VIRTUALENV")}
+        proc = subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             "--no-warn-script-location", "-r", requirements.name],
+            cwd=requirements.parent, env=env, capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise RuntimeError(f"pip could not install {requirements}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        (venv / COMPLETE).write_text(str(requirements) + "\n")
+    return venv
