@@ -36,7 +36,7 @@ def storage_client(config: AgentConfig) -> Any:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
+    if config.storage_emulator_host:
         return storage.Client(project=config.project or "local", credentials=AnonymousCredentials())
     return storage.Client(project=config.project or None)
 

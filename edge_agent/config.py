@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -13,7 +14,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """Every setting of the agent (README's edge section documents each)."""
+    """Every setting of the agent (README's edge section documents each); ``load`` is its one reader
+    of files and the environment."""
 
     device_id: str = "ag06-1"  # names objects edge/{device_id}/{session}/{seq}.flac
     device_match: str = "AG06"  # substring of the PortAudio input device name (AG06 or AG03)
@@ -35,6 +37,7 @@ class AgentConfig:
     backoff_cap_s: float = 60.0
     options: dict[str, str] | None = None  # pipeline options: model, language, notes, priority
     exit_when_drained: bool = False  # finite sources: stop once everything is uploaded
+    storage_emulator_host: str = ""  # a Cloud Storage emulator (anonymous credentials); STORAGE_EMULATOR_HOST
 
     @classmethod
     def load(cls, path: str | None, overrides: dict[str, Any] | None = None) -> "AgentConfig":
@@ -46,6 +49,7 @@ class AgentConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
+        data.setdefault("storage_emulator_host", os.environ.get("STORAGE_EMULATOR_HOST", ""))
         data.update({k: v for k, v in (overrides or {}).items() if v is not None})
         config = replace(cls(), **data)
         config.validate()

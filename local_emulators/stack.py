@@ -83,27 +83,27 @@ class LocalStack:
             "CLOUDSDK_CONFIG": str(self.root / "gcloud"),
             "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
         }
+        # settings every deployable of this stack shares (mixscribe.config), then the stack's own addresses
+        self.shared = {
+            "project": opts.project, "upload_bucket": opts.upload_bucket, "results_bucket": opts.results_bucket,
+            "storage_emulator_host": f"http://127.0.0.1:{ports['gcs']}",
+            "dev_token_url": f"http://127.0.0.1:{ports['identity']}/token", "auth_audience": LOCAL_AUDIENCE,
+            "webhook_secret_file": str(self.root / "keys" / "webhook-secret"),
+            "signed_url_endpoint": f"http://127.0.0.1:{ports['gateway']}", "telemetry_dir": str(self.root / "telemetry"),
+        }
         self.env = {
-            "GOOGLE_CLOUD_PROJECT": opts.project,
-            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{ports['gcs']}",
+            **Settings(**self.shared).to_env(),
             "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{ports['pubsub']}",
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports['firestore']}",
-            "MIXSCRIBE_UPLOAD_BUCKET": opts.upload_bucket,
-            "MIXSCRIBE_RESULTS_BUCKET": opts.results_bucket,
             "MIXSCRIBE_API_URL": f"http://127.0.0.1:{ports['api']}",
-            "MIXSCRIBE_DEV_TOKEN_URL": f"http://127.0.0.1:{ports['identity']}/token",
-            "MIXSCRIBE_AUTH_AUDIENCE": LOCAL_AUDIENCE,
             "MIXSCRIBE_LOCAL_IDENTITY_KEY_FILE": str(self.root / "keys" / "identity.json"),
-            "MIXSCRIBE_WEBHOOK_SECRET_FILE": str(self.root / "keys" / "webhook-secret"),
             "MIXSCRIBE_WAREHOUSE": str(self.root / "warehouse.duckdb"),
             "MIXSCRIBE_FUNCTION_URL": f"http://127.0.0.1:{ports['function']}",
             "MIXSCRIBE_NOTES_FUNCTION_URL": f"http://127.0.0.1:{ports['notes']}",
             "MIXSCRIBE_LOCAL_RUN_API": f"http://127.0.0.1:{ports['run_jobs']}",
             "MIXSCRIBE_WEBHOOKS_FUNCTION_URL": f"http://127.0.0.1:{ports['webhooks']}",
             "MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL": f"http://127.0.0.1:{ports['dead_letters']}",
-            "MIXSCRIBE_SIGNED_URL_ENDPOINT": f"http://127.0.0.1:{ports['gateway']}",
             "MIXSCRIBE_METRICS_URL": f"http://127.0.0.1:{ports['metrics']}/metrics",
-            "MIXSCRIBE_TELEMETRY_DIR": str(self.root / "telemetry"),
         }
         try:
             self._start_services(ports, gcloud_env)
@@ -134,7 +134,7 @@ class LocalStack:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore)))
         os.environ.update(self.env)  # the resource set-up below runs in this process
-        settings = Settings.from_env({**self.env, **opts.service_env})
+        settings = Settings(**self.shared)
         ensure_topics(opts.project)
         gcs = self._service(
             "gcs",
@@ -157,21 +157,15 @@ class LocalStack:
             {**os.environ, "PYTHONPATH": str(REPO)},
             http_ok(f"http://127.0.0.1:{ports['metrics']}/healthz"),
         )
-        service_env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            # every process: spans to JSON lines under MIXSCRIBE_TELEMETRY_DIR, metrics to the collector
-            "MIXSCRIBE_TRACE_EXPORTER": "file",
-            "MIXSCRIBE_METRICS_EXPORTER": "otlp",
-            "MIXSCRIBE_OTLP_ENDPOINT": f"127.0.0.1:{ports['otlp']}",
-            "MIXSCRIBE_METRICS_INTERVAL_S": "2",
-            **proxied,
-            "MIXSCRIBE_LAUNCHER": "local",
-            "MIXSCRIBE_TRANSCRIBE_TASKS": str(opts.transcribe_tasks),
-            "MIXSCRIBE_IDLE_TIMEOUT_S": str(opts.idle_timeout_s),
-            "MIXSCRIBE_DISPATCH_DEBOUNCE_S": str(opts.dispatch_debounce_s),
-            **opts.service_env,
+        services = {
+            **self.shared,
+            # every process: spans to JSON lines under the telemetry folder, metrics to the collector
+            "trace_exporter": "file", "metrics_exporter": "otlp", "otlp_endpoint": f"127.0.0.1:{ports['otlp']}",
+            "metrics_interval_s": 2, "launcher": "local", "local_run_api": self.env["MIXSCRIBE_LOCAL_RUN_API"],
+            "transcribe_tasks": opts.transcribe_tasks, "idle_timeout_s": opts.idle_timeout_s,
+            "dispatch_debounce_s": opts.dispatch_debounce_s,
         }
+        service_env = self._environment(services, proxied)
         run_jobs = self._service(
             "run_jobs",
             [sys.executable, "-m", "local_emulators.run_jobs", "--port", str(ports["run_jobs"]),
@@ -179,16 +173,12 @@ class LocalStack:
             service_env,
             http_ok(f"http://127.0.0.1:{ports['run_jobs']}/healthz"),
         )
-        api_env = {
-            **service_env,
-            "MIXSCRIBE_AUTH_CERTS_URL": f"http://127.0.0.1:{ports['identity']}/certs",
-            "MIXSCRIBE_AUTH_ISSUERS": LOCAL_ISSUER,
-            "MIXSCRIBE_WEB_ORIGIN": self.env["MIXSCRIBE_API_URL"],
-            "MIXSCRIBE_SIGNING_KEY_FILE": str(keys["signer"]),
+        api_env = self._environment({
+            **services, "auth_certs_url": f"http://127.0.0.1:{ports['identity']}/certs", "auth_issuers": (LOCAL_ISSUER,),
+            "web_origin": self.env["MIXSCRIBE_API_URL"], "signing_key_file": str(keys["signer"]),
             # the local stack's own servers (test webhooks, URL sources) live on loopback; never set in the cloud
-            "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
-            **opts.service_env,
-        }
+            "allow_private_networks": ("127.0.0.0/8",),
+        }, proxied)
         identity = self._service(
             "identity",
             [sys.executable, "-m", "local_emulators.identity", "--port", str(ports["identity"]),
@@ -226,6 +216,13 @@ class LocalStack:
             "on_upload": self.env["MIXSCRIBE_FUNCTION_URL"], "notes": self.env["MIXSCRIBE_NOTES_FUNCTION_URL"],
             "webhooks": self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], "dead_letters": self.env["MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL"],
         })
+
+    def _environment(self, settings: dict, emulators: dict[str, str]) -> dict[str, str]:
+        """A deployable's environment: ``settings`` (``mixscribe.config``), then the options' overrides."""
+        env = {**os.environ, "PYTHONPATH": str(REPO), **emulators, **Settings(**settings).to_env(),
+               **self.options.service_env}
+        Settings.from_env(env)  # overrides that make invalid settings fail here, naming the variable
+        return env
 
     def _fault_proxies(self, ports: dict[str, int]) -> dict[str, str]:
         """Start a restartable proxy before each emulator; the services' environment that uses them."""

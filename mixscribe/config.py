@@ -1,143 +1,150 @@
-"""Configuration read once from the environment into an immutable dataclass.
+"""Every setting of every deployable, declared once (pydantic-settings): type, default, description.
 
-Every deployable calls ``Settings.from_env()``; README's configuration table lists each variable.
+``Settings.from_env()`` is the one reader of the environment (``MIXSCRIBE_*``, plus
+``GOOGLE_CLOUD_PROJECT`` and ``STORAGE_EMULATOR_HOST``); ``Settings(...)`` alone is the defaults
+with what it is given. The Pulumi program and the local stack describe each deployable's
+configuration as ``Settings(...)`` and hand it over with ``to_env()``, so a variable's name and
+default exist only here. README's configuration table is generated from this class
+(``python -m mixscribe.config``) and a test keeps them equal.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from contextvars import ContextVar
+from typing import Annotated, Any, Mapping
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 from . import topology
 
-
-def _int(env: dict[str, str], key: str, default: int) -> int:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{key} must be an integer, got {raw!r}") from exc
+PREFIX = "MIXSCRIBE_"
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("mixscribe_environ", default=None)
+CSV = Annotated[tuple[str, ...], NoDecode]  # comma-separated in the environment
 
 
-def _list(env: dict[str, str], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = env.get(key)
-    if not raw:
-        return default
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
+class _EnvironSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
-@dataclass(frozen=True)
-class Settings:
+def _field(default: Any, description: str, env: str | None = None, **kwargs: Any) -> Any:
+    return Field(default, description=description, validation_alias=env, **kwargs)
+
+
+class Settings(BaseSettings):
     """Every tunable of the system; defaults suit the local stack."""
 
-    project: str = "mixscribe-local"
-    region: str = "us-central1"
-    upload_bucket: str = "mixscribe-uploads"
-    results_bucket: str = "mixscribe-results"
-    requests_topic: str = topology.REQUESTS
-    requests_subscription: str = topology.REQUESTS_SUBSCRIPTION
-    events_topic: str = topology.EVENTS
-    notes_topic: str = topology.NOTES
-    max_upload_bytes: int = 2 * 1024**3
-    max_duration_s: int = 4 * 3600
-    job_ttl_days: int = 30
-    event_max_age_s: int = 3 * 86400
-    allowed_models: tuple[str, ...] = ("tiny.en",)
-    default_model: str = "tiny.en"
-    model_root: str = ""
-    device: str = "auto"
-    compute_type: str = "auto"
-    beam_size: int = 5
-    launcher: str = "none"
-    local_run_api: str = ""
-    transcribe_job: str = "transcribe"
-    transcribe_tasks: int = 1
-    dispatch_debounce_s: int = 15
-    idle_timeout_s: int = 30
-    ack_deadline_s: int = 60
-    lease_s: int = 120
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="ignore", validate_by_name=True,
+                                      env_ignore_empty=True)
+
+    # where things are
+    project: str = _field("mixscribe-local", "project", env="GOOGLE_CLOUD_PROJECT")
+    region: str = _field("us-central1", "region of the Cloud Run jobs")
+    upload_bucket: str = _field("mixscribe-uploads", "uploads bucket (must differ from the results bucket)")
+    results_bucket: str = _field("mixscribe-results", "results bucket")
+    requests_topic: str = _field(topology.REQUESTS, "work queue topic (mixscribe.topology)")
+    requests_subscription: str = _field(topology.REQUESTS_SUBSCRIPTION, "the job's pull subscription (mixscribe.topology)")
+    events_topic: str = _field(topology.EVENTS, "lifecycle events topic (mixscribe.topology)")
+    notes_topic: str = _field(topology.NOTES, "notes requests topic (mixscribe.topology)")
+    storage_emulator_host: str = _field("", "a Cloud Storage emulator (anonymous credentials)", env="STORAGE_EMULATOR_HOST")
+    # uploads
+    max_upload_bytes: int = _field(2 * 1024**3, "larger uploads fail file_too_large")
+    max_duration_s: int = _field(4 * 3600, "longer audio fails too_long")
+    job_ttl_days: int = _field(30, "expires_at of job records")
+    event_max_age_s: int = _field(3 * 86400, "older storage notifications are dropped with a warning")
+    # transcription
+    allowed_models: CSV = _field(("tiny.en",), "model allow-list; others live under MIXSCRIBE_MODEL_ROOT/<name>")
+    default_model: str = _field("", "model when an upload names none (empty: the first allowed)")
+    model_root: str = _field("", "folder of CTranslate2 models besides the bundled tiny.en")
+    device: str = _field("auto", "auto (CUDA when a GPU is visible, else CPU), cuda or cpu")
+    compute_type: str = _field("auto", "auto (float16 on CUDA, int8 on CPU) or a CTranslate2 compute type")
+    cpu_threads: int = _field(0, "CPU threads per task; 0: the CPUs this task has (its cgroup quota or affinity)")
+    beam_size: int = _field(5, "beam search width")
+    max_delivery_attempts: int = _field(5, "attempts of a job before retries_exhausted")
+    shard_min_s: int = _field(600, "files at least this long, in an execution of N > 1 tasks, are split into pieces")
+    shard_overlap_s: float = _field(1.0, "pieces overlap by this much at each seam")
+    # dispatch and workers
+    launcher: str = _field("none", "cloudrun (the Cloud Run Admin API), local (the stand-in at MIXSCRIBE_LOCAL_RUN_API) or none")
+    local_run_api: str = _field("", "the local Cloud Run Jobs stand-in")
+    transcribe_job: str = _field("transcribe", "the Cloud Run job the dispatcher starts")
+    transcribe_tasks: int = _field(1, "the most tasks one dispatch starts")
+    task_speed_x: float = _field(9.0, "audio seconds one task transcribes per second (sizes dispatches)")
+    drain_target_s: int = _field(60, "a dispatch starts enough tasks to clear the queued audio within this")
+    dispatch_debounce_s: int = _field(15, "a dispatch window: one leading and one trailing dispatch each")
+    idle_timeout_s: int = _field(30, "workers leave after this long idle (must exceed the debounce)")
+    ack_deadline_s: int = _field(60, "a worker's message ack deadline, renewed while it works")
+    task_index: int = _field(0, "set by Cloud Run: this task's index in its execution", env="CLOUD_RUN_TASK_INDEX")
+    task_count: int = _field(1, "set by Cloud Run: the execution's task count", env="CLOUD_RUN_TASK_COUNT")
+    task_attempt: int = _field(0, "set by Cloud Run: this task's retry number", env="CLOUD_RUN_TASK_ATTEMPT")
+    execution: str = _field("local", "set by Cloud Run: the execution's name", env="CLOUD_RUN_EXECUTION")
+    lease_s: int = _field(120, "a worker's job lease, renewed while it works")
     # HTTPS API
-    auth_audience: str = ""
-    auth_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
-    auth_issuers: tuple[str, ...] = ("https://accounts.google.com", "accounts.google.com")
-    dev_token_url: str = ""
-    web_origin: str = ""
-    rate_per_minute: int = 60
-    rate_per_hour: int = 1000
-    max_body_bytes: int = 16 * 1024
-    signed_url_endpoint: str = "https://storage.googleapis.com"
-    signed_url_ttl_s: int = 900
-    signing_key_file: str = ""
-    import_buckets: tuple[str, ...] = ()
-    fetch_max_bytes: int = 512 * 1024**2
-    fetch_timeout_s: int = 60
-    allow_private_networks: tuple[str, ...] = ()
-    webhook_max_attempts: int = 6
-    webhook_timeout_s: int = 10
-    shard_min_s: int = 600
-    shard_overlap_s: float = 1.0
+    auth_audience: str = _field("", "the audience ID tokens must carry (required by the API)")
+    auth_certs_url: str = _field("https://www.googleapis.com/oauth2/v1/certs", "where verification keys are published")
+    auth_issuers: CSV = _field(("https://accounts.google.com", "accounts.google.com"), "trusted token issuers")
+    dev_token_url: str = _field("", "local stack only: the page offers Local dev sign-in against it")
+    web_origin: str = _field("", "the one origin CORS answers")
+    rate_per_minute: int = _field(60, "per-caller API requests per minute")
+    rate_per_hour: int = _field(1000, "per-caller API requests per hour")
+    max_body_bytes: int = _field(16 * 1024, "larger API request bodies answer 413")
+    signed_url_endpoint: str = _field("https://storage.googleapis.com", "where signed URLs point")
+    signed_url_ttl_s: int = _field(900, "how long signed URLs work")
+    signing_key_file: str = _field("", "local stack only: a key for signing URLs (the cloud signs with IAM signBlob)")
+    import_buckets: CSV = _field((), "buckets besides the caller's own uploads that POST /v1/jobs may copy from")
+    fetch_max_bytes: int = _field(512 * 1024**2, "URL sources: size cap")
+    fetch_timeout_s: int = _field(60, "URL sources: timeout")
+    allow_private_networks: CSV = _field((), "CIDRs URL sources and webhooks may reach besides public addresses")
+    # webhooks
+    webhook_secret: str = _field("", "webhook signing key (at least 16 characters); prefer the _FILE variant", repr=False)
+    webhook_secret_file: str = _field("", "file holding the webhook signing key (a mounted secret)")
+    webhook_max_attempts: int = _field(6, "webhook delivery tries")
+    webhook_timeout_s: int = _field(10, "webhook request timeout")
+    # notes (LLM)
+    llm_base_url: str = _field("https://api.openai.com/v1", "any OpenAI-compatible server")
+    llm_model: str = _field("gpt-4o-mini", "model name on that server")
+    llm_api_key: str = _field("", "the key (no key: the extractive fallback); prefer the _FILE variant", repr=False)
+    llm_api_key_file: str = _field("", "file holding the key (a mounted secret)")
+    llm_timeout_s: float = _field(60.0, "per request")
+    llm_max_retries: int = _field(3, "retries per request")
+    llm_backoff_s: float = _field(1.0, "backoff base")
+    llm_concurrency: int = _field(4, "concurrent map requests")
+    llm_chunk_tokens: int = _field(3000, "map-reduce chunk size")
+    llm_breaker_failures: int = _field(5, "consecutive failures that open the circuit")
+    llm_breaker_reset_s: float = _field(30.0, "seconds before a half-open probe")
+    llm_prices: str = _field("", 'JSON {"model": [input, output]} USD per 1M tokens, on top of the built-in table')
+    # telemetry
+    log_level: str = _field("INFO", "every component logs one JSON line per record")
+    trace_exporter: str = _field("none", "gcp (Cloud Trace), file (MIXSCRIBE_TELEMETRY_DIR/traces), console or none")
+    trace_sample_ratio: float = _field(1.0, "share of new traces sampled")
+    metrics_exporter: str = _field("none", "gcp (Cloud Monitoring), otlp (to MIXSCRIBE_OTLP_ENDPOINT) or none")
+    otlp_endpoint: str = _field("", "OTLP/gRPC collector for the otlp exporter")
+    metrics_interval_s: float = _field(5.0, "metrics export period")
+    telemetry_dir: str = _field(".local/telemetry", "where the file exporter writes")
 
+    @field_validator("allowed_models", "auth_issuers", "import_buckets", "allow_private_networks", mode="before")
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
-        """Build settings from ``environ`` (default: the process environment)."""
-        env = dict(os.environ if environ is None else environ)
-        models = _list(env, "MIXSCRIBE_ALLOWED_MODELS", cls.allowed_models)
-        settings = cls(
-            project=env.get("GOOGLE_CLOUD_PROJECT", cls.project),
-            region=env.get("MIXSCRIBE_REGION", cls.region),
-            upload_bucket=env.get("MIXSCRIBE_UPLOAD_BUCKET", cls.upload_bucket),
-            results_bucket=env.get("MIXSCRIBE_RESULTS_BUCKET", cls.results_bucket),
-            requests_topic=env.get("MIXSCRIBE_REQUESTS_TOPIC", cls.requests_topic),
-            requests_subscription=env.get(
-                "MIXSCRIBE_REQUESTS_SUBSCRIPTION", cls.requests_subscription
-            ),
-            events_topic=env.get("MIXSCRIBE_EVENTS_TOPIC", cls.events_topic),
-            notes_topic=env.get("MIXSCRIBE_NOTES_TOPIC", cls.notes_topic),
-            max_upload_bytes=_int(env, "MIXSCRIBE_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
-            max_duration_s=_int(env, "MIXSCRIBE_MAX_DURATION_S", cls.max_duration_s),
-            job_ttl_days=_int(env, "MIXSCRIBE_JOB_TTL_DAYS", cls.job_ttl_days),
-            event_max_age_s=_int(env, "MIXSCRIBE_EVENT_MAX_AGE_S", cls.event_max_age_s),
-            allowed_models=models,
-            default_model=env.get("MIXSCRIBE_DEFAULT_MODEL", models[0]),
-            model_root=env.get("MIXSCRIBE_MODEL_ROOT", cls.model_root),
-            device=env.get("MIXSCRIBE_DEVICE", cls.device),
-            compute_type=env.get("MIXSCRIBE_COMPUTE_TYPE", cls.compute_type),
-            beam_size=_int(env, "MIXSCRIBE_BEAM_SIZE", cls.beam_size),
-            launcher=env.get("MIXSCRIBE_LAUNCHER", cls.launcher),
-            local_run_api=env.get("MIXSCRIBE_LOCAL_RUN_API", cls.local_run_api),
-            transcribe_job=env.get("MIXSCRIBE_TRANSCRIBE_JOB", cls.transcribe_job),
-            transcribe_tasks=_int(env, "MIXSCRIBE_TRANSCRIBE_TASKS", cls.transcribe_tasks),
-            dispatch_debounce_s=_int(env, "MIXSCRIBE_DISPATCH_DEBOUNCE_S", cls.dispatch_debounce_s),
-            idle_timeout_s=_int(env, "MIXSCRIBE_IDLE_TIMEOUT_S", cls.idle_timeout_s),
-            ack_deadline_s=_int(env, "MIXSCRIBE_ACK_DEADLINE_S", cls.ack_deadline_s),
-            lease_s=_int(env, "MIXSCRIBE_LEASE_S", cls.lease_s),
-            auth_audience=env.get("MIXSCRIBE_AUTH_AUDIENCE", cls.auth_audience),
-            auth_certs_url=env.get("MIXSCRIBE_AUTH_CERTS_URL", cls.auth_certs_url),
-            auth_issuers=_list(env, "MIXSCRIBE_AUTH_ISSUERS", cls.auth_issuers),
-            dev_token_url=env.get("MIXSCRIBE_DEV_TOKEN_URL", cls.dev_token_url),
-            web_origin=env.get("MIXSCRIBE_WEB_ORIGIN", cls.web_origin),
-            rate_per_minute=_int(env, "MIXSCRIBE_RATE_PER_MINUTE", cls.rate_per_minute),
-            rate_per_hour=_int(env, "MIXSCRIBE_RATE_PER_HOUR", cls.rate_per_hour),
-            max_body_bytes=_int(env, "MIXSCRIBE_MAX_BODY_BYTES", cls.max_body_bytes),
-            signed_url_endpoint=env.get("MIXSCRIBE_SIGNED_URL_ENDPOINT", cls.signed_url_endpoint),
-            signed_url_ttl_s=_int(env, "MIXSCRIBE_SIGNED_URL_TTL_S", cls.signed_url_ttl_s),
-            signing_key_file=env.get("MIXSCRIBE_SIGNING_KEY_FILE", cls.signing_key_file),
-            import_buckets=_list(env, "MIXSCRIBE_IMPORT_BUCKETS", cls.import_buckets),
-            fetch_max_bytes=_int(env, "MIXSCRIBE_FETCH_MAX_BYTES", cls.fetch_max_bytes),
-            fetch_timeout_s=_int(env, "MIXSCRIBE_FETCH_TIMEOUT_S", cls.fetch_timeout_s),
-            allow_private_networks=_list(env, "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS", cls.allow_private_networks),
-            webhook_max_attempts=_int(env, "MIXSCRIBE_WEBHOOK_MAX_ATTEMPTS", cls.webhook_max_attempts),
-            webhook_timeout_s=_int(env, "MIXSCRIBE_WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s),
-            shard_min_s=_int(env, "MIXSCRIBE_SHARD_MIN_S", cls.shard_min_s),
-            shard_overlap_s=float(env.get("MIXSCRIBE_SHARD_OVERLAP_S") or cls.shard_overlap_s),
-        )
-        settings.validate()
-        return settings
+    def _csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
-    def validate(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
         """Refuse settings that cannot work, with a message naming the variable."""
+        if not self.allowed_models:
+            raise ValueError("MIXSCRIBE_ALLOWED_MODELS must name at least one model")
+        if not self.default_model:
+            object.__setattr__(self, "default_model", self.allowed_models[0])
         if self.default_model not in self.allowed_models:
             raise ValueError("MIXSCRIBE_DEFAULT_MODEL must be one of MIXSCRIBE_ALLOWED_MODELS")
         if self.launcher not in ("none", "local", "cloudrun"):
@@ -145,17 +152,79 @@ class Settings:
         if self.launcher == "local" and not self.local_run_api:
             raise ValueError("MIXSCRIBE_LAUNCHER=local needs MIXSCRIBE_LOCAL_RUN_API")
         if self.dispatch_debounce_s >= self.idle_timeout_s:
-            raise ValueError(
-                "MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
-                "or a request could arrive after the last worker left"
-            )
+            raise ValueError("MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
+                             "or a request could arrive after the last worker left")
+        if self.transcribe_tasks < 1 or self.task_speed_x <= 0 or self.drain_target_s < 1:
+            raise ValueError("MIXSCRIBE_TRANSCRIBE_TASKS, MIXSCRIBE_TASK_SPEED_X and MIXSCRIBE_DRAIN_TARGET_S must be positive")
         if self.rate_per_minute < 1 or self.rate_per_hour < self.rate_per_minute:
             raise ValueError("MIXSCRIBE_RATE_PER_MINUTE must be ≥ 1 and ≤ MIXSCRIBE_RATE_PER_HOUR")
         if self.upload_bucket == self.results_bucket:
             raise ValueError("uploads and results must be separate buckets (results would retrigger)")
+        return self
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return (init_settings,)  # Settings(...): defaults and what it is given, never the environment
+        return (init_settings, _EnvironSource(settings_cls, environ))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Settings from ``environ`` (default: the process environment); ``overrides`` win."""
+        token = _ENVIRON.set(dict(os.environ if environ is None else environ))
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:  # name the variables; never echo the values (they may be secrets)
+            problems = "; ".join(
+                (f"{cls.variable(str(e['loc'][0]))}: " if e["loc"] and e["loc"][0] in cls.model_fields else "")
+                + e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise ValueError(f"invalid configuration: {problems}") from None
+        finally:
+            _ENVIRON.reset(token)
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable of ``field``."""
+        alias = cls.model_fields[field].validation_alias
+        return alias if isinstance(alias, str) else PREFIX + field.upper()
+
+    @staticmethod
+    def _text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, tuple):
+            return ",".join(value)
+        return str(value)
+
+    def to_env(self, everything: bool = False) -> dict[str, str]:
+        """The environment that reproduces these settings: the fields set explicitly (or ``everything``)."""
+        names = type(self).model_fields if everything else sorted(self.model_fields_set)
+        return {self.variable(name): self._text(getattr(self, name)) for name in names}
 
     def topic_path(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{topic}"
 
     def subscription_path(self, subscription: str) -> str:
         return f"projects/{self.project}/subscriptions/{subscription}"
+
+    def llm_price_table(self) -> dict[str, tuple[float, float]]:
+        """Overrides of the LLM price table from ``MIXSCRIBE_LLM_PRICES``."""
+        if not self.llm_prices:
+            return {}
+        return {k: (float(v[0]), float(v[1])) for k, v in json.loads(self.llm_prices).items()}
+
+
+def markdown_table() -> str:
+    """README's configuration table, one row per setting."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, info in Settings.model_fields.items():
+        default = Settings._text(info.default)
+        rows.append(f"| `{Settings.variable(name)}` | {f'`{default}`' if default else '(empty)'} | {info.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from .config import Settings
@@ -12,7 +11,7 @@ def storage_client(settings: Settings) -> Any:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
+    if settings.storage_emulator_host:
         return storage.Client(project=settings.project, credentials=AnonymousCredentials())
     return storage.Client(project=settings.project)
 

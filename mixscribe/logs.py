@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
 
 from . import telemetry
+from .config import Settings
 
 TRACE_KEY = "logging.googleapis.com/trace"
 _SEVERITY = {
@@ -28,10 +28,10 @@ _SEVERITY = {
 class JsonFormatter(logging.Formatter):
     """Formats a record as one Cloud Logging JSON line."""
 
-    def __init__(self, component: str) -> None:
+    def __init__(self, component: str, project: str = "") -> None:
         super().__init__()
         self.component = component
-        self.project = os.environ.get("GOOGLE_CLOUD_PROJECT", "")
+        self.project = project
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -50,14 +50,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup_logging(component: str, level: str | None = None) -> None:
-    """Route every logger to one JSON line per record on stderr, and set up telemetry (idempotent)."""
-    telemetry.setup(component)
+def setup_logging(component: str, level: str | None = None, settings: Settings | None = None) -> None:
+    """Route every logger to one JSON line per record on stderr, and set up telemetry (idempotent).
+
+    Invalid settings raise after logging is set up with the defaults, so the error itself is logged
+    as one JSON line by whoever catches it.
+    """
+    try:
+        settings = settings or Settings.from_env()
+    except ValueError:
+        _route(component, Settings(), level)
+        raise
+    telemetry.setup(component, settings)
+    _route(component, settings, level)
+
+
+def _route(component: str, settings: Settings, level: str | None) -> None:
     root = logging.getLogger()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(component))
+    handler.setFormatter(JsonFormatter(component, settings.project))
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("MIXSCRIBE_LOG_LEVEL", "INFO"))
+    root.setLevel(level or settings.log_level)
     for noisy in ("urllib3", "google", "grpc", "faster_whisper", "werkzeug", "apache_beam"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -1,4 +1,4 @@
-"""OpenTelemetry traces and metrics, wired once per process from the environment.
+"""OpenTelemetry traces and metrics, wired once per process from its settings.
 
 One trace follows a job across every hop: the W3C ``traceparent`` rides in Pub/Sub message
 attributes, object metadata and the job document (so redeliveries join the job's trace).
@@ -23,6 +23,8 @@ from typing import Any, Iterator, Mapping
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from .config import Settings
 
 TRACEPARENT = "traceparent"
 _TRACEPARENT_RE = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -146,7 +148,7 @@ class _LineFile:
             self._file.flush()
 
 
-def _span_exporter(kind: str, component: str) -> Any:
+def _span_exporter(kind: str, component: str, telemetry_dir: str) -> Any:
     from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
     if kind == "gcp":
@@ -154,7 +156,7 @@ def _span_exporter(kind: str, component: str) -> Any:
 
         return CloudTraceSpanExporter()
     if kind == "file":
-        directory = Path(os.environ.get("MIXSCRIBE_TELEMETRY_DIR", ".local/telemetry")) / "traces"
+        directory = Path(telemetry_dir) / "traces"
         return ConsoleSpanExporter(out=_LineFile(directory / f"{component}-{os.getpid()}.jsonl"), formatter=_span_line)
     if kind == "console":
         import sys
@@ -163,7 +165,7 @@ def _span_exporter(kind: str, component: str) -> Any:
     raise ValueError(f"MIXSCRIBE_TRACE_EXPORTER must be none, gcp, file or console, not {kind!r}")
 
 
-def _metric_reader(kind: str) -> Any:
+def _metric_reader(kind: str, endpoint: str, interval_s: float) -> Any:
     from opentelemetry.sdk.metrics import Counter, Histogram, UpDownCounter
     from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 
@@ -176,22 +178,21 @@ def _metric_reader(kind: str) -> Any:
 
         delta = AggregationTemporality.DELTA
         exporter = OTLPMetricExporter(
-            endpoint=os.environ["MIXSCRIBE_OTLP_ENDPOINT"], insecure=True, timeout=5,
+            endpoint=endpoint, insecure=True, timeout=5,
             preferred_temporality={Counter: delta, Histogram: delta, UpDownCounter: delta},
         )
-        return PeriodicExportingMetricReader(exporter, int(float(os.environ.get("MIXSCRIBE_METRICS_INTERVAL_S", "5")) * 1000))
+        return PeriodicExportingMetricReader(exporter, int(interval_s * 1000))
     raise ValueError(f"MIXSCRIBE_METRICS_EXPORTER must be none, gcp or otlp, not {kind!r}")
 
 
-def setup(component: str, env: Mapping[str, str] | None = None) -> None:
+def setup(component: str, settings: Settings) -> None:
     """Install this process's tracer and meter providers (once; later calls do nothing)."""
-    env = os.environ if env is None else env
     with _LOCK:
         if _STATE:
             return
         _STATE["component"] = component
-        traces = env.get("MIXSCRIBE_TRACE_EXPORTER", "none")
-        metric_kind = env.get("MIXSCRIBE_METRICS_EXPORTER", "none")
+        traces = settings.trace_exporter
+        metric_kind = settings.metrics_exporter
         if traces == "none" and metric_kind == "none":
             return
         from opentelemetry.sdk.resources import Resource
@@ -202,9 +203,9 @@ def setup(component: str, env: Mapping[str, str] | None = None) -> None:
             from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
             from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-            ratio = float(env.get("MIXSCRIBE_TRACE_SAMPLE_RATIO", "1.0"))
+            ratio = settings.trace_sample_ratio
             provider = TracerProvider(resource=resource, sampler=ParentBased(TraceIdRatioBased(ratio)))
-            exporter = _span_exporter(traces, component)
+            exporter = _span_exporter(traces, component, settings.telemetry_dir)
             # Local exporters write at span end: a stopped process loses nothing.
             processor = BatchSpanProcessor(exporter) if traces == "gcp" else SimpleSpanProcessor(exporter)
             provider.add_span_processor(processor)
@@ -213,7 +214,8 @@ def setup(component: str, env: Mapping[str, str] | None = None) -> None:
         if metric_kind != "none":
             from opentelemetry.sdk.metrics import MeterProvider
 
-            provider = MeterProvider(resource=resource, metric_readers=[_metric_reader(metric_kind)])
+            provider = MeterProvider(resource=resource, metric_readers=[
+                _metric_reader(metric_kind, settings.otlp_endpoint, settings.metrics_interval_s)])
             metrics.set_meter_provider(provider)
             _STATE["meter_provider"] = provider
 

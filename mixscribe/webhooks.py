@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -35,11 +34,14 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 30.0
 
 
-def webhook_secret(environ: dict[str, str] | None = None) -> bytes:
-    """The signing key from ``MIXSCRIBE_WEBHOOK_SECRET`` or the file named by ``…_FILE`` (mounted secret)."""
-    env = os.environ if environ is None else environ
-    path = env.get("MIXSCRIBE_WEBHOOK_SECRET_FILE", "")
-    secret = open(path, encoding="utf-8").read().strip() if path else env.get("MIXSCRIBE_WEBHOOK_SECRET", "")
+def webhook_secret(settings: Settings) -> bytes:
+    """The signing key from the file ``MIXSCRIBE_WEBHOOK_SECRET_FILE`` names (a mounted secret) or ``…_SECRET``."""
+    path = settings.webhook_secret_file
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            secret = handle.read().strip()
+    else:
+        secret = settings.webhook_secret
     if len(secret) < 16:
         raise ValueError("the webhook signing secret must be set and at least 16 characters")
     return secret.encode()

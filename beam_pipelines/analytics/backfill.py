@@ -8,7 +8,6 @@ value with an empty one).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Iterable
 
 import apache_beam as beam
@@ -39,7 +38,7 @@ class _ReadJob(beam.DoFn):
         from mixscribe.config import Settings
         from mixscribe.gcp import storage_client
 
-        self.bucket = storage_client(Settings.from_env(dict(os.environ))).bucket(self.bucket_name)
+        self.bucket = storage_client(Settings.from_env()).bucket(self.bucket_name)
 
     def process(self, prefix: str) -> Iterable[dict[str, Any]]:
         metrics_blob = self.bucket.get_blob(f"{prefix}metrics.json")
@@ -55,7 +54,7 @@ def list_job_prefixes(bucket_name: str) -> list[str]:
     from mixscribe.config import Settings
     from mixscribe.gcp import storage_client
 
-    client = storage_client(Settings.from_env(dict(os.environ)))
+    client = storage_client(Settings.from_env())
     return sorted({b.name.rsplit("/", 1)[0] + "/" for b in client.list_blobs(bucket_name, prefix="jobs/")
                    if b.name.endswith("/metrics.json")})
 

@@ -34,7 +34,7 @@ log = logging.getLogger("notes")
 def notes_step() -> NotesStep:
     """Clients and the circuit breaker are built once per instance and shared by its requests."""
     settings = Settings.from_env()
-    config = LLMConfig.from_env()
+    config = LLMConfig.from_settings(settings)
     breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset_s)
     firestore = gcp.firestore_client(settings)
     publisher = gcp.publisher_client()

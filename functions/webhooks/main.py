@@ -29,7 +29,7 @@ log = logging.getLogger("webhooks")
 @functools.lru_cache(maxsize=1)
 def sender() -> WebhookSender:
     settings = Settings.from_env()
-    return WebhookSender(settings, JobStore(gcp.firestore_client(settings)), webhook_secret())
+    return WebhookSender(settings, JobStore(gcp.firestore_client(settings)), webhook_secret(settings))
 
 
 @functions_framework.cloud_event

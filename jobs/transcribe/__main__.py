@@ -8,8 +8,8 @@ from mixscribe.logs import setup_logging
 from .main import main
 
 if __name__ == "__main__":
-    setup_logging("transcribe")
     try:
+        setup_logging("transcribe")
         main()
     except Exception:  # one JSON line with the stack, then a non-zero exit for Cloud Run's retry
         logging.getLogger("transcribe").critical("task crashed", exc_info=True)

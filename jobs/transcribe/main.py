@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from mixscribe import gcp, topology
 from mixscribe.config import Settings
@@ -18,14 +17,8 @@ from .worker import PullWorker
 log = logging.getLogger("transcribe")
 
 
-def task_identity(environ: dict[str, str] | None = None) -> TaskIdentity:
-    env = os.environ if environ is None else environ
-    return TaskIdentity(
-        index=int(env.get("CLOUD_RUN_TASK_INDEX", "0")),
-        count=int(env.get("CLOUD_RUN_TASK_COUNT", "1")),
-        attempt=int(env.get("CLOUD_RUN_TASK_ATTEMPT", "0")),
-        execution=env.get("CLOUD_RUN_EXECUTION", "local"),
-    )
+def task_identity(settings: Settings) -> TaskIdentity:
+    return TaskIdentity(settings.task_index, settings.task_count, settings.task_attempt, settings.execution)
 
 
 def idle_timeout_s(settings: Settings, task: TaskIdentity) -> float:
@@ -39,8 +32,7 @@ def idle_timeout_s(settings: Settings, task: TaskIdentity) -> float:
 def main() -> int:
     """Run one task; returns the number of requests handled."""
     settings = Settings.from_env()
-    task = task_identity()
-    max_attempts = int(os.environ.get("MIXSCRIBE_MAX_DELIVERY_ATTEMPTS", "5"))
+    task = task_identity(settings)
     publisher = gcp.publisher_client()
     pipeline = TranscriptionPipeline(
         settings=settings,
@@ -50,7 +42,7 @@ def main() -> int:
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         models=ModelCache(settings, task.count),
         task=task,
-        max_attempts=max_attempts,
+        max_attempts=settings.max_delivery_attempts,
     )
     worker = PullWorker(
         subscriber=gcp.subscriber_client(),

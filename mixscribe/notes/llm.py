@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..config import Settings
 from ..logs import fields
 from .circuit import CircuitBreaker
 from .schema import NOTES_SCHEMA, InvalidNotes, validate_notes
@@ -46,28 +47,18 @@ class LLMConfig:
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "LLMConfig":
-        env = dict(os.environ if environ is None else environ)
-        key = env.get("MIXSCRIBE_LLM_API_KEY", "")
-        key_file = env.get("MIXSCRIBE_LLM_API_KEY_FILE", "")
-        if not key and key_file and os.path.isfile(key_file):
-            with open(key_file, encoding="utf-8") as handle:
+    def from_settings(cls, settings: Settings) -> "LLMConfig":
+        """The LLM part of the settings; the key from ``MIXSCRIBE_LLM_API_KEY`` or the file ``…_FILE`` names."""
+        key = settings.llm_api_key
+        if not key and settings.llm_api_key_file and os.path.isfile(settings.llm_api_key_file):
+            with open(settings.llm_api_key_file, encoding="utf-8") as handle:
                 key = handle.read().strip()
-        prices = dict(DEFAULT_PRICES)
-        if env.get("MIXSCRIBE_LLM_PRICES"):
-            prices.update({k: (float(v[0]), float(v[1])) for k, v in json.loads(env["MIXSCRIBE_LLM_PRICES"]).items()})
         return cls(
-            base_url=env.get("MIXSCRIBE_LLM_BASE_URL", cls.base_url),
-            model=env.get("MIXSCRIBE_LLM_MODEL", cls.model),
-            api_key=key,
-            timeout_s=float(env.get("MIXSCRIBE_LLM_TIMEOUT_S", cls.timeout_s)),
-            max_retries=int(env.get("MIXSCRIBE_LLM_MAX_RETRIES", cls.max_retries)),
-            backoff_base_s=float(env.get("MIXSCRIBE_LLM_BACKOFF_S", cls.backoff_base_s)),
-            concurrency=int(env.get("MIXSCRIBE_LLM_CONCURRENCY", cls.concurrency)),
-            chunk_tokens=int(env.get("MIXSCRIBE_LLM_CHUNK_TOKENS", cls.chunk_tokens)),
-            breaker_failures=int(env.get("MIXSCRIBE_LLM_BREAKER_FAILURES", cls.breaker_failures)),
-            breaker_reset_s=float(env.get("MIXSCRIBE_LLM_BREAKER_RESET_S", cls.breaker_reset_s)),
-            prices=prices,
+            base_url=settings.llm_base_url, model=settings.llm_model, api_key=key, timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries, backoff_base_s=settings.llm_backoff_s,
+            concurrency=settings.llm_concurrency, chunk_tokens=settings.llm_chunk_tokens,
+            breaker_failures=settings.llm_breaker_failures, breaker_reset_s=settings.llm_breaker_reset_s,
+            prices={**DEFAULT_PRICES, **settings.llm_price_table()},
         )
 
     def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float | None:
@@ -147,7 +138,7 @@ class NotesLLM:
                 temperature=0.2,
             )
         except oa.RateLimitError as exc:
-            raise _Retryable(f"429 rate limited", _retry_after(exc.response)) from exc
+            raise _Retryable("429 rate limited", _retry_after(exc.response)) from exc
         except oa.APIStatusError as exc:
             if exc.status_code >= 500 or exc.status_code in (408, 409):
                 raise _Retryable(f"{exc.status_code} from the server", _retry_after(exc.response)) from exc

@@ -94,3 +94,26 @@ def test_function_timeouts_are_their_subscriptions_ack_deadlines(infra):
         pushes = topology.push_subscriptions(spec.directory)
         if pushes:
             assert functions[spec.name] == max(s.ack_deadline_s for s in pushes) <= 600
+
+
+def deployable_envs(infra) -> dict[str, dict[str, str]]:
+    envs = {f"function {f.inputs['name']}": f.inputs["serviceConfig"]["environmentVariables"]
+            for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    for job in of_type(infra, "cloudrunv2/job:Job"):
+        container = job.inputs["template"]["template"]["containers"][0]
+        envs[f"job {job.inputs['name']}"] = {e["name"]: e["value"] for e in container["envs"]}
+    return envs
+
+
+def test_every_deployable_environment_is_the_shared_settings(infra):
+    from mixscribe.config import Settings
+
+    known = {Settings.variable(name) for name in Settings.model_fields}
+    for deployable, env in deployable_envs(infra).items():
+        assert set(env) <= known, f"{deployable} sets variables mixscribe.config does not declare: {set(env) - known}"
+        settings = Settings.from_env(env)  # valid, as the process will read it
+        assert (settings.project, settings.upload_bucket, settings.results_bucket) == (PROJECT, "t-uploads", "t-results")
+        # names of the topology come from its one declaration, never restated per deployable
+        assert (settings.requests_topic, settings.requests_subscription, settings.events_topic, settings.notes_topic) == (
+            topology.REQUESTS, topology.REQUESTS_SUBSCRIPTION, topology.EVENTS, topology.NOTES), deployable
+        assert settings.trace_exporter == "gcp" and settings.metrics_exporter == "gcp"

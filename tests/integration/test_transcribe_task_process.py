@@ -11,12 +11,12 @@ from tests.conftest import REPO
 
 
 def test_bad_configuration_exits_non_zero_with_one_json_line(tmp_path):
-    env = {**os.environ, "MIXSCRIBE_LAUNCHER": "local", "MIXSCRIBE_LOCAL_RUN_API": ""}
+    env = {**os.environ, "MIXSCRIBE_IDLE_TIMEOUT_S": "soon"}
     proc = subprocess.run([sys.executable, "-m", "jobs.transcribe"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     last = json.loads(proc.stderr.strip().splitlines()[-1])
     assert last["severity"] == "CRITICAL" and last["message"] == "task crashed"
-    assert "MIXSCRIBE_LOCAL_RUN_API" in last["stack_trace"]
+    assert "MIXSCRIBE_IDLE_TIMEOUT_S" in last["stack_trace"]
 
 
 def test_idle_queue_exits_zero(stack):

@@ -1,6 +1,5 @@
 """Device and compute-type choice, and model resolution, without loading a model."""
 
-from dataclasses import replace
 
 import pytest
 
@@ -22,19 +21,19 @@ def test_no_gpu_means_cpu_int8_with_cores_shared_among_tasks():
 
 
 def test_explicit_settings_win():
-    settings = replace(AUTO, device="cuda", compute_type="int8_float16")
+    settings = Settings(device="cuda", compute_type="int8_float16")
     assert choose_placement(settings, 1, 4, 1) == Placement("cuda", "int8_float16", 0)
-    assert choose_placement(replace(AUTO, device="cpu"), 4, 4, 1).device == "cpu"
+    assert choose_placement(Settings(device="cpu"), 4, 4, 1).device == "cpu"
 
 
 def test_bundled_model_resolves_and_unknown_models_are_unavailable(tmp_path):
     assert (resolve_model_path("tiny.en", AUTO) / "model.bin").is_file()
     with pytest.raises(PermanentError) as info:
-        resolve_model_path("large-v3", replace(AUTO, model_root=str(tmp_path)))
+        resolve_model_path("large-v3", Settings(model_root=str(tmp_path)))
     assert info.value.code is ErrorCode.MODEL_UNAVAILABLE
     (tmp_path / "base.en").mkdir()
     (tmp_path / "base.en" / "model.bin").write_bytes(b"x")
-    assert resolve_model_path("base.en", replace(AUTO, model_root=str(tmp_path))) == tmp_path / "base.en"
+    assert resolve_model_path("base.en", Settings(model_root=str(tmp_path))) == tmp_path / "base.en"
 
 
 def test_batched_inference_only_on_a_gpu_with_enough_audio():

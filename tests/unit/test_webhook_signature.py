@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from mixscribe.config import Settings
 from mixscribe.webhooks import sign, verify, webhook_secret
 
 SECRET = b"s" * 32
@@ -32,7 +33,7 @@ def test_stale_signatures_are_refused():
 def test_secret_comes_from_a_file_or_the_environment_and_must_be_long(tmp_path):
     path = tmp_path / "secret"
     path.write_text("f" * 40 + "\n")
-    assert webhook_secret({"MIXSCRIBE_WEBHOOK_SECRET_FILE": str(path)}) == b"f" * 40
-    assert webhook_secret({"MIXSCRIBE_WEBHOOK_SECRET": "e" * 20}) == b"e" * 20
+    assert webhook_secret(Settings.from_env({"MIXSCRIBE_WEBHOOK_SECRET_FILE": str(path)})) == b"f" * 40
+    assert webhook_secret(Settings.from_env({"MIXSCRIBE_WEBHOOK_SECRET": "e" * 20})) == b"e" * 20
     with pytest.raises(ValueError):
-        webhook_secret({"MIXSCRIBE_WEBHOOK_SECRET": "short"})
+        webhook_secret(Settings.from_env({"MIXSCRIBE_WEBHOOK_SECRET": "short"}))

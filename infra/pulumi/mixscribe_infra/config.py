@@ -55,21 +55,18 @@ class InfraConfig:
             alert_email=cfg.get("alertEmail") or "",
         )
 
-    def auth_env(self) -> dict[str, str]:
-        """How the API verifies ID tokens for the configured provider."""
+    def auth_settings(self) -> dict[str, object]:
+        """How the API verifies ID tokens for the configured provider (``mixscribe.config`` settings)."""
         if self.auth_provider == "google":
             if not self.auth_audience:
                 raise ValueError("mixscribe:authAudience (the OAuth client id) is required with authProvider google")
-            return {"MIXSCRIBE_AUTH_AUDIENCE": self.auth_audience,
-                    "MIXSCRIBE_AUTH_CERTS_URL": "https://www.googleapis.com/oauth2/v1/certs",
-                    "MIXSCRIBE_AUTH_ISSUERS": "https://accounts.google.com,accounts.google.com"}
+            return {"auth_audience": self.auth_audience}  # Google Sign-In: the settings' default keys and issuers
         if self.auth_provider != "firebase":
             raise ValueError("mixscribe:authProvider must be firebase or google")
         audience = self.auth_audience or self.project
-        return {"MIXSCRIBE_AUTH_AUDIENCE": audience,
-                "MIXSCRIBE_AUTH_CERTS_URL":
-                    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
-                "MIXSCRIBE_AUTH_ISSUERS": f"https://securetoken.google.com/{audience}"}
+        return {"auth_audience": audience,
+                "auth_certs_url": "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
+                "auth_issuers": (f"https://securetoken.google.com/{audience}",)}
 
     def image(self, name: str) -> str:
         return f"{self.region}-docker.pkg.dev/{self.project}/mixscribe/{name}:{self.transcribe_image_tag}"

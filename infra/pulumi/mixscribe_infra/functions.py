@@ -18,6 +18,7 @@ import pulumi_gcp as gcp
 
 from artifacts.functions import SOURCES, build_archive
 from mixscribe import topology
+from mixscribe.config import Settings
 
 from .config import InfraConfig
 from .identity import Accounts, why
@@ -59,7 +60,7 @@ SPECS = (
 
 class Functions(pulumi.ComponentResource):
     def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, sources_bucket: pulumi.Input[str],
-                 env: dict[str, pulumi.Input[str]], opts: pulumi.ResourceOptions | None = None) -> None:
+                 settings: dict, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mixscribe:functions:Functions", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         build_dir = cfg.repo / "infra" / "pulumi" / ".build"
@@ -71,7 +72,7 @@ class Functions(pulumi.ComponentResource):
                 f"{name}-{spec.name}-source", bucket=sources_bucket, name=archive.object_name,
                 source=pulumi.FileAsset(str(archive.write(build_dir))), opts=child,
             )
-            function_env, secret_volumes = self._env_and_secrets(spec, cfg, env)
+            function_env, secret_volumes = self._env_and_secrets(spec, cfg, settings)
             function = gcp.cloudfunctionsv2.Function(
                 f"{name}-{spec.name}", name=spec.name, location=cfg.region, project=cfg.project,
                 build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(
@@ -103,20 +104,20 @@ class Functions(pulumi.ComponentResource):
         self.register_outputs({n: f.url for n, f in self.functions.items()})
 
     @staticmethod
-    def _env_and_secrets(spec: FunctionSpec, cfg: InfraConfig, env: dict[str, pulumi.Input[str]]) -> tuple[dict, list]:
-        """Each function's environment; secrets are mounted files named by ``*_FILE`` variables."""
-        function_env = dict(env)
+    def _env_and_secrets(spec: FunctionSpec, cfg: InfraConfig, settings: dict) -> tuple[dict[str, str], list]:
+        """Each function's environment (its ``Settings``); secrets are mounted files named by ``*_file`` settings."""
+        own = dict(settings)
         mounts: list[tuple[str, str]] = []
         if spec.name == "notes":
-            function_env["MIXSCRIBE_LLM_API_KEY_FILE"] = f"{LLM_KEY_MOUNT}/{LLM_KEY}"
+            own["llm_api_key_file"] = f"{LLM_KEY_MOUNT}/{LLM_KEY}"
             mounts.append((LLM_KEY_MOUNT, LLM_KEY))
         if spec.name == "webhooks":
-            function_env["MIXSCRIBE_WEBHOOK_SECRET_FILE"] = f"{WEBHOOK_KEY_MOUNT}/{WEBHOOK_KEY}"
+            own["webhook_secret_file"] = f"{WEBHOOK_KEY_MOUNT}/{WEBHOOK_KEY}"
             mounts.append((WEBHOOK_KEY_MOUNT, WEBHOOK_KEY))
         if spec.name == "api":
-            function_env.update(cfg.auth_env())
+            own.update(cfg.auth_settings())
             if cfg.web_origin:
-                function_env["MIXSCRIBE_WEB_ORIGIN"] = cfg.web_origin
+                own["web_origin"] = cfg.web_origin
         volumes = [gcp.cloudfunctionsv2.FunctionServiceConfigSecretVolumeArgs(
             mount_path=path, project_id=cfg.project, secret=secret) for path, secret in mounts]
-        return function_env, volumes
+        return Settings(**own).to_env(), volumes

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from mixscribe.config import Settings
+
 from .config import InfraConfig
 from .identity import Accounts, why
 
@@ -30,7 +32,7 @@ class JobSpec:
 
 
 class TranscriptionJobs(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, env: dict[str, pulumi.Input[str]],
+    def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, settings: dict,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mixscribe:jobs:TranscriptionJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -46,7 +48,7 @@ class TranscriptionJobs(pulumi.ComponentResource):
             limits = {"cpu": spec.cpu, "memory": spec.memory}
             if spec.gpu:
                 limits["nvidia.com/gpu"] = "1"
-            job_env = {**env, "MIXSCRIBE_TRANSCRIBE_JOB": spec.name}
+            job_env = Settings(**settings, transcribe_job=spec.name).to_env()
             job = gcp.cloudrunv2.Job(
                 f"{name}-{spec.name}", name=spec.name, location=cfg.region, project=cfg.project,
                 deletion_protection=False,

@@ -25,27 +25,18 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     storage = Storage("storage", cfg, accounts)
     database = Database("database", cfg.project, cfg.region)
     secrets = Secrets("secrets", cfg.project, accounts)
-    env = {
-        "GOOGLE_CLOUD_PROJECT": cfg.project,
-        "MIXSCRIBE_REGION": cfg.region,
-        "MIXSCRIBE_UPLOAD_BUCKET": cfg.uploads_bucket,
-        "MIXSCRIBE_RESULTS_BUCKET": cfg.results_bucket,
-        "MIXSCRIBE_ALLOWED_MODELS": cfg.model,
-        "MIXSCRIBE_IDLE_TIMEOUT_S": "120",
-        "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "60",
-        "MIXSCRIBE_TRACE_EXPORTER": "gcp",
-        "MIXSCRIBE_METRICS_EXPORTER": "gcp",
+    # what every deployable shares, as mixscribe.config settings (each becomes its environment with to_env)
+    shared = {
+        "project": cfg.project, "region": cfg.region, "upload_bucket": cfg.uploads_bucket,
+        "results_bucket": cfg.results_bucket, "allowed_models": (cfg.model,), "idle_timeout_s": 120,
+        "dispatch_debounce_s": 60, "trace_exporter": "gcp", "metrics_exporter": "gcp",
     }
-    jobs = TranscriptionJobs("jobs", cfg, accounts, env)
-    function_env = {
-        **env,
-        "MIXSCRIBE_LAUNCHER": "cloudrun",
-        "MIXSCRIBE_TRANSCRIBE_JOB": jobs.dispatch_job,
-        "MIXSCRIBE_TRANSCRIBE_TASKS": str(cfg.max_tasks),
-        "MIXSCRIBE_LLM_MODEL": cfg.llm_model,
-        "MIXSCRIBE_LLM_BASE_URL": cfg.llm_base_url,
+    jobs = TranscriptionJobs("jobs", cfg, accounts, shared)
+    function_settings = {
+        **shared, "launcher": "cloudrun", "transcribe_job": jobs.dispatch_job, "transcribe_tasks": cfg.max_tasks,
+        "llm_model": cfg.llm_model, "llm_base_url": cfg.llm_base_url,
     }
-    functions = Functions("functions", cfg, accounts, storage.sources.name, function_env,
+    functions = Functions("functions", cfg, accounts, storage.sources.name, function_settings,
                           opts=pulumi.ResourceOptions(depends_on=[secrets, database]))
     messaging = Messaging("messaging", cfg.project, project_number, accounts, storage.uploads.name, functions.urls,
                           storage_agent)
