@@ -2,8 +2,9 @@
 
 1. Steady state: tasks, executions and dollars per hour to transcribe ``--audio-hours-per-hour``
    on Cloud Run L4 GPU tasks and on CPU tasks, and the cost per audio hour next to managed APIs.
-2. A bursty day: a minute-by-minute simulation of the dispatcher sizing executions to the Pub/Sub
-   backlog (debounced, tasks idle out), reporting queue delay, task-hours and cost.
+2. A bursty day: a minute-by-minute simulation of the dispatcher sizing executions to the backlog
+   with the rule the dispatcher runs (``mixscribe.dispatch.SizingRule``; debounced, tasks idle out),
+   reporting queue delay, task-hours and cost.
 
     python -m bench.capacity_model [--audio-hours-per-hour 10000] [--l4-speed 30]
 """
@@ -15,6 +16,8 @@ import json
 import math
 import random
 from dataclasses import dataclass
+
+from mixscribe.dispatch import Backlog, SizingRule
 
 # Cloud Run list prices, us-central1, instance-based billing (docs/capacity.md cites them).
 VCPU_S = 0.000018
@@ -52,9 +55,11 @@ def steady_state(audio_hours_per_hour: float, shape: TaskShape, file_minutes: fl
 
 
 def bursty_day(shape: TaskShape, mean_audio_hours_per_hour: float, seed: int = 7, debounce_min: int = 1,
-               idle_min: int = 2, drain_target_min: float = 10.0, max_tasks: int = 5000) -> dict:
+               idle_min: int = 2, drain_target_min: float = 10.0, max_tasks: int = 5000, file_minutes: float = 30.0,
+               file_overhead_s: float = 1.0) -> dict:
     """Minute steps: arrivals (diurnal curve + random bursts), a dispatcher that every ``debounce_min``
-    starts an execution sized so the backlog drains within ``drain_target_min``, tasks that idle out."""
+    starts the tasks ``SizingRule`` asks for (backlog drained within ``drain_target_min``), tasks that idle out."""
+    rule = SizingRule(shape.speed_x, file_overhead_s, drain_target_min * 60, max_tasks)
     rng = random.Random(seed)
     backlog = 0.0  # audio-hours waiting
     running: list[int] = []  # minutes each live task has been idle
@@ -70,9 +75,9 @@ def bursty_day(shape: TaskShape, mean_audio_hours_per_hour: float, seed: int = 7
         arrived = mean_audio_hours_per_hour / 60.0 * diurnal * burst * rng.uniform(0.7, 1.3)
         backlog += arrived
         audio_hours += arrived
-        if minute % debounce_min == 0 and backlog > len(running) * per_task_min * drain_target_min:
-            wanted = min(max_tasks, math.ceil(backlog / (per_task_min * drain_target_min)))
-            new = max(0, wanted - len(running))
+        if minute % debounce_min == 0:
+            files = math.ceil(backlog * 60 / file_minutes)
+            new = rule.to_start(Backlog(files, backlog * 3600, files), len(running))
             if new:
                 running += [0] * new
                 starts += new

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from jobs.transcribe.engine import Placement, SpeechModel, choose_placement, resolve_model_path
+from jobs.transcribe.engine import Placement, SpeechModel, available_cpus, choose_placement, resolve_model_path
 from mixscribe.config import Settings
 
 
@@ -15,7 +14,7 @@ def load_engines(model: str = "tiny.en") -> tuple[Settings, Placement, SpeechMod
     from faster_whisper import WhisperModel
 
     settings = Settings.from_env()
-    placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), os.cpu_count() or 1, 1)
+    placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
     path = resolve_model_path(model, settings)
     ours = SpeechModel(model, path, placement)
     bare = WhisperModel(str(path), device=placement.device, compute_type=placement.compute_type,

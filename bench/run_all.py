@@ -63,7 +63,7 @@ def main() -> None:
                      f"{lat['total_s']} s total − {lat['model_s']} s model", f"{lat['overhead_s']} s (target ≤ 1.0 s)"))
     if "p4" in stack:
         p4 = stack["p4"]
-        rows.append((f"P4 burst of uploads: 2 tasks vs 1", f"{p4['two_tasks']['jobs_per_min']} vs {p4['one_task']['jobs_per_min']} jobs/min",
+        rows.append(("P4 burst of uploads: 2 tasks vs 1", f"{p4['two_tasks']['jobs_per_min']} vs {p4['one_task']['jobs_per_min']} jobs/min",
                      f"{p4['burst_throughput_ratio']} (target ≥ 1.8)"))
         rows.append((f"P4 one long file: 2 tasks ({p4['two_tasks']['long_pieces']} pieces) vs 1",
                      f"{p4['two_tasks']['long_s']} s vs {p4['one_task']['long_s']} s", f"{p4['long_file_speedup']}×"))

@@ -22,7 +22,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "standup.opus"
 
 CHILD = r"""
 import json, os, resource, sys, time
-from jobs.transcribe.engine import SpeechModel, choose_placement, resolve_model_path
+from jobs.transcribe.engine import SpeechModel, available_cpus, choose_placement, resolve_model_path
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
@@ -38,7 +38,7 @@ started = time.perf_counter()
 audio = decode_audio(path, 4 * 3600)
 decoded = rss(); decode_s = time.perf_counter() - started
 settings = Settings.from_env()
-placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), os.cpu_count() or 1, 1)
+placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
 model = SpeechModel("tiny.en", resolve_model_path("tiny.en", settings), placement)
 loaded = rss()
 started = time.perf_counter()

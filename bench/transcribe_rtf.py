@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.transcribe.engine import SpeechModel, choose_placement, resolve_model_path
+from jobs.transcribe.engine import SpeechModel, available_cpus, choose_placement, resolve_model_path
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     import ctranslate2
 
     settings = replace(Settings.from_env(), device=args.device, compute_type=args.compute_type)
-    placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), os.cpu_count() or 1, 1)
+    placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
     model = SpeechModel("tiny.en", resolve_model_path("tiny.en", settings), placement)
     clip = decode_audio(str(SAMPLE), 3600).samples
     gap = np.zeros(int(1.0 * MODEL_RATE), dtype=np.float32)

@@ -1,10 +1,19 @@
-"""Local stand-in for the Cloud Run Jobs API: ``run_job`` starts N task processes.
+"""Local stand-in for the Cloud Run Admin API (v2, REST) of jobs: run a job, list and get executions.
+
+It answers the paths and JSON shapes of ``run.googleapis.com`` that ``google-cloud-run``'s REST
+transport sends and parses, so the dispatcher's ``CloudRunLauncher`` is what the local stack uses:
+
+- ``POST /v2/projects/P/locations/R/jobs/J:run`` (``RunJobRequest``, ``overrides.taskCount``) starts
+  N task processes and answers a long-running ``Operation`` whose metadata is the ``Execution``;
+- ``GET …/jobs/J/executions`` and ``GET …/jobs/J/executions/E``: ``Execution`` with its running,
+  succeeded, failed counts and ``completionTime`` once every task has ended;
+- ``GET …/operations/O``: the operation, ``done`` with the execution as response once it completed.
 
 Each task gets ``CLOUD_RUN_JOB``, ``CLOUD_RUN_EXECUTION``, ``CLOUD_RUN_TASK_INDEX``,
-``CLOUD_RUN_TASK_COUNT`` and ``CLOUD_RUN_TASK_ATTEMPT``; a task that exits non-zero is started
-again with the next attempt number, up to ``max_retries`` times, like Cloud Run. Served over HTTP on
-the same path as the real API (``POST /v2/projects/P/locations/R/jobs/J:run``) so the dispatcher
-uses one client shape for both.
+``CLOUD_RUN_TASK_COUNT`` and ``CLOUD_RUN_TASK_ATTEMPT``; a task that exits non-zero is started again
+with the next attempt number, up to the job's max retries, like Cloud Run. Unlike Cloud Run, where
+each task has its own vCPUs, local tasks share this machine: each is told its share
+(``MIXSCRIBE_CPU_THREADS`` = cores ÷ tasks), explicitly.
 """
 
 from __future__ import annotations
@@ -17,15 +26,28 @@ import os
 import re
 import subprocess
 import threading
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+from mixscribe.config import Settings
 from mixscribe.logs import fields, setup_logging
 
 log = logging.getLogger("run_jobs")
-RUN_PATH = re.compile(r"^/v2/projects/([^/]+)/locations/([^/]+)/jobs/([a-z0-9-]+):run$")
+JOB_PATH = r"/v2/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/jobs/(?P<job>[a-z0-9-]+)"
+RUN = re.compile(JOB_PATH + r":run$")
+EXECUTIONS = re.compile(JOB_PATH + r"/executions$")
+EXECUTION = re.compile(JOB_PATH + r"/executions/(?P<execution>[a-z0-9-]+)$")
+OPERATION = re.compile(r"/v2/projects/[^/]+/locations/[^/]+/operations/(?P<operation>[a-z0-9-]+)$")
+EXECUTION_TYPE = "type.googleapis.com/google.cloud.run.v2.Execution"
 MAX_TASKS = 64
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -34,73 +56,105 @@ class JobDefinition:
     argv: list[str]
     max_retries: int = 3
     env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
 
 
 @dataclass
 class Execution:
-    name: str
+    name: str  # the short name (executions/<name>)
     job: str
+    parent: str  # projects/P/locations/R
     task_count: int
+    operation: str = field(default_factory=lambda: uuid.uuid4().hex)
     exit_codes: dict[int, list[int]] = field(default_factory=dict)
+    running: set[int] = field(default_factory=set)
+    created: str = field(default_factory=_now)
+    completed: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
     def succeeded(self) -> int:
         return sum(1 for codes in self.exit_codes.values() if codes and codes[-1] == 0)
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
+    def resource(self) -> dict[str, Any]:
+        """The ``google.cloud.run.v2.Execution`` JSON."""
+        finished = [codes for index, codes in self.exit_codes.items() if index not in self.running and codes]
+        body: dict[str, Any] = {
+            "name": f"{self.parent}/jobs/{self.job}/executions/{self.name}",
+            "uid": self.operation,
             "job": self.job,
+            "createTime": self.created,
+            "startTime": self.created,
             "taskCount": self.task_count,
+            "parallelism": self.task_count,
+            "runningCount": len(self.running),
             "succeededCount": self.succeeded,
-            "attempts": {str(k): v for k, v in self.exit_codes.items()},
-            "completed": self.done.is_set(),
+            "failedCount": sum(1 for codes in finished if codes[-1] != 0) if self.completed else 0,
+            "retriedCount": sum(max(0, len(codes) - 1) for codes in self.exit_codes.values()),
+            "reconciling": not self.completed,
         }
+        if self.completed:
+            body["completionTime"] = self.completed
+        return body
+
+    def operation_resource(self) -> dict[str, Any]:
+        operation: dict[str, Any] = {"name": f"{self.parent}/operations/{self.operation}",
+                                     "metadata": {"@type": EXECUTION_TYPE, **self.resource()}, "done": bool(self.completed)}
+        if self.completed:
+            operation["response"] = {"@type": EXECUTION_TYPE, **self.resource()}
+        return operation
 
 
 class LocalJobsApi:
-    """Runs executions of the defined jobs as local processes."""
+    """Runs executions of the defined jobs as local processes sharing this machine's cores."""
 
-    def __init__(self, jobs: dict[str, JobDefinition], log_dir: Path) -> None:
+    def __init__(self, jobs: dict[str, JobDefinition], log_dir: Path, cores: int | None = None) -> None:
         self.jobs = jobs
         self.log_dir = log_dir
+        self.cores = cores or os.cpu_count() or 1
         self.executions: dict[str, Execution] = {}
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
-    def run_job(self, job: str, task_count: int = 1) -> Execution:
+    def run_job(self, job: str, task_count: int = 1, parent: str = "projects/local/locations/local") -> Execution:
         if job not in self.jobs:
             raise KeyError(job)
         if not 1 <= task_count <= MAX_TASKS:
             raise ValueError(f"taskCount must be 1..{MAX_TASKS}")
         with self._lock:
             name = f"{job}-{os.getpid()}-{next(self._counter):04d}"
-            execution = Execution(name, job, task_count)
+            execution = Execution(name, job, parent, task_count)
+            execution.running.update(range(task_count))
             self.executions[name] = execution
-        threads = [
-            threading.Thread(target=self._run_task, args=(execution, index), daemon=True)
-            for index in range(task_count)
-        ]
+        threads = [threading.Thread(target=self._run_task, args=(execution, index), daemon=True)
+                   for index in range(task_count)]
         for thread in threads:
             thread.start()
         threading.Thread(target=self._finish, args=(execution, threads), daemon=True).start()
         log.info("execution started", extra=fields(execution=name, tasks=task_count))
         return execution
 
+    def of_job(self, job: str) -> list[Execution]:
+        """The job's executions, newest first (as the API lists them)."""
+        with self._lock:
+            return [e for e in reversed(list(self.executions.values())) if e.job == job]
+
     def _finish(self, execution: Execution, threads: list[threading.Thread]) -> None:
         for thread in threads:
             thread.join()
+        execution.completed = _now()
         execution.done.set()
-        log.info("execution finished", extra=fields(**execution.to_dict()))
+        log.info("execution finished", extra=fields(**execution.resource()))
 
     def _run_task(self, execution: Execution, index: int) -> None:
         definition = self.jobs[execution.job]
         codes = execution.exit_codes.setdefault(index, [])
+        share = max(1, self.cores // execution.task_count)  # local tasks share one machine: say so explicitly
         for attempt in range(definition.max_retries + 1):
             env = {
                 **os.environ,
                 **definition.env,
+                Settings.variable("cpu_threads"): str(share),
                 "CLOUD_RUN_JOB": execution.job,
                 "CLOUD_RUN_EXECUTION": execution.name,
                 "CLOUD_RUN_TASK_INDEX": str(index),
@@ -109,11 +163,16 @@ class LocalJobsApi:
             }
             log_path = self.log_dir / f"{execution.name}-task{index}.log"
             with open(log_path, "ab") as out:
-                code = subprocess.call(definition.argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+                code = subprocess.call(definition.argv, env=env, cwd=definition.cwd, stdout=out, stderr=subprocess.STDOUT)
             codes.append(code)
             if code == 0:
-                return
+                break
             log.warning("task failed", extra=fields(execution=execution.name, task=index, attempt=attempt, code=code))
+        execution.running.discard(index)
+
+
+def _status(code: int) -> str:
+    return {400: "INVALID_ARGUMENT", 404: "NOT_FOUND"}.get(code, "UNKNOWN")
 
 
 def make_handler(api: LocalJobsApi) -> type[BaseHTTPRequestHandler]:
@@ -121,7 +180,7 @@ def make_handler(api: LocalJobsApi) -> type[BaseHTTPRequestHandler]:
         def log_message(self, fmt: str, *args: object) -> None:
             log.debug(fmt % args)
 
-        def _send(self, status: int, body: dict[str, object]) -> None:
+        def _send(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -129,33 +188,41 @@ def make_handler(api: LocalJobsApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _error(self, status: int, message: str) -> None:
+            self._send(status, {"error": {"code": status, "message": message, "status": _status(status)}})
+
         def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-            if self.path == "/healthz":
+            path = self.path.split("?", 1)[0]
+            if path == "/healthz":
                 self._send(200, {"status": "ok"})
-                return
-            name = self.path.rsplit("/", 1)[-1]
-            if self.path.startswith("/v2/") and "/executions/" in self.path and name in api.executions:
-                self._send(200, api.executions[name].to_dict())
-                return
-            self._send(404, {"error": {"code": 404, "message": "not found"}})
+            elif match := EXECUTIONS.match(path):
+                self._send(200, {"executions": [e.resource() for e in api.of_job(match["job"])]})
+            elif (match := EXECUTION.match(path)) and match["execution"] in api.executions:
+                self._send(200, api.executions[match["execution"]].resource())
+            elif match := OPERATION.match(path):
+                found = [e for e in api.executions.values() if e.operation == match["operation"]]
+                self._send(200, found[0].operation_resource()) if found else self._error(404, "operation not found")
+            else:
+                self._error(404, "not found")
 
         def do_POST(self) -> None:  # noqa: N802
-            match = RUN_PATH.match(self.path)
+            match = RUN.match(self.path.split("?", 1)[0])
             if not match:
-                self._send(404, {"error": {"code": 404, "message": "not found"}})
+                self._error(404, "not found")
                 return
             try:
                 length = min(int(self.headers.get("Content-Length") or 0), 65536)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 task_count = int(((body.get("overrides") or {}).get("taskCount")) or 1)
-                execution = api.run_job(match.group(3), task_count)
+                parent = f"projects/{match['project']}/locations/{match['location']}"
+                execution = api.run_job(match["job"], task_count, parent)
             except KeyError:
-                self._send(404, {"error": {"code": 404, "message": f"job {match.group(3)} not found"}})
+                self._error(404, f"job {match['job']} not found")
                 return
             except (ValueError, TypeError, AttributeError) as exc:
-                self._send(400, {"error": {"code": 400, "message": str(exc)}})
+                self._error(400, str(exc))
                 return
-            self._send(200, {"name": f"operations/{execution.name}", "metadata": {"name": execution.name}})
+            self._send(200, execution.operation_resource())
 
     return Handler
 
@@ -163,18 +230,20 @@ def make_handler(api: LocalJobsApi) -> type[BaseHTTPRequestHandler]:
 def main(argv: list[str] | None = None) -> None:
     import sys
 
-    parser = argparse.ArgumentParser(description="Local Cloud Run Jobs API")
+    parser = argparse.ArgumentParser(description="Local Cloud Run Admin API (jobs)")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-dir", type=Path, required=True)
     parser.add_argument("--max-retries", type=int, default=3)
+    parser.add_argument("--job", default="transcribe", help="the job's name")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter tasks run with (the image's venv)")
+    parser.add_argument("--workdir", default=None, help="the folder tasks start in (the image's files)")
+    parser.add_argument("--command", default="-m jobs.transcribe", help="arguments after the interpreter (the image's CMD)")
     args = parser.parse_args(argv)
     setup_logging("run_jobs")
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    jobs = {
-        "transcribe": JobDefinition("transcribe", [sys.executable, "-m", "jobs.transcribe"], args.max_retries),
-    }
+    jobs = {args.job: JobDefinition(args.job, [args.python, *args.command.split()], args.max_retries, cwd=args.workdir)}
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(LocalJobsApi(jobs, args.log_dir)))
-    log.info("local Cloud Run Jobs API listening", extra=fields(port=args.port))
+    log.info("local Cloud Run Admin API listening", extra=fields(port=args.port, job=args.job))
     server.serve_forever()
 
 

@@ -100,7 +100,7 @@ class LocalStack:
             "MIXSCRIBE_WAREHOUSE": str(self.root / "warehouse.duckdb"),
             "MIXSCRIBE_FUNCTION_URL": f"http://127.0.0.1:{ports['function']}",
             "MIXSCRIBE_NOTES_FUNCTION_URL": f"http://127.0.0.1:{ports['notes']}",
-            "MIXSCRIBE_LOCAL_RUN_API": f"http://127.0.0.1:{ports['run_jobs']}",
+            "MIXSCRIBE_RUN_API_ENDPOINT": f"http://127.0.0.1:{ports['run_jobs']}",
             "MIXSCRIBE_WEBHOOKS_FUNCTION_URL": f"http://127.0.0.1:{ports['webhooks']}",
             "MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL": f"http://127.0.0.1:{ports['dead_letters']}",
             "MIXSCRIBE_METRICS_URL": f"http://127.0.0.1:{ports['metrics']}/metrics",
@@ -161,7 +161,7 @@ class LocalStack:
             **self.shared,
             # every process: spans to JSON lines under the telemetry folder, metrics to the collector
             "trace_exporter": "file", "metrics_exporter": "otlp", "otlp_endpoint": f"127.0.0.1:{ports['otlp']}",
-            "metrics_interval_s": 2, "launcher": "local", "local_run_api": self.env["MIXSCRIBE_LOCAL_RUN_API"],
+            "metrics_interval_s": 2, "launcher": "cloudrun", "run_api_endpoint": self.env["MIXSCRIBE_RUN_API_ENDPOINT"],
             "transcribe_tasks": opts.transcribe_tasks, "idle_timeout_s": opts.idle_timeout_s,
             "dispatch_debounce_s": opts.dispatch_debounce_s,
         }

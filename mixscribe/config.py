@@ -74,12 +74,13 @@ class Settings(BaseSettings):
     shard_min_s: int = _field(600, "files at least this long, in an execution of N > 1 tasks, are split into pieces")
     shard_overlap_s: float = _field(1.0, "pieces overlap by this much at each seam")
     # dispatch and workers
-    launcher: str = _field("none", "cloudrun (the Cloud Run Admin API), local (the stand-in at MIXSCRIBE_LOCAL_RUN_API) or none")
-    local_run_api: str = _field("", "the local Cloud Run Jobs stand-in")
+    launcher: str = _field("none", "cloudrun (the Cloud Run Admin API) or none (workers started some other way)")
+    run_api_endpoint: str = _field("", "Cloud Run Admin API endpoint (empty: Google's; the local stack sets its stand-in)")
     transcribe_job: str = _field("transcribe", "the Cloud Run job the dispatcher starts")
-    transcribe_tasks: int = _field(1, "the most tasks one dispatch starts")
+    transcribe_tasks: int = _field(1, "the most tasks of the job running at once (dispatches stay within it)")
     task_speed_x: float = _field(9.0, "audio seconds one task transcribes per second (sizes dispatches)")
-    drain_target_s: int = _field(60, "a dispatch starts enough tasks to clear the queued audio within this")
+    file_overhead_s: float = _field(1.0, "seconds one task spends per file besides the model (sizes dispatches)")
+    drain_target_s: int = _field(60, "a dispatch starts enough tasks to clear the queued work within this")
     dispatch_debounce_s: int = _field(15, "a dispatch window: one leading and one trailing dispatch each")
     idle_timeout_s: int = _field(30, "workers leave after this long idle (must exceed the debounce)")
     ack_deadline_s: int = _field(60, "a worker's message ack deadline, renewed while it works")
@@ -147,10 +148,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "default_model", self.allowed_models[0])
         if self.default_model not in self.allowed_models:
             raise ValueError("MIXSCRIBE_DEFAULT_MODEL must be one of MIXSCRIBE_ALLOWED_MODELS")
-        if self.launcher not in ("none", "local", "cloudrun"):
-            raise ValueError("MIXSCRIBE_LAUNCHER must be none, local or cloudrun")
-        if self.launcher == "local" and not self.local_run_api:
-            raise ValueError("MIXSCRIBE_LAUNCHER=local needs MIXSCRIBE_LOCAL_RUN_API")
+        if self.launcher not in ("none", "cloudrun"):
+            raise ValueError("MIXSCRIBE_LAUNCHER must be cloudrun or none")
         if self.dispatch_debounce_s >= self.idle_timeout_s:
             raise ValueError("MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
                              "or a request could arrive after the last worker left")

@@ -20,7 +20,7 @@ from .config import Settings
 from .errors import ErrorCode, PermanentError, TransientError
 from .events import EventSink, make_event
 from .jobs import Job, JobStatus, SourceObject
-from .launcher import JobLauncher
+from .dispatch import Dispatcher
 from .logs import fields
 from .notifications import StorageObjectData
 from .probe import probe_stream
@@ -44,14 +44,14 @@ class Intake:
         storage: Any,
         publisher: Any,
         events: EventSink,
-        launcher: JobLauncher,
+        dispatcher: Dispatcher | None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.storage = storage
         self.publisher = publisher
         self.events = events
-        self.launcher = launcher
+        self.dispatcher = dispatcher
 
     def handle(
         self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None
@@ -171,12 +171,6 @@ class Intake:
         )
 
     def dispatch(self) -> None:
-        """Start an execution unless one started within the debounce window."""
-        name = self.settings.transcribe_job
-        if not self.store.try_dispatch(name, self.settings.dispatch_debounce_s):
-            return
-        try:
-            self.launcher.run(self.settings.transcribe_tasks)
-        except Exception:
-            self.store.clear_dispatch(name)
-            raise
+        """Size an execution to the backlog (``mixscribe.dispatch``), unless workers start some other way."""
+        if self.dispatcher is not None:
+            self.dispatcher.dispatch()

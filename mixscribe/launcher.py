@@ -1,75 +1,64 @@
-"""Starting executions of the transcription job: Cloud Run Jobs in the cloud, the local stand-in here.
+"""Starting executions of the transcription job through the Cloud Run Admin API (v2), one code path.
 
-Both speak the same request: run job ``name`` with ``task_count`` tasks. ``launcher_for`` picks one
-from settings; the dispatcher calls it after publishing work (see ``intake.dispatch``).
+``CloudRunLauncher`` uses ``google-cloud-run``'s REST clients: in the cloud against
+run.googleapis.com; locally against the stand-in at ``MIXSCRIBE_RUN_API_ENDPOINT``
+(``local_emulators/run_jobs.py``, plain HTTP, no credentials), which answers the same requests.
+Besides starting an execution with a task-count override it counts the tasks of the job's
+executions that have not finished, which dispatch sizing (``mixscribe.dispatch``) subtracts.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import logging
-import urllib.request
-from typing import Protocol
+from typing import Any
 
 from .config import Settings
 from .logs import fields
 
 log = logging.getLogger(__name__)
-
-
-class JobLauncher(Protocol):
-    def run(self, task_count: int) -> str:
-        """Start one execution with ``task_count`` tasks; returns the execution's name."""
+LIST_PAGES = 2  # live executions are recent: the newest 200 are enough
 
 
 class CloudRunLauncher:
-    """``google.cloud.run_v2.JobsClient.run_job`` with a task-count override."""
+    """Run job ``MIXSCRIBE_TRANSCRIBE_JOB`` with N tasks; count the tasks still pending or running."""
 
     def __init__(self, settings: Settings) -> None:
         from google.cloud import run_v2
 
+        options: dict[str, Any] = {"transport": "rest"}
+        if settings.run_api_endpoint:
+            from google.api_core.client_options import ClientOptions
+            from google.auth.credentials import AnonymousCredentials
+
+            options.update(client_options=ClientOptions(api_endpoint=settings.run_api_endpoint),
+                           credentials=AnonymousCredentials())
         self._run_v2 = run_v2
-        self._client = run_v2.JobsClient()
-        self._name = f"projects/{settings.project}/locations/{settings.region}/jobs/{settings.transcribe_job}"
+        self._jobs = run_v2.JobsClient(**options)
+        self._executions = run_v2.ExecutionsClient(**options)
+        self.name = f"projects/{settings.project}/locations/{settings.region}/jobs/{settings.transcribe_job}"
 
     def run(self, task_count: int) -> str:
         request = self._run_v2.RunJobRequest(
-            name=self._name, overrides=self._run_v2.RunJobRequest.Overrides(task_count=task_count)
-        )
-        operation = self._client.run_job(request=request)
+            name=self.name, overrides=self._run_v2.RunJobRequest.Overrides(task_count=task_count))
+        operation = self._jobs.run_job(request=request)
         execution = operation.metadata.name if operation.metadata else ""
-        log.info("started Cloud Run job execution", extra=fields(job=self._name, execution=execution))
+        log.info("started Cloud Run job execution", extra=fields(job=self.name, execution=execution, tasks=task_count))
         return execution
 
-
-class LocalRunLauncher:
-    """POSTs to the local Cloud Run Jobs stand-in (``local_emulators.run_jobs``) on the same path."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._url = (
-            f"{settings.local_run_api.rstrip('/')}/v2/projects/{settings.project}/locations/"
-            f"{settings.region}/jobs/{settings.transcribe_job}:run"
-        )
-
-    def run(self, task_count: int) -> str:
-        body = json.dumps({"overrides": {"taskCount": task_count}}).encode()
-        req = urllib.request.Request(self._url, body, {"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            execution = json.load(resp)["metadata"]["name"]
-        log.info("started local job execution", extra=fields(execution=execution))
-        return execution
+    def live_tasks(self) -> int:
+        """Tasks of unfinished executions that have not ended (pending or running)."""
+        pages = self._executions.list_executions(request={"parent": self.name, "page_size": 100}).pages
+        live = 0
+        for page in itertools.islice(pages, LIST_PAGES):
+            for execution in page.executions:
+                if "completion_time" in execution:
+                    continue
+                ended = execution.succeeded_count + execution.failed_count + execution.cancelled_count
+                live += max(0, execution.task_count - ended)
+        return live
 
 
-class NoLauncher:
-    """Workers are started some other way (tests that run the worker themselves)."""
-
-    def run(self, task_count: int) -> str:
-        return ""
-
-
-def launcher_for(settings: Settings) -> JobLauncher:
-    if settings.launcher == "cloudrun":
-        return CloudRunLauncher(settings)
-    if settings.launcher == "local":
-        return LocalRunLauncher(settings)
-    return NoLauncher()
+def launcher_for(settings: Settings) -> CloudRunLauncher | None:
+    """The launcher the settings name; ``None``: workers are started some other way (tests that run them)."""
+    return CloudRunLauncher(settings) if settings.launcher == "cloudrun" else None

@@ -12,6 +12,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import _helpers
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from .dispatch import Backlog, max_pieces
 from .errors import TransientError, TransitionRefused
 from .jobs import Job, JobStatus, can_transition
 from . import telemetry
@@ -19,6 +20,7 @@ from . import telemetry
 JOBS = "jobs"
 TERMINAL_VALUES = frozenset(s.value for s in JobStatus if s.terminal)
 DISPATCH = "dispatch"
+BACKLOG_SCAN = 2000  # queued jobs a dispatch reads; beyond that the backlog wants every task anyway
 DELETIONS = "deletions"
 CAS_ATTEMPTS = 8
 
@@ -262,6 +264,13 @@ class JobStore:
             return {"last_launch_at": at}
 
         return compare_and_set(self._client, self._client.collection(DISPATCH).document(job_name), decide)
+
+    def backlog(self, shard_min_s: float, limit: int = BACKLOG_SCAN) -> Backlog:
+        """The queued jobs: how many, their audio, the pieces they may be cut into (the first ``limit``)."""
+        query = (self._jobs.where(filter=FieldFilter("status", "==", JobStatus.QUEUED.value))
+                 .select(["probe.duration_s"]).limit(limit))
+        durations = [float(((snap.to_dict() or {}).get("probe") or {}).get("duration_s") or 0.0) for snap in query.stream()]
+        return Backlog(len(durations), sum(durations), sum(max_pieces(d, shard_min_s) for d in durations))
 
     def clear_dispatch(self, job_name: str) -> None:
         """Forget the last launch (it failed), so the next request launches again."""

@@ -18,6 +18,7 @@ from mixscribe import gcp, telemetry
 from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
 from mixscribe.intake import Intake
+from mixscribe.dispatch import dispatcher_for
 from mixscribe.launcher import launcher_for
 from mixscribe.logs import fields, setup_logging
 from mixscribe.notifications import UploadNotification
@@ -33,13 +34,14 @@ def intake() -> Intake:
     """Clients are built once per instance, on first use."""
     settings = Settings.from_env()
     publisher = gcp.publisher_client()
+    store = JobStore(gcp.firestore_client(settings))
     return Intake(
         settings=settings,
-        store=JobStore(gcp.firestore_client(settings)),
+        store=store,
         storage=gcp.storage_client(settings),
         publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
-        launcher=launcher_for(settings),
+        dispatcher=dispatcher_for(settings, store, launcher_for(settings)),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -42,16 +43,42 @@ class Placement:
     cpu_threads: int
 
 
-def choose_placement(settings: Settings, cuda_devices: int, cpu_count: int, task_count: int) -> Placement:
-    """CUDA float16 when a GPU is present, else CPU int8 with the cores shared among tasks."""
+def available_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The CPUs this task may use: its cgroup's CPU quota (a Cloud Run task's vCPUs), else its affinity.
+
+    ``os.cpu_count()`` counts the host's cores, which a container on Cloud Run does not have.
+    """
+    quotas = []
+    try:  # cgroup v2: "max 100000" or "400000 100000"
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+        if quota != "max":
+            quotas.append(int(quota) / int(period))
+    except (OSError, ValueError):
+        try:  # cgroup v1
+            quota_us = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+            period_us = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+            if quota_us > 0:
+                quotas.append(quota_us / period_us)
+        except (OSError, ValueError):
+            pass
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min([affinity, *(math.ceil(q) for q in quotas)]))
+
+
+def choose_placement(settings: Settings, cuda_devices: int, cpus: int) -> Placement:
+    """CUDA float16 when a GPU is present, else CPU int8 on the task's own CPUs.
+
+    ``cpus`` is what this task has (``available_cpus``); ``MIXSCRIBE_CPU_THREADS`` overrides it (the
+    local stack's tasks share one machine and are told their share).
+    """
     device = settings.device
     if device == "auto":
         device = "cuda" if cuda_devices > 0 else "cpu"
     compute = settings.compute_type
     if compute == "auto":
         compute = "float16" if device == "cuda" else "int8"
-    threads = max(1, cpu_count // max(1, task_count)) if device == "cpu" else 0
-    return Placement(device, compute, threads)
+    threads = (settings.cpu_threads or cpus) if device == "cpu" else 0
+    return Placement(device, compute, max(0, threads))
 
 
 def resolve_model_path(name: str, settings: Settings) -> Path:
@@ -157,13 +184,11 @@ class SpeechModel:
 class ModelCache:
     """Models by name, each loaded on first use and kept for the task's life."""
 
-    def __init__(self, settings: Settings, task_count: int) -> None:
+    def __init__(self, settings: Settings) -> None:
         import ctranslate2
 
         self.settings = settings
-        self.placement = choose_placement(
-            settings, ctranslate2.get_cuda_device_count(), os.cpu_count() or 1, task_count
-        )
+        self.placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
         self._models: dict[str, SpeechModel] = {}
 
     def get(self, name: str) -> SpeechModel:

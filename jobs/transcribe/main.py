@@ -40,7 +40,7 @@ def main() -> int:
         storage=gcp.storage_client(settings),
         publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
-        models=ModelCache(settings, task.count),
+        models=ModelCache(settings),
         task=task,
         max_attempts=settings.max_delivery_attempts,
     )

@@ -20,6 +20,7 @@ from google.api_core import exceptions as gexc
 
 from mixscribe import layout
 from mixscribe.audio import MODEL_RATE, DecodedAudio
+from mixscribe.dispatch import max_pieces
 from mixscribe.errors import PermanentError
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
@@ -46,10 +47,8 @@ class ShardedTranscription:
 
     def pieces_for(self, duration_s: float) -> int:
         """How many pieces: one per task, each at least half of ``shard_min_s`` long; 1 = no split."""
-        settings, count = self.p.settings, self.p.task.count
-        if count < 2 or duration_s < settings.shard_min_s:
-            return 1
-        return max(2, min(count, int(duration_s // max(1.0, settings.shard_min_s / 2))))
+        count = self.p.task.count
+        return 1 if count < 2 else min(count, max_pieces(duration_s, self.p.settings.shard_min_s))
 
     def renew(self) -> None:
         if self.current is not None:

@@ -19,7 +19,7 @@ def words(text: str) -> list[str]:
 
 def test_batched_path_transcribes_like_the_sequential_one(monkeypatch: pytest.MonkeyPatch):
     settings = Settings.from_env({})
-    placement = engine.choose_placement(settings, 0, 2, 1)
+    placement = engine.choose_placement(settings, 0, 2)
     model = engine.SpeechModel("tiny.en", engine.resolve_model_path("tiny.en", settings), placement)
     samples = decode_audio(str(SAMPLE), 600).samples
     options = JobOptions(model="tiny.en", language="en")

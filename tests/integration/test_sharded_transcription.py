@@ -55,7 +55,7 @@ def setup(stack, tmp_path_factory):
     subscription = f"projects/{project}/subscriptions/{topic}-sub"
     subscriber.create_subscription(request={"name": subscription, "topic": f"projects/{project}/topics/{topic}"})
     settings = Settings.from_env({**env, "MIXSCRIBE_REQUESTS_TOPIC": topic, "MIXSCRIBE_SHARD_MIN_S": "30"})
-    models = ModelCache(settings, 2)
+    models = ModelCache(settings)
     store = JobStore(stack.db)
     events = PubSubEventSink(publisher, settings.topic_path(settings.events_topic))
 

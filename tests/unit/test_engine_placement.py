@@ -3,7 +3,7 @@
 
 import pytest
 
-from jobs.transcribe.engine import Placement, choose_placement, resolve_model_path
+from jobs.transcribe.engine import Placement, available_cpus, choose_placement, resolve_model_path
 from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError
 
@@ -11,19 +11,29 @@ AUTO = Settings()
 
 
 def test_gpu_present_means_cuda_float16():
-    assert choose_placement(AUTO, cuda_devices=1, cpu_count=16, task_count=1) == Placement("cuda", "float16", 0)
+    assert choose_placement(AUTO, cuda_devices=1, cpus=16) == Placement("cuda", "float16", 0)
 
 
-def test_no_gpu_means_cpu_int8_with_cores_shared_among_tasks():
-    assert choose_placement(AUTO, 0, cpu_count=2, task_count=1) == Placement("cpu", "int8", 2)
-    assert choose_placement(AUTO, 0, cpu_count=2, task_count=2) == Placement("cpu", "int8", 1)
-    assert choose_placement(AUTO, 0, cpu_count=2, task_count=8).cpu_threads == 1
+def test_no_gpu_means_cpu_int8_on_the_cpus_the_task_has():
+    """Defect: threads were cores // task_count, right for tasks sharing one machine, wrong on Cloud Run
+    where each of an execution's 20 tasks has its own 4 vCPUs (it got 1 thread, or 0 when rounded)."""
+    assert choose_placement(AUTO, 0, cpus=4) == Placement("cpu", "int8", 4)
+    assert choose_placement(Settings(cpu_threads=1), 0, cpus=4).cpu_threads == 1  # the local stack says its share
+
+
+def test_a_tasks_cpus_come_from_its_cgroup_quota(tmp_path):
+    (tmp_path / "cpu.max").write_text("400000 100000\n")  # a Cloud Run task with 4 vCPUs on a bigger host
+    assert available_cpus(tmp_path) == min(4, len(__import__("os").sched_getaffinity(0)))
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # 1.5 vCPU: two threads
+    assert available_cpus(tmp_path) == min(2, len(__import__("os").sched_getaffinity(0)))
+    (tmp_path / "cpu.max").write_text("max 100000\n")  # no quota: the affinity
+    assert available_cpus(tmp_path) == len(__import__("os").sched_getaffinity(0))
 
 
 def test_explicit_settings_win():
     settings = Settings(device="cuda", compute_type="int8_float16")
-    assert choose_placement(settings, 1, 4, 1) == Placement("cuda", "int8_float16", 0)
-    assert choose_placement(Settings(device="cpu"), 4, 4, 1).device == "cpu"
+    assert choose_placement(settings, 1, 4) == Placement("cuda", "int8_float16", 0)
+    assert choose_placement(Settings(device="cpu"), 4, 4).device == "cpu"
 
 
 def test_bundled_model_resolves_and_unknown_models_are_unavailable(tmp_path):

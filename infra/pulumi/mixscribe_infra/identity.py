@@ -37,6 +37,7 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("on-upload", "roles/datastore.user"): "project: create and update jobs/{id} (Firestore has no per-collection IAM)",
     ("on-upload", "roles/pubsub.publisher"): "transcribe-requests and mixscribe-events topics: queue work, emit events",
     ("on-upload", "roles/run.jobsExecutorWithOverrides"): "transcribe jobs: start an execution with a task-count override",
+    ("on-upload", "roles/run.viewer"): "transcribe jobs: list executions to count the tasks still running (dispatch sizing)",
     ("transcribe", "roles/storage.objectViewer"): "uploads bucket: download the audio",
     ("transcribe", "roles/storage.objectUser"): "results bucket: write (and overwrite on retry) transcripts and metrics",
     ("transcribe", "roles/datastore.user"): "project: claim jobs, renew leases, move statuses",

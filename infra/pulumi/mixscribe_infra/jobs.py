@@ -28,6 +28,7 @@ class JobSpec:
     memory: str
     gpu: bool
     timeout_s: int
+    speed_x: float  # audio seconds a task transcribes per second: sizes dispatches (assumed, docs/capacity.md)
     max_retries: int = 3
 
 
@@ -40,9 +41,10 @@ class TranscriptionJobs(pulumi.ComponentResource):
             f"{name}-registry", repository_id="mixscribe", format="DOCKER", location=cfg.region, project=cfg.project,
             description="mixscribe job images", opts=child,
         )
-        specs = [JobSpec("transcribe-cpu", cfg.image("transcribe-cpu"), "4", "8Gi", False, 4 * 3600)]
+        specs = [JobSpec("transcribe-cpu", cfg.image("transcribe-cpu"), "4", "8Gi", False, 4 * 3600, 12.0)]
         if cfg.gpu:
-            specs.insert(0, JobSpec("transcribe-gpu", cfg.image("transcribe-gpu"), "4", "16Gi", True, GPU_TASK_TIMEOUT_CAP_S))
+            specs.insert(0, JobSpec("transcribe-gpu", cfg.image("transcribe-gpu"), "4", "16Gi", True, GPU_TASK_TIMEOUT_CAP_S, 30.0))
+        self.specs = specs
         self.jobs: dict[str, gcp.cloudrunv2.Job] = {}
         for spec in specs:
             limits = {"cpu": spec.cpu, "memory": spec.memory}
@@ -71,14 +73,19 @@ class TranscriptionJobs(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.registry]),
             )
             self.jobs[spec.name] = job
-            why("on-upload", "roles/run.jobsExecutorWithOverrides")
-            gcp.cloudrunv2.JobIamMember(
-                f"{name}-{spec.name}-dispatcher", name=job.name, location=cfg.region, project=cfg.project,
-                role="roles/run.jobsExecutorWithOverrides", member=accounts.member("on-upload"), opts=child,
-            )
+            for role, suffix in (("roles/run.jobsExecutorWithOverrides", "dispatcher"), ("roles/run.viewer", "counter")):
+                why("on-upload", role)
+                gcp.cloudrunv2.JobIamMember(
+                    f"{name}-{spec.name}-{suffix}", name=job.name, location=cfg.region, project=cfg.project,
+                    role=role, member=accounts.member("on-upload"), opts=child,
+                )
         self.register_outputs({n: j.name for n, j in self.jobs.items()})
 
     @property
     def dispatch_job(self) -> str:
         """The job the dispatcher starts: the GPU one when there is one."""
         return "transcribe-gpu" if "transcribe-gpu" in self.jobs else "transcribe-cpu"
+
+    @property
+    def dispatch_speed_x(self) -> float:
+        return next(spec.speed_x for spec in self.specs if spec.name == self.dispatch_job)

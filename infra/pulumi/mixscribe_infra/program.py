@@ -34,6 +34,7 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     jobs = TranscriptionJobs("jobs", cfg, accounts, shared)
     function_settings = {
         **shared, "launcher": "cloudrun", "transcribe_job": jobs.dispatch_job, "transcribe_tasks": cfg.max_tasks,
+        "task_speed_x": jobs.dispatch_speed_x, "drain_target_s": 120,
         "llm_model": cfg.llm_model, "llm_base_url": cfg.llm_base_url,
     }
     functions = Functions("functions", cfg, accounts, storage.sources.name, function_settings,

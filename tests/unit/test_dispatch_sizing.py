@@ -1,0 +1,87 @@
+"""Dispatch sizing on in-memory fakes of its ports: the backlog decides how many tasks start."""
+
+from __future__ import annotations
+
+from mixscribe.dispatch import Backlog, Dispatcher, SizingRule, max_pieces
+
+RULE = SizingRule(speed_x=30.0, file_overhead_s=1.0, drain_target_s=60, max_tasks=20)
+
+
+class FakeLauncher:
+    def __init__(self, live: int = 0) -> None:
+        self.live = live
+        self.started: list[int] = []
+
+    def run(self, task_count: int) -> str:
+        self.started.append(task_count)
+        self.live += task_count
+        return f"execution-{len(self.started)}"
+
+    def live_tasks(self) -> int:
+        return self.live
+
+
+class FakeWindow:
+    """The debounce document: the first caller of a window holds it."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.cleared = 0
+
+    def try_dispatch(self, job_name: str, debounce_s: int) -> bool:
+        taken, self.held = not self.held, True
+        return taken
+
+    def clear_dispatch(self, job_name: str) -> None:
+        self.held = False
+        self.cleared += 1
+
+
+def test_one_short_upload_starts_one_task_not_the_maximum():
+    """Defect: every dispatch started the job's maximum (20 L4 tasks in the default stack)."""
+    assert RULE.to_start(Backlog(jobs=1, audio_s=8.4, pieces=1), live_tasks=0) == 1
+
+
+def test_tasks_grow_with_the_queued_work_and_stop_at_the_maximum():
+    hour_of_clips = Backlog(jobs=120, audio_s=3600, pieces=120)  # 120 s of model + 120 s of per-file work
+    assert RULE.wanted(hour_of_clips) == 4
+    assert RULE.to_start(hour_of_clips, live_tasks=3) == 1
+    assert RULE.to_start(hour_of_clips, live_tasks=6) == 0
+    assert RULE.wanted(Backlog(jobs=10_000, audio_s=3_600_000, pieces=10_000)) == 20
+    assert RULE.wanted(Backlog()) == 0
+
+
+def test_a_long_file_takes_as_many_tasks_as_it_has_pieces():
+    assert max_pieces(3 * 3600, shard_min_s=600) == 36 and max_pieces(599, 600) == 1
+    long_file = Backlog(jobs=1, audio_s=3 * 3600, pieces=max_pieces(3 * 3600, 600))
+    assert RULE.wanted(long_file) == 7  # 360 s of model over a 60 s target
+    assert RULE.wanted(Backlog(jobs=1, audio_s=3 * 3600, pieces=1)) == 1  # one piece: one task
+
+
+def test_a_burst_gets_its_tasks_when_the_window_ends():
+    backlog = [Backlog(jobs=1, audio_s=10, pieces=1)]
+    launcher, window, naps = FakeLauncher(), FakeWindow(), []
+
+    def nap(seconds: float) -> None:  # the burst lands while the window is held
+        naps.append(seconds)
+        backlog[0] = Backlog(jobs=400, audio_s=4000, pieces=400)
+
+    dispatcher = Dispatcher("transcribe", RULE, 15, window, lambda: backlog[0], launcher, sleep=nap)
+    dispatcher.dispatch()
+    assert launcher.started == [1, 8] and naps == [15]  # at once for the first file, the rest at the window's end
+    dispatcher.dispatch()  # the window is held: nothing more
+    assert launcher.started == [1, 8]
+
+
+def test_a_failed_launch_frees_the_window():
+    class Down(FakeLauncher):
+        def run(self, task_count: int) -> str:
+            raise ConnectionError("run API unavailable")
+
+    window = FakeWindow()
+    dispatcher = Dispatcher("transcribe", RULE, 15, window, lambda: Backlog(1, 5, 1), Down(), sleep=lambda s: None)
+    try:
+        dispatcher.dispatch()
+    except ConnectionError:
+        pass
+    assert window.cleared == 1 and not window.held
