@@ -1,8 +1,8 @@
 """Virtualenvs made from an artifact's own requirements alone, cached under ``.local/venvs/``.
 
-The key is the hash of the Python version and every requirements file pip reads (the
-``requirements.txt`` and the constraints it names), so only the first run pays and a changed pin
-makes a new environment. A lock file serialises stacks that start in parallel.
+The key is the hash of the Python version, pip's arguments and every requirements file pip reads
+(and the files they name), so only the first run pays and a changed pin makes a new environment.
+A lock file serialises stacks that start in parallel.
 """
 
 from __future__ import annotations
@@ -32,14 +32,23 @@ def requirement_files(requirements: Path) -> list[Path]:
     return files
 
 
+def named_files(folder: Path, pip_args: list[str]) -> list[Path]:
+    """Every file pip reads for ``pip install <pip_args>`` run in ``folder``."""
+    files: list[Path] = []
+    for flag, value in zip(pip_args, pip_args[1:]):
+        if flag in ("-r", "-c"):
+            files += requirement_files(folder / value)
+    return files
+
+
 def python_version(python: str) -> str:
     return subprocess.run([python, "-c", "import sys; print(sys.version)"], check=True, capture_output=True,
                           text=True).stdout.strip()
 
 
-def venv_key(requirements: Path, python: str) -> str:
-    digest = hashlib.sha256(python_version(python).encode())
-    for path in requirement_files(requirements):
+def venv_key(folder: Path, pip_args: list[str], python: str) -> str:
+    digest = hashlib.sha256(python_version(python).encode() + b"\0" + " ".join(pip_args).encode())
+    for path in named_files(folder, pip_args):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -55,9 +64,10 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_venv(requirements: Path, python: str = sys.executable, cache: Path = CACHE) -> Path:
-    """A virtualenv with exactly ``requirements`` installed (pip resolves it as Cloud Build would)."""
-    key = venv_key(requirements, python)
+def ensure_venv(folder: Path, pip_args: list[str], python: str = sys.executable, cache: Path = CACHE) -> Path:
+    """A virtualenv with what ``pip install <pip_args>`` run in ``folder`` installs (as Cloud Build or
+    ``docker build`` would), cached by the hash of everything pip reads."""
+    key = venv_key(folder, pip_args, python)
     venv = cache / key
     if (venv / COMPLETE).exists():
         return venv
@@ -69,11 +79,11 @@ def ensure_venv(requirements: Path, python: str = sys.executable, cache: Path = 
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_REQUIRE_VIRTUALENV")}
         proc = subprocess.run(
             [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             "--no-warn-script-location", "-r", requirements.name],
-            cwd=requirements.parent, env=env, capture_output=True, text=True,
+             "--no-warn-script-location", *pip_args],
+            cwd=folder, env=env, capture_output=True, text=True,
         )
         if proc.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
-            raise RuntimeError(f"pip could not install {requirements}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
-        (venv / COMPLETE).write_text(str(requirements) + "\n")
+            raise RuntimeError(f"pip could not install {pip_args} in {folder}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        (venv / COMPLETE).write_text(f"{folder}: pip install {' '.join(pip_args)}\n")
     return venv

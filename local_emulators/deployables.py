@@ -3,8 +3,10 @@
 Functions run from the very zip infra uploads (``artifacts.functions.build_archive``), unpacked
 under ``.local/functions/`` and served by functions-framework from a virtualenv made of that
 archive's ``requirements.txt`` alone (``artifacts.venvs``), started as Cloud Functions gen2 starts
-it (``FUNCTION_TARGET``, ``FUNCTION_SIGNATURE_TYPE``, ``PORT``, ``K_SERVICE``). Nothing from the
-repository is importable there: a file the archive lacks is missing locally too.
+it (``FUNCTION_TARGET``, ``FUNCTION_SIGNATURE_TYPE``, ``PORT``, ``K_SERVICE``). The transcription
+job's tasks run from the folder ``artifacts.image.assemble`` makes of the CPU image's files, in a
+venv of its requirements on the image's Python. Nothing from the repository is importable there:
+a file an artifact lacks is missing locally too.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def deployable_env(base: dict[str, str]) -> dict[str, str]:
 def deploy_function(directory: str) -> DeployedFunction:
     archive = build_archive(REPO, directory)
     folder = archive.extract(UNPACKED).resolve()
-    return DeployedFunction(SOURCES[directory], folder, ensure_venv(folder / "requirements.txt"))
+    return DeployedFunction(SOURCES[directory], folder, ensure_venv(folder, ["-r", "requirements.txt"]))
 
 
 def deploy_functions(directories: list[str]) -> dict[str, DeployedFunction]:

