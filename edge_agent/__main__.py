@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mixscribe.logs import setup_logging
 
-from .agent import EXIT_FAILED, EXIT_OK, Agent
+from .agent import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Agent
 from .config import AgentConfig
 
 BAR = 40
@@ -28,7 +28,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "segment_s": args.segment_s, "quiet_window_s": args.quiet_window_s, "project": args.project,
         "events_topic": args.events_topic, "spool_budget_bytes": args.spool_budget_bytes,
         "bandwidth_bytes_s": args.bandwidth_bytes_s, "realtime": False if args.fast else None,
-        "exit_when_drained": True if args.exit_when_drained else None,
+        "exit_when_drained": True if args.exit_when_drained else None, "spool_full_hold_s": args.spool_full_hold_s,
     }
 
 
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--segment-s", type=float)
         cmd.add_argument("--quiet-window-s", type=float)
         cmd.add_argument("--spool-budget-bytes", type=int)
+        cmd.add_argument("--spool-full-hold-s", type=float, help="spool full: keep uploading this long, then exit 3")
         cmd.add_argument("--bandwidth-bytes-s", type=int)
         cmd.add_argument("--exit-when-drained", action="store_true")
         cmd.add_argument("--timeout-s", type=float, help="drain: give up after this long")
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         config = AgentConfig.load(args.config, _overrides(args))
     except (ValueError, OSError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     agent = Agent(config)
     if args.command == "drain":
         return EXIT_OK if agent.drain(args.timeout_s) else EXIT_FAILED

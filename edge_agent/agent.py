@@ -29,7 +29,8 @@ from .spool import Spool
 from .uploader import SOURCE, Uploader
 
 log = logging.getLogger("edge.agent")
-EXIT_OK, EXIT_SPOOL_FULL, EXIT_FAILED = 0, 3, 1
+# exit codes (edge_agent/deploy/mixscribe-edge.service acts on them; a test checks the unit against these)
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_SPOOL_FULL = 0, 1, 2, 3
 
 
 def storage_client(config: AgentConfig) -> Any:
@@ -100,7 +101,11 @@ class Agent:
         writer.join()
         if isinstance(recorder.error, SpoolFull):
             log.critical(str(recorder.error), extra=fields(session=session, **self.spool.stats()))
+            freed = self._hold_while_full()
             self.stop.set()
+            uploader.join(30)
+            log.warning("leaving to restart recording" if freed else "spool still full; leaving for a later restart",
+                        extra=fields(session=session, **self.spool.stats()))
             return EXIT_SPOOL_FULL
         if recorder.error is not None:
             log.critical("recording failed", exc_info=recorder.error, extra=fields(session=session))
@@ -113,6 +118,16 @@ class Agent:
         self._write_status()
         log.info("agent stopped", extra=fields(session=session, **self.spool.stats()))
         return EXIT_OK
+
+    def _hold_while_full(self) -> bool:
+        """Recording stopped on a full spool: keep uploading for ``spool_full_hold_s`` or until half the
+        budget is free (True), so a restart resumes recording instead of filling the spool again at once."""
+        deadline = time.monotonic() + self.config.spool_full_hold_s
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            if self.spool.used_bytes() < self.config.spool_budget_bytes / 2:
+                return True
+            self.stop.wait(1.0)
+        return self.spool.used_bytes() < self.config.spool_budget_bytes / 2
 
     def _handle_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():

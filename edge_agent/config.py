@@ -26,8 +26,9 @@ class AgentConfig:
     channel_map: str = "host,guest"  # speaker of each input, sent as x-goog-meta-channels
     segment_s: float = 300.0
     quiet_window_s: float = 10.0  # split at the quietest moment of the segment's last seconds
-    spool_dir: str = "/var/spool/mixscribe"
+    spool_dir: str = "/var/lib/mixscribe/spool"  # under the unit's StateDirectory (systemd creates it, writable)
     spool_budget_bytes: int = 2 * 1024**3
+    spool_full_hold_s: float = 600.0  # spool full: keep uploading this long (or until half is free), then exit 3
     bucket: str = "mixscribe-uploads"
     project: str = ""
     events_topic: str = ""  # e.g. mixscribe-events; empty: no heartbeat/segment events

@@ -186,3 +186,19 @@ def test_every_component_exports_telemetry(infra):
     granted = {(account_of(g.inputs["member"]), g.inputs["role"]) for g in of_type(infra, "projects/iAMMember:IAMMember")}
     for account in ("on-upload", "transcribe", "notes", "api", "webhooks", "dead-letters"):
         assert {(account, "roles/cloudtrace.agent"), (account, "roles/monitoring.metricWriter")} <= granted
+
+
+def test_the_edge_agent_has_its_own_account_limited_to_its_uploads():
+    """Defect: the Pulumi program created no edge identity, and README's objectCreator lacked objects.get."""
+    from mixscribe_infra.identity import EDGE_PREFIX, EDGE_UPLOADER_PERMISSIONS
+
+    resources = build_under_mocks()
+    (role,) = of_type(resources, "projects/iAMCustomRole:IAMCustomRole")
+    assert set(role.inputs["permissions"]) == set(EDGE_UPLOADER_PERMISSIONS) == {"storage.objects.create", "storage.objects.get"}
+    edge_grants = [g for g in iam_grants(resources) if account_of(g.inputs["member"]) == "edge"]
+    by_type = {g.type.rsplit(":", 1)[-1]: g.inputs for g in edge_grants}
+    assert set(by_type) == {"BucketIAMMember", "TopicIAMMember"}
+    bucket = by_type["BucketIAMMember"]
+    assert bucket["bucket"] == "t-uploads" and bucket["role"] == "projects/mixscribe-test/roles/mixscribeEdgeUploader"
+    assert bucket["condition"]["expression"] == f'resource.name.startsWith("projects/_/buckets/t-uploads/objects/{EDGE_PREFIX}")'
+    assert by_type["TopicIAMMember"]["topic"] == "mixscribe-events" and by_type["TopicIAMMember"]["role"] == "roles/pubsub.publisher"

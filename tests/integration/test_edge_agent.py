@@ -1,13 +1,14 @@
-"""The edge agent end to end: replay into the local stack, storage outage, SIGKILL, disk budget."""
+"""The edge agent end to end, installed as README says (its own package, its own venv): replay into
+the local stack, storage outage, SIGKILL, disk budget."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,15 +17,23 @@ import pytest
 import soundfile
 
 from mixscribe.jobs import job_id_for
-from tests.conftest import REPO
+from local_emulators.deployables import deployable_env
+from tests.support.edge_install import installed_agent
 from tests.support.gcs_server import GcsServer
 
 pytestmark = pytest.mark.integration
 BUCKET = "edge-uploads"
 
 
+@functools.lru_cache(maxsize=1)
+def edge_command() -> str:
+    return str(installed_agent() / "bin" / "mixscribe-edge")
+
+
 def agent(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "edge_agent", "run", *args], cwd=REPO, env={**os.environ, **env},
+    """``mixscribe-edge run`` from its own venv, outside the repository, with nothing of it importable."""
+    return subprocess.Popen([edge_command(), "run", *args], cwd=Path(edge_command()).parent,
+                            env={**deployable_env(dict(os.environ)), **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -145,7 +154,8 @@ def test_a_full_spool_stops_recording_loudly_and_deletes_nothing(audio_dir: Path
     spool = tmp_path / "spool"
     offline = {"STORAGE_EMULATOR_HOST": "http://127.0.0.1:9"}  # nothing listens: uploads keep failing
     run = agent(offline, "--source", str(audio_dir / "two_voices.wav"), "--fast", "--spool", str(spool), "--bucket", BUCKET,
-                "--segment-s", "2", "--quiet-window-s", "0.5", "--spool-budget-bytes", "900000")
+                "--segment-s", "2", "--quiet-window-s", "0.5", "--spool-budget-bytes", "900000",
+                "--spool-full-hold-s", "1")
     out, err = run.communicate(timeout=60)
     assert run.returncode == 3
     assert "spool is full" in err
