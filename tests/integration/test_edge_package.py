@@ -94,7 +94,7 @@ def test_the_unit_runs_the_installed_command_as_a_user_who_can_read_its_config_a
     (folder,) = install_lines("/etc/mixscribe")
     mode, _, owning_group = mode_owner_group(folder)
     assert owning_group in groups and mode & 0o050 == 0o050  # the user may enter its config folder
-    assert any(line.startswith(f"sudo useradd --system --user-group --groups audio") and line.endswith(f" {user}")
+    assert any(line.startswith("sudo useradd --system --user-group --groups audio") and line.endswith(f" {user}")
                for line in readme_install_block())
     assert "ReadWritePaths" not in service and service["ProtectSystem"] == "strict"
     state = Path("/var/lib") / service["StateDirectory"]  # systemd creates it for the user, writable
