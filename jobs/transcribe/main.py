@@ -23,9 +23,13 @@ def task_identity(settings: Settings) -> TaskIdentity:
 
 def idle_timeout_s(settings: Settings, task: TaskIdentity) -> float:
     """How long the task waits on an empty queue. A retried task's predecessor died, perhaps holding
-    a request: wait until that request's ack deadline and the job's lease have run out."""
+    a request: wait until that request's ack deadline (the subscription's, if it died before extending
+    it) and the subscription's backoff have passed and the job's lease has run out."""
     if task.attempt > 0:
-        return max(settings.idle_timeout_s, settings.ack_deadline_s + settings.lease_s + 5)
+        subscription = topology.subscription(topology.REQUESTS_SUBSCRIPTION)
+        deadline = max(subscription.ack_deadline_s, settings.ack_deadline_s)
+        backoff = subscription.retry.backoff_s(1) if subscription.retry else 0.0
+        return max(settings.idle_timeout_s, deadline + backoff + settings.lease_s + 5)
     return settings.idle_timeout_s
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 
-def stack_processes(stack_env: dict[str, str], needle: str) -> list[int]:
-    """PIDs of this stack's processes (by its function's address) whose command line holds ``needle``."""
+def stack_processes(stack_env: dict[str, str], needle: str = "", service: str = "") -> list[int]:
+    """PIDs of this stack's processes (by its function's address) whose command line holds ``needle``
+    or, for a function (run from its archive by functions-framework), whose ``K_SERVICE`` is ``service``."""
     marker = f"MIXSCRIBE_FUNCTION_URL={stack_env['MIXSCRIBE_FUNCTION_URL']}".encode()
     pids = []
     for proc in Path("/proc").iterdir():
@@ -16,7 +17,10 @@ def stack_processes(stack_env: dict[str, str], needle: str) -> list[int]:
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
-            if needle.encode() in cmdline and marker in (proc / "environ").read_bytes():
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            if marker not in environ:
+                continue
+            if (needle and needle.encode() in cmdline) or (service and f"K_SERVICE={service}".encode() in environ):
                 pids.append(int(proc.name))
         except OSError:
             continue
