@@ -13,9 +13,11 @@ import pytest
 
 from local_emulators.stack import LocalStack, StackOptions
 from mixscribe.jobs import job_id_for
+from tests.support.gcs_server import GcsServer
 from tests.support.openai_protocol_server import OpenAIProtocolServer
 
 TERMINAL = ("done", "failed")
+EDGE_BUCKET = "edge-uploads"
 
 
 @dataclass
@@ -130,3 +132,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory, llm_server: OpenAIProtocolSe
     }
     with running_stack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5, service_env=llm_env)) as client:
         yield client
+
+
+@pytest.fixture()
+def edge_gcs(tmp_path: Path) -> Iterator[GcsServer]:
+    """A fake-gcs-server of the edge agent's own, with its bucket (outages are played by stopping it)."""
+    server = GcsServer(tmp_path / "gcs")
+    server.start()
+    server.client().create_bucket(EDGE_BUCKET)
+    yield server
+    server.stop()

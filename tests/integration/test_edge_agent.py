@@ -7,7 +7,6 @@ import functools
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -18,11 +17,10 @@ import soundfile
 
 from mixscribe.jobs import job_id_for
 from local_emulators.deployables import deployable_env
-from tests.support.edge_install import installed_agent
-from tests.support.gcs_server import GcsServer
+from tests.integration.conftest import EDGE_BUCKET as BUCKET
+from tests.support.edge_install import installed_agent, spool_rows
 
 pytestmark = pytest.mark.integration
-BUCKET = "edge-uploads"
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,12 +33,6 @@ def agent(env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen([edge_command(), "run", *args], cwd=Path(edge_command()).parent,
                             env={**deployable_env(dict(os.environ)), **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def manifest(spool: Path) -> list[dict]:
-    with sqlite3.connect(spool / "manifest.sqlite3") as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT * FROM segments ORDER BY session, seq")]
 
 
 def stitched(blobs: list) -> np.ndarray:
@@ -56,15 +48,6 @@ def source_frames(path: Path) -> np.ndarray:
     return soundfile.read(str(path), dtype="int32", always_2d=True)[0]
 
 
-@pytest.fixture()
-def gcs(tmp_path: Path):
-    server = GcsServer(tmp_path / "gcs")
-    server.start()
-    server.client().create_bucket(BUCKET)
-    yield server
-    server.stop()
-
-
 def test_replay_into_the_stack_arrives_once_losslessly_with_both_speakers(stack, audio_dir: Path, tmp_path: Path):
     source = audio_dir / "two_voices.wav"
     config = tmp_path / "edge.toml"
@@ -75,7 +58,7 @@ def test_replay_into_the_stack_arrives_once_losslessly_with_both_speakers(stack,
     run = agent(stack.env, "--config", str(config), "--source", str(source), "--fast")
     out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
-    rows = manifest(tmp_path / "spool")
+    rows = spool_rows(tmp_path / "spool")
     blobs = list(stack.uploads.list_blobs(prefix="edge/ag06-test/"))
     assert [b.name for b in sorted(blobs, key=lambda b: b.name)] == [r["object_name"] for r in rows]
     assert {b.name: b.crc32c for b in blobs} == {r["object_name"]: r["crc32c"] for r in rows}
@@ -100,31 +83,31 @@ def test_replay_into_the_stack_arrives_once_losslessly_with_both_speakers(stack,
     assert sorted(e["attributes"]["seq"] for e in uploaded_events) == [0, 1]
 
 
-def test_a_storage_outage_mid_session_loses_and_duplicates_nothing(gcs: GcsServer, audio_dir: Path, tmp_path: Path):
+def test_a_storage_outage_mid_session_loses_and_duplicates_nothing(edge_gcs, audio_dir: Path, tmp_path: Path):
     source = audio_dir / "two_voices.wav"
     spool = tmp_path / "spool"
-    run = agent({"STORAGE_EMULATOR_HOST": gcs.url}, "--source", str(source), "--spool", str(spool), "--bucket", BUCKET,
+    run = agent({"STORAGE_EMULATOR_HOST": edge_gcs.url}, "--source", str(source), "--spool", str(spool), "--bucket", BUCKET,
                 "--segment-s", "2", "--quiet-window-s", "0.5", "--exit-when-drained")
     time.sleep(3)
-    gcs.stop()  # storage goes away while recording continues
+    edge_gcs.stop()  # storage goes away while recording continues
     time.sleep(6)
     assert run.poll() is None
-    gcs.start()
+    edge_gcs.start()
     out, err = run.communicate(timeout=180)
     assert run.returncode == 0, err
-    rows = manifest(spool)
+    rows = spool_rows(spool)
     assert any(r["attempts"] > 0 for r in rows), "the outage never reached the uploader"
-    blobs = list(gcs.client().list_blobs(BUCKET))
+    blobs = list(edge_gcs.client().list_blobs(BUCKET))
     assert sorted(b.name for b in blobs) == sorted(r["object_name"] for r in rows)  # each once, none missing
     assert {b.name: b.crc32c for b in blobs} == {r["object_name"]: r["crc32c"] for r in rows}
     assert np.array_equal(stitched(blobs), source_frames(source))
 
 
-def test_sigkill_mid_segment_then_restart_uploads_every_complete_segment_only(gcs: GcsServer, audio_dir: Path, tmp_path: Path):
+def test_sigkill_mid_segment_then_restart_uploads_every_complete_segment_only(edge_gcs, audio_dir: Path, tmp_path: Path):
     source = audio_dir / "two_voices.wav"
     spool = tmp_path / "spool"
     common = ["--source", str(source), "--spool", str(spool), "--bucket", BUCKET, "--segment-s", "3", "--quiet-window-s", "0.5"]
-    first = agent({"STORAGE_EMULATOR_HOST": gcs.url}, *common)
+    first = agent({"STORAGE_EMULATOR_HOST": edge_gcs.url}, *common)
     deadline = time.monotonic() + 30
     while not list(spool.glob("*-000001.flac.tmp")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -133,20 +116,20 @@ def test_sigkill_mid_segment_then_restart_uploads_every_complete_segment_only(gc
     first.wait(10)
     torn = list(spool.glob("*.flac.tmp"))
     assert torn, "the kill should leave a half-written segment"
-    second = agent({"STORAGE_EMULATOR_HOST": gcs.url}, *common, "--fast")
+    second = agent({"STORAGE_EMULATOR_HOST": edge_gcs.url}, *common, "--fast")
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
-    rows = manifest(spool)
+    rows = spool_rows(spool)
     sessions = sorted({r["session"] for r in rows})
     assert len(sessions) == 2
     killed = [r for r in rows if r["session"] == sessions[0]]
     assert [r["state"] for r in killed if r["state"] == "torn"] == ["torn"]
     assert not list(spool.glob("*.tmp"))
-    names = sorted(b.name for b in gcs.client().list_blobs(BUCKET))
+    names = sorted(b.name for b in edge_gcs.client().list_blobs(BUCKET))
     expected = sorted(r["object_name"] for r in rows if r["state"] == "uploaded")
     assert names == expected and len(names) == len([r for r in rows if r["state"] != "torn"])
     assert not any(f"/{sessions[0]}/{r['seq']:06d}.flac" in n for r in killed if r["state"] == "torn" for n in names)
-    resumed = [b for b in gcs.client().list_blobs(BUCKET) if f"/{sessions[1]}/" in b.name]
+    resumed = [b for b in edge_gcs.client().list_blobs(BUCKET) if f"/{sessions[1]}/" in b.name]
     assert np.array_equal(stitched(resumed), source_frames(source))  # recording resumed, whole
 
 
@@ -159,7 +142,7 @@ def test_a_full_spool_stops_recording_loudly_and_deletes_nothing(audio_dir: Path
     out, err = run.communicate(timeout=60)
     assert run.returncode == 3
     assert "spool is full" in err
-    rows = manifest(spool)
+    rows = spool_rows(spool)
     spooled = [r for r in rows if r["state"] == "spooled"]
     assert spooled and all(Path(r["path"]).exists() for r in spooled)
     assert sum(Path(r["path"]).stat().st_size for r in spooled) >= 900000 - 400000

@@ -7,7 +7,6 @@ import os
 import re
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,14 +19,13 @@ from edge_agent.agent import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_SPOOL_FULL
 from edge_agent.config import AgentConfig
 from local_emulators.deployables import deployable_env
 from tests.conftest import REPO
-from tests.support.edge_install import INSTALL_PREFIX, installed_agent, readme_install_block
-from tests.support.gcs_server import GcsServer
+from tests.integration.conftest import EDGE_BUCKET as BUCKET
+from tests.support.edge_install import INSTALL_PREFIX, installed_agent, readme_install_block, spool_rows
 from tests.support.iam_storage import IamStorage
 
 pytestmark = pytest.mark.integration
 UNIT = REPO / "edge_agent" / "deploy" / "mixscribe-edge.service"
 sys.path.insert(0, str(REPO / "infra" / "pulumi"))  # the edge role the Pulumi program grants
-BUCKET = "edge-uploads"
 # roles/storage.objectCreator, as Google documents it: create objects (and XML multipart uploads), nothing to read
 # google-cloud-storage looks its bucket up once in the background (tracing attributes); a 403 there is cached and ignored
 BACKGROUND = {"storage.buckets.get"}
@@ -126,20 +124,10 @@ def replay(storage_url: str, spool: Path, source: Path) -> subprocess.Popen:
 
 
 def spool_states(spool: Path) -> list[str]:
-    with sqlite3.connect(spool / "manifest.sqlite3") as db:
-        return [row[0] for row in db.execute("SELECT state FROM segments ORDER BY seq")]
+    return [row["state"] for row in spool_rows(spool)]
 
 
-@pytest.fixture()
-def storage(tmp_path: Path):
-    server = GcsServer(tmp_path / "gcs")
-    server.start()
-    server.client().create_bucket(BUCKET)
-    yield server
-    server.stop()
-
-
-def test_the_edge_role_is_enough_for_retried_uploads_and_object_creator_is_not(storage, audio_dir: Path, tmp_path: Path):
+def test_the_edge_role_is_enough_for_retried_uploads_and_object_creator_is_not(edge_gcs, audio_dir: Path, tmp_path: Path):
     """Defect: the documented roles/storage.objectCreator lacks objects.get, which the uploader calls on
     every retry, so a retried upload got 403 forever. The Pulumi program's edge role (tested in
     tests/infra) allows create and get under edge/; a front that enforces exactly that answers 403 to
@@ -147,16 +135,16 @@ def test_the_edge_role_is_enough_for_retried_uploads_and_object_creator_is_not(s
     from mixscribe_infra.identity import EDGE_PREFIX, EDGE_UPLOADER_PERMISSIONS
 
     source = audio_dir / "two_voices.wav"
-    with IamStorage(storage.url, set(EDGE_UPLOADER_PERMISSIONS), EDGE_PREFIX, fail_first_upload=True) as front:
+    with IamStorage(edge_gcs.url, set(EDGE_UPLOADER_PERMISSIONS), EDGE_PREFIX, fail_first_upload=True) as front:
         run = replay(front.url, tmp_path / "edge-role" / "spool", source)
         _, err = run.communicate(timeout=120)
         assert run.returncode == 0, err[-2000:]
         assert set(spool_states(tmp_path / "edge-role" / "spool")) == {"uploaded"}
         assert {p for p, _ in front.denied} <= BACKGROUND and "upload failed; will retry" in err  # second attempts
-    uploaded = sorted(b.name for b in storage.client().list_blobs(BUCKET))
+    uploaded = sorted(b.name for b in edge_gcs.client().list_blobs(BUCKET))
     assert uploaded and all(name.startswith("edge/iam-test/") for name in uploaded)
 
-    with IamStorage(storage.url, OBJECT_CREATOR, EDGE_PREFIX, fail_first_upload=True) as front:
+    with IamStorage(edge_gcs.url, OBJECT_CREATOR, EDGE_PREFIX, fail_first_upload=True) as front:
         spool = tmp_path / "creator-role" / "spool"
         run = replay(front.url, spool, source)
         deadline = time.monotonic() + 60

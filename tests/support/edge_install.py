@@ -1,4 +1,4 @@
-"""The edge agent installed exactly as README's install block says, into a cached virtualenv.
+"""The edge agent installed exactly as README's install block says, into a cached virtualenv, and its spool.
 
 The block's ``python3 -m venv /opt/mixscribe-edge`` and ``pip install … ./edge_agent`` lines are
 taken from README and run in this clone with a folder under ``.local/edge/`` for
@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -63,3 +64,10 @@ def installed_agent() -> Path:
             shutil.rmtree(REPO / "edge_agent" / "build", ignore_errors=True)  # setuptools' in-tree leftovers
             (venv / ".complete").touch()
     return venv
+
+
+def spool_rows(spool: Path) -> list[dict]:
+    """The agent's spool manifest, one dict per segment, in order."""
+    with sqlite3.connect(spool / "manifest.sqlite3") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM segments ORDER BY session, seq")]
