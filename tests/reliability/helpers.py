@@ -9,7 +9,8 @@ from typing import Any, Iterable
 
 def stack_processes(stack_env: dict[str, str], needle: str = "", service: str = "") -> list[int]:
     """PIDs of this stack's processes (by its function's address) whose command line holds ``needle``
-    or, for a function (run from its archive by functions-framework), whose ``K_SERVICE`` is ``service``."""
+    or whose environment holds ``service`` (``K_SERVICE=on_upload`` for a function run from its archive,
+    ``CLOUD_RUN_EXECUTION=`` for the job's tasks; the Run API stand-in's own command line names the tasks' CMD)."""
     marker = f"MIXSCRIBE_FUNCTION_URL={stack_env['MIXSCRIBE_FUNCTION_URL']}".encode()
     pids = []
     for proc in Path("/proc").iterdir():
@@ -20,7 +21,7 @@ def stack_processes(stack_env: dict[str, str], needle: str = "", service: str = 
             environ = (proc / "environ").read_bytes().split(b"\0")
             if marker not in environ:
                 continue
-            if (needle and needle.encode() in cmdline) or (service and f"K_SERVICE={service}".encode() in environ):
+            if (needle and needle.encode() in cmdline) or (service and any(v.startswith(service.encode()) for v in environ)):
                 pids.append(int(proc.name))
         except OSError:
             continue

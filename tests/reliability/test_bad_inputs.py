@@ -96,7 +96,7 @@ def corpus(tmp: Path) -> list[Case]:
 def test_bad_input_corpus_ends_with_stable_codes(rstack, tmp_path, short_clip, report):
     cases = corpus(tmp_path)
     assert len([c for c in cases if c.expected != "done"]) >= 20
-    function_pid = stack_processes(rstack.env, service="on_upload")
+    function_pid = stack_processes(rstack.env, service="K_SERVICE=on_upload")
     assert function_pid, "the trigger function's process was not found"
     rss_before = sum(rss_mb(p) for p in function_pid)
     prefix = f"users/bad-{uuid.uuid4().hex[:6]}"
@@ -126,7 +126,7 @@ def test_bad_input_corpus_ends_with_stable_codes(rstack, tmp_path, short_clip, r
     assert table == {c.kind: c.expected for c in cases}
     assert good == ["done"] * 4
     assert all(docs[j]["error"]["message"] for j, c in zip(job_ids, cases) if c.expected != "done")
-    assert stack_processes(rstack.env, service="on_upload") == function_pid  # never restarted
+    assert stack_processes(rstack.env, service="K_SERVICE=on_upload") == function_pid  # never restarted
     assert rss_after - rss_before < 150, (rss_before, rss_after)
 
 

@@ -41,7 +41,7 @@ def test_task_killed_mid_file_is_redelivered_and_completes_once(rstack, tmp_path
     blob, job_id = rstack.upload(minute_of_speech(tmp_path), f"users/crash-{uuid.uuid4().hex[:6]}/minute.flac")
     rstack.wait(job_id, ("transcribing",), timeout_s=120)
     time.sleep(1.5)  # into the model pass
-    tasks = stack_processes(rstack.env, "-m jobs.transcribe")
+    tasks = stack_processes(rstack.env, service="CLOUD_RUN_EXECUTION=")
     assert tasks, "no transcription task process found"
     killed_at = time.monotonic()
     for pid in tasks:
