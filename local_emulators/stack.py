@@ -174,7 +174,7 @@ class LocalStack:
             "run_jobs",
             [sys.executable, "-m", "local_emulators.run_jobs", "--port", str(ports["run_jobs"]),
              "--log-dir", str(self.root / "logs" / "tasks"), "--max-retries", str(opts.max_retries),
-             "--job", services.get("transcribe_job", Settings().transcribe_job), "--python", job.argv()[0],
+             "--job", Settings.from_env(service_env).transcribe_job, "--python", job.argv()[0],
              "--workdir", str(job.app), "--command", " ".join(job.argv()[1:]),
              *(f"--env={key}={value}" for key, value in job.env.items())],
             service_env,
