@@ -77,6 +77,9 @@ class Intake:
             if handled is not None:
                 log.info("upload handled", extra=fields(job_id=handled.job_id, status=handled.status.value))
         telemetry.STAGE_SECONDS.record(time.monotonic() - started, {"stage": "intake"})
+        if handled is not None and handled.status is JobStatus.QUEUED and handled.options is not None:
+            with telemetry.span("dispatch", parent):  # its own span: a window's trailing top-up waits the debounce
+                self.dispatch()
         return handled
 
     def _handle(self, obj: StorageObjectData, job: Job, existing: Job | None) -> Job | None:
@@ -126,7 +129,7 @@ class Intake:
         return stored
 
     def _resume(self, job: Job) -> Job:
-        """Publish and dispatch a queued job (again, if an earlier delivery stopped half-way)."""
+        """Publish a queued job's request (again, if an earlier delivery stopped half-way)."""
         if job.status is not JobStatus.QUEUED or job.options is None:
             return job
         if job.published_at is None:
@@ -134,7 +137,6 @@ class Intake:
                 self._publish(job)
             else:
                 self._await_published(job.job_id)
-        self.dispatch()
         return job
 
     def _await_published(self, job_id: str) -> None:
