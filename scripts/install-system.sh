@@ -17,6 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 missing=""
 command -v java >/dev/null 2>&1 || missing="$missing java(17+)"
+# the local stack runs the transcription job on the image's Python (artifacts/image.py: 3.11)
+command -v python3.11 >/dev/null 2>&1 || missing="$missing python3.11"
 command -v gcloud >/dev/null 2>&1 || missing="$missing gcloud"
 if command -v gcloud >/dev/null 2>&1; then
   sdk=$(dirname "$(readlink -f "$(command -v gcloud)")")/..
