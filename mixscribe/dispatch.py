@@ -6,9 +6,10 @@ never more tasks than there are pieces of work (a file is one; a long file as ma
 planner may cut it into), nor more than the job's maximum. Tasks of executions still running count
 against it. The capacity model (``bench/capacity_model.py``) simulates days with this same rule.
 
-``Dispatcher.dispatch`` runs it twice per debounce window: at once (the first upload of a burst
-starts a task without waiting) and once more when the window ends (the rest of the burst, which
-arrived while that window was held, gets its tasks).
+``Dispatcher.dispatch`` runs it at most three times per debounce window: at once (the first upload
+of a burst starts a task without waiting), ``EARLY_CHECK_S`` later (a burst that lands at once gets
+its tasks within seconds) and when the window ends (the rest of a longer burst, which arrived while
+the window was held, gets its tasks).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .store import JobStore
 
 log = logging.getLogger(__name__)
+EARLY_CHECK_S = 2.0
 
 
 def max_pieces(duration_s: float, shard_min_s: float) -> int:
@@ -105,9 +107,14 @@ class Dispatcher:
         except Exception:
             self.window.clear_dispatch(self.job_name)  # the next upload tries again
             raise
-        if started + live < self.rule.max_tasks:
-            self.sleep(self.debounce_s)
-            self.top_up()
+        checks = [EARLY_CHECK_S, self.debounce_s] if self.debounce_s > EARLY_CHECK_S else [self.debounce_s]
+        waited = 0.0
+        for at in checks:
+            if started + live >= self.rule.max_tasks:
+                return
+            self.sleep(at - waited)
+            waited = at
+            started, live = self.top_up()
 
 
 def dispatcher_for(settings: "Settings", store: "JobStore", launcher: Launcher | None) -> Dispatcher | None:

@@ -58,19 +58,30 @@ def test_a_long_file_takes_as_many_tasks_as_it_has_pieces():
     assert RULE.wanted(Backlog(jobs=1, audio_s=3 * 3600, pieces=1)) == 1  # one piece: one task
 
 
-def test_a_burst_gets_its_tasks_when_the_window_ends():
-    backlog = [Backlog(jobs=1, audio_s=10, pieces=1)]
+def test_a_burst_gets_its_tasks_within_seconds_and_its_tail_when_the_window_ends():
+    arrivals = [Backlog(jobs=1, audio_s=10, pieces=1), Backlog(jobs=400, audio_s=4000, pieces=400),
+                Backlog(jobs=900, audio_s=9000, pieces=900)]
+    backlog = [arrivals.pop(0)]
     launcher, window, naps = FakeLauncher(), FakeWindow(), []
 
-    def nap(seconds: float) -> None:  # the burst lands while the window is held
+    def nap(seconds: float) -> None:  # more of the burst lands while the window is held
         naps.append(seconds)
-        backlog[0] = Backlog(jobs=400, audio_s=4000, pieces=400)
+        backlog[0] = arrivals.pop(0)
 
     dispatcher = Dispatcher("transcribe", RULE, 15, window, lambda: backlog[0], launcher, sleep=nap)
     dispatcher.dispatch()
-    assert launcher.started == [1, 8] and naps == [15]  # at once for the first file, the rest at the window's end
+    # at once for the first file, 2 s later for the burst, at the window's end for its tail
+    assert launcher.started == [1, 8, 11] and naps == [2.0, 13.0]
     dispatcher.dispatch()  # the window is held: nothing more
-    assert launcher.started == [1, 8]
+    assert launcher.started == [1, 8, 11]
+
+
+def test_no_waiting_once_the_maximum_runs():
+    naps: list[float] = []
+    dispatcher = Dispatcher("transcribe", RULE, 15, FakeWindow(), lambda: Backlog(10_000, 3_600_000, 10_000),
+                            FakeLauncher(), sleep=naps.append)
+    dispatcher.dispatch()
+    assert naps == []
 
 
 def test_a_failed_launch_frees_the_window():
