@@ -81,14 +81,14 @@ class Settings(BaseSettings):
     task_speed_x: float = _field(9.0, "audio seconds one task transcribes per second (sizes dispatches)")
     file_overhead_s: float = _field(1.0, "seconds one task spends per file besides the model (sizes dispatches)")
     drain_target_s: int = _field(60, "a dispatch starts enough tasks to clear the queued work within this")
-    dispatch_debounce_s: int = _field(15, "a dispatch window: one leading and one trailing dispatch each")
+    dispatch_debounce_s: int = _field(15, "a dispatch window: top-ups at once, 2 s in and at its end")
     idle_timeout_s: int = _field(30, "workers leave after this long idle (must exceed the debounce)")
     ack_deadline_s: int = _field(60, "a worker's message ack deadline, renewed while it works")
+    lease_s: int = _field(120, "a worker's job lease, renewed while it works")
     task_index: int = _field(0, "set by Cloud Run: this task's index in its execution", env="CLOUD_RUN_TASK_INDEX")
     task_count: int = _field(1, "set by Cloud Run: the execution's task count", env="CLOUD_RUN_TASK_COUNT")
     task_attempt: int = _field(0, "set by Cloud Run: this task's retry number", env="CLOUD_RUN_TASK_ATTEMPT")
     execution: str = _field("local", "set by Cloud Run: the execution's name", env="CLOUD_RUN_EXECUTION")
-    lease_s: int = _field(120, "a worker's job lease, renewed while it works")
     # HTTPS API
     auth_audience: str = _field("", "the audience ID tokens must carry (required by the API)")
     auth_certs_url: str = _field("https://www.googleapis.com/oauth2/v1/certs", "where verification keys are published")
@@ -153,6 +153,8 @@ class Settings(BaseSettings):
         if self.dispatch_debounce_s >= self.idle_timeout_s:
             raise ValueError("MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
                              "or a request could arrive after the last worker left")
+        if self.cpu_threads < 0:
+            raise ValueError("MIXSCRIBE_CPU_THREADS must be 0 (the task's CPUs) or more")
         if self.transcribe_tasks < 1 or self.task_speed_x <= 0 or self.drain_target_s < 1:
             raise ValueError("MIXSCRIBE_TRANSCRIBE_TASKS, MIXSCRIBE_TASK_SPEED_X and MIXSCRIBE_DRAIN_TARGET_S must be positive")
         if self.rate_per_minute < 1 or self.rate_per_hour < self.rate_per_minute:

@@ -16,6 +16,7 @@ Every case writes one CRITICAL log line with ``alert: true``: what the log-based
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,8 +49,14 @@ class DeadLetter:
     @classmethod
     def from_message(cls, message: PushedMessage) -> "DeadLetter":
         attributes = message.attributes
-        consumer = next((s.consumer for s in topology.SUBSCRIPTIONS if s.dead_letter_topic == message.topic), "")
-        job_id = attributes.get("job_id")  # set by every publisher of requests and events
+        source = topology.source_of(message.topic)
+        consumer = source.consumer if source else ""
+        job_id = attributes.get("job_id")  # set by every publisher of requests and events; the body is a fallback
+        if not job_id:
+            try:
+                job_id = json.loads(message.data).get("job_id")
+            except (ValueError, AttributeError):
+                job_id = None
         upload = None
         if consumer == topology.subscription("on-upload").consumer:
             try:

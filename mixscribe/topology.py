@@ -100,9 +100,9 @@ def push_subscriptions(function: str) -> tuple[Subscription, ...]:
     return tuple(s for s in SUBSCRIPTIONS if s.delivery == PUSH and s.consumer == function)
 
 
-def source_of(dead_letter_topic: str) -> Subscription:
-    """The work subscription whose undeliverable messages land on ``dead_letter_topic``."""
-    return next(s for s in _WORK if s.dead_letter_topic == dead_letter_topic)
+def source_of(dead_letter_topic: str) -> Subscription | None:
+    """The work subscription whose undeliverable messages land on ``dead_letter_topic`` (``None``: not one)."""
+    return next((s for s in _WORK if s.dead_letter_topic == dead_letter_topic), None)
 
 
 def push_path(project: str, topic: str) -> str:

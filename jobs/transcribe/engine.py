@@ -78,7 +78,7 @@ def choose_placement(settings: Settings, cuda_devices: int, cpus: int) -> Placem
     if compute == "auto":
         compute = "float16" if device == "cuda" else "int8"
     threads = (settings.cpu_threads or cpus) if device == "cpu" else 0
-    return Placement(device, compute, max(0, threads))
+    return Placement(device, compute, threads)
 
 
 def resolve_model_path(name: str, settings: Settings) -> Path:
