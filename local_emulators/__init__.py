@@ -1,2 +1,3 @@
-"""The whole system on one machine: real gcloud emulators, fake-gcs-server and local stand-ins
-for Eventarc and the Cloud Run Jobs API. ``python -m local_emulators up|down|status|demo``."""
+"""The whole system on one machine: real gcloud emulators, fake-gcs-server, a stand-in for the Cloud
+Run Admin API, and every function and the job run from their deploy artifacts.
+``python -m local_emulators up|down|status|demo``."""
