@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .venvs import ensure_venv
 
-SITE = "/usr/local/lib/python3.11/site-packages"  # where python:3.11 images install packages
+PYTHON = "3.11.7"  # the base image's Python, the one the tests run
+SITE = f"/usr/local/lib/python{PYTHON.rsplit('.', 1)[0]}/site-packages"  # where python:3.x images install packages
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ class JobImage:
 
 
 JOB_IMAGE = JobImage(
-    base="python:3.11.7-slim-bookworm",
-    python="3.11.7",
+    base=f"python:{PYTHON}-slim-bookworm",
+    python=PYTHON,
     workdir="/app",
     copies=("mixscribe", "jobs"),
     constraints="constraints.txt",

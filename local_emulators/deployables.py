@@ -35,14 +35,14 @@ class DeployedFunction:
     def argv(self) -> list[str]:
         return [str(self.venv / "bin" / "functions-framework"), "--host", "127.0.0.1"]
 
-    def env(self, base: dict[str, str], port: int, service: str) -> dict[str, str]:
+    def env(self, base: dict[str, str], port: int) -> dict[str, str]:
         """The gen2 runtime's variables on top of the service environment, without the dev venv."""
         return {
             **deployable_env(base),
             "FUNCTION_TARGET": self.source.entry_point,
             "FUNCTION_SIGNATURE_TYPE": self.source.signature_type,
             "PORT": str(port),
-            "K_SERVICE": service,
+            "K_SERVICE": self.source.directory,
         }
 
 

@@ -68,7 +68,7 @@ class LocalStack:
     def _function(self, deployed: DeployedFunction, port: int, env: dict[str, str]) -> ServiceProcess:
         """A function from its unpacked archive, in its own venv, started as Cloud Functions gen2 starts it."""
         name = deployed.source.directory
-        return self._service(name, deployed.argv(), {**deployed.env(env, port, name), "THREADS": "8"}, tcp_open(port),
+        return self._service(name, deployed.argv(), {**deployed.env(env, port), "THREADS": "8"}, tcp_open(port),
                              cwd=deployed.folder)
 
     def start(self) -> dict[str, str]:

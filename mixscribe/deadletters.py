@@ -24,7 +24,7 @@ from datetime import datetime
 from . import telemetry, topology
 from .errors import ErrorCode
 from .events import EventSink, make_event
-from .jobs import Job, JobStatus, SourceObject
+from .jobs import Job, JobStatus, SourceObject, job_id_for
 from .logs import fields
 from .notifications import UploadNotification
 from .pushed import PushedMessage
@@ -65,7 +65,7 @@ class DeadLetter:
                 notification = None
             if notification is not None:
                 upload = notification.object.source
-                job_id = Job.new(upload, None, utcnow(), 1).job_id
+                job_id = job_id_for(upload.bucket, upload.name, upload.generation)
         return cls(
             job_id=str(job_id) if job_id else None,
             topic=message.topic,
@@ -119,9 +119,6 @@ class DeadLetterHandler:
 
     def _webhook_failed(self, job_id: str, message: str) -> None:
         job = self.store.get(job_id)
-        if job is None or not (job.options and job.options.webhook):
+        if job is None or not (job.options and job.options.webhook) or job.webhook_settled:
             return
-        if (job.webhook or {}).get("state") in ("delivered", "failed"):
-            return
-        self.store.update_fields(job_id, {"webhook": {"state": "failed", "attempts": 0, "last_status": None,
-                                                      "last_error": message, "updated_at": utcnow()}})
+        self.store.record_webhook(job_id, "failed", 0, None, message)

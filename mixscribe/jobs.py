@@ -143,6 +143,11 @@ class Job:
     notes: dict[str, Any] | None = None  # summary written when the notes are ready
     trace: str | None = None  # W3C traceparent of the upload's span: every later hop joins this trace
 
+    @property
+    def webhook_settled(self) -> bool:
+        """The webhook's outcome is recorded (delivered or failed): nothing more is sent or recorded."""
+        return (self.webhook or {}).get("state") in ("delivered", "failed")
+
     @classmethod
     def new(
         cls,

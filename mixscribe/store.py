@@ -143,6 +143,11 @@ class JobStore:
         except (gexc.Conflict, gexc.AlreadyExists):
             return Job.from_document(ref.get().to_dict()), False
 
+    def record_webhook(self, job_id: str, state: str, attempts: int, last_status: int | None, last_error: str) -> None:
+        """The outcome of a job's webhook (``delivered`` or ``failed``), as ``GET /v1/jobs/{id}`` shows it."""
+        self.update_fields(job_id, {"webhook": {"state": state, "attempts": attempts, "last_status": last_status,
+                                                "last_error": last_error, "updated_at": utcnow()}})
+
     def update_fields(self, job_id: str, values: dict[str, Any]) -> None:
         """Set bookkeeping fields that do not change the status."""
         self._jobs.document(job_id).update({**values, "updated_at": utcnow()})

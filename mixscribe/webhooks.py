@@ -118,7 +118,7 @@ class WebhookSender:
         url = job.options.webhook if job.options else ""
         if not url:
             return "skipped"
-        if (job.webhook or {}).get("state") in ("delivered", "failed"):
+        if job.webhook_settled:
             return "skipped"
         body = json.dumps(payload_for(job, event_type, event_id), separators=(",", ":")).encode()
         attempt = Attempt(None, "not attempted")
@@ -130,9 +130,7 @@ class WebhookSender:
             if attempts < self.settings.webhook_max_attempts:
                 self.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))))
         state = "delivered" if attempt.status is not None and 200 <= attempt.status < 300 else "failed"
-        record = {"state": state, "attempts": attempts, "last_status": attempt.status,
-                  "last_error": attempt.error, "updated_at": utcnow()}
-        self.store.update_fields(job.job_id, {"webhook": record})
+        self.store.record_webhook(job.job_id, state, attempts, attempt.status, attempt.error)
         level = logging.INFO if state == "delivered" else logging.WARNING
         log.log(level, f"webhook {state}", extra=fields(job_id=job.job_id, attempts=attempts, status=attempt.status, reason=attempt.error or None))
         return state

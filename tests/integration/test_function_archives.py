@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 def serve(directory: str, env: dict[str, str]):
     deployed = deploy_function(directory)
     (port,) = free_ports(1)
-    proc = subprocess.Popen(deployed.argv(), cwd=deployed.folder, env=deployed.env(env, port, directory),
+    proc = subprocess.Popen(deployed.argv(), cwd=deployed.folder, env=deployed.env(env, port),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
