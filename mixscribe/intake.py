@@ -155,6 +155,7 @@ class Intake:
             job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options
         )
         topic = self.settings.topic_path(self.settings.requests_topic)
+        queued_at = utcnow()  # before the request exists: a worker's job.started can never precede it
         publish_request(self.publisher, topic, request.to_json(), job.job_id)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})
         self.events.emit(
@@ -169,6 +170,7 @@ class Intake:
                     "options": job.options.public_dict(),
                     "probe": job.probe,
                 },
+                now=queued_at,
             )
         )
 

@@ -79,6 +79,8 @@ def test_lifecycle_events_once_each(stack, finished):
     events = [e for e in stack.drain_events() if e["job_id"] == finished["job_id"]]
     types = sorted(e["type"] for e in events)
     assert types == ["job.completed", "job.notes_ready", "job.queued", "job.started", "job.transcribed"]
+    in_time_order = [e["type"] for e in sorted(events, key=lambda e: e["occurred_at"])]
+    assert in_time_order == ["job.queued", "job.started", "job.transcribed", "job.notes_ready", "job.completed"]
     for event in events:
         assert event["schema_version"] == 1 and event["source"] and event["occurred_at"]
     transcribed = next(e for e in events if e["type"] == "job.transcribed")
