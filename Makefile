@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt constraints.txt \
         functions/on_upload/requirements.txt functions/notes/requirements.txt functions/api/requirements.txt functions/webhooks/requirements.txt functions/dead_letters/requirements.txt edge_agent/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt
 
-.PHONY: install demo test test-unit test-integration test-reliability audit up down clean report bench
+.PHONY: install demo lint test test-unit test-integration test-reliability audit up down clean report bench
 
 $(STAMP): $(REQS) scripts/install-system.sh
 	./scripts/install-system.sh
@@ -18,6 +18,13 @@ install: $(STAMP)
 
 demo: install
 	$(PY) -m local_emulators demo
+
+# ruff (lint + format check) and mypy over all code, --strict on the shared package (pyproject.toml)
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/mypy --strict mixscribe
 
 test: install
 	$(PY) -m pytest

@@ -46,7 +46,7 @@ class FunctionSource:
     def archive_path(self, repo_path: str) -> str:
         """Where a repository file lands in the archive: the function's folder at the root."""
         prefix = self.folder + "/"
-        return repo_path[len(prefix):] if repo_path.startswith(prefix) else repo_path
+        return repo_path[len(prefix) :] if repo_path.startswith(prefix) else repo_path
 
 
 SOURCES: dict[str, FunctionSource] = {
@@ -57,7 +57,9 @@ SOURCES: dict[str, FunctionSource] = {
         FunctionSource("webhooks", "on_job_event", "cloudevent"),
         FunctionSource("dead_letters", "on_dead_letter", "cloudevent"),
         FunctionSource(
-            "api", "api", "http",
+            "api",
+            "api",
+            "http",
             data_files=(
                 "functions/api/assets/index.html",
                 "functions/api/assets/app.js",
@@ -105,7 +107,8 @@ class SourceArchive:
 
 def _python_files(root: Path, base: Path) -> list[Path]:
     return [
-        path for path in sorted(root.rglob("*.py"))
+        path
+        for path in sorted(root.rglob("*.py"))
         if path.is_file() and not EXCLUDE_PARTS.intersection(path.relative_to(base).parts)
     ]
 

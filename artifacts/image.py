@@ -57,13 +57,19 @@ JOB_IMAGE = JobImage(
     cmd=("python", "-m", "jobs.transcribe"),
     variants=(
         ImageVariant(
-            "gpu", "jobs/transcribe/Dockerfile",
+            "gpu",
+            "jobs/transcribe/Dockerfile",
             ("jobs/transcribe/requirements.txt", "jobs/transcribe/requirements-gpu.txt"),
-            {"MIXSCRIBE_DEVICE": "auto", "MIXSCRIBE_COMPUTE_TYPE": "auto",
-             "LD_LIBRARY_PATH": f"{SITE}/nvidia/cublas/lib:{SITE}/nvidia/cudnn/lib"},
+            {
+                "MIXSCRIBE_DEVICE": "auto",
+                "MIXSCRIBE_COMPUTE_TYPE": "auto",
+                "LD_LIBRARY_PATH": f"{SITE}/nvidia/cublas/lib:{SITE}/nvidia/cudnn/lib",
+            },
         ),
         ImageVariant(
-            "cpu", "jobs/transcribe/Dockerfile.cpu", ("jobs/transcribe/requirements.txt",),
+            "cpu",
+            "jobs/transcribe/Dockerfile.cpu",
+            ("jobs/transcribe/requirements.txt",),
             {"MIXSCRIBE_DEVICE": "cpu", "MIXSCRIBE_COMPUTE_TYPE": "int8"},
         ),
     ),
@@ -118,8 +124,9 @@ def image_python(image: JobImage = JOB_IMAGE) -> str:
     python = shutil.which(f"python{major_minor}")
     if python is None:
         raise RuntimeError(f"the job image runs Python {image.python}: install python{major_minor} to run it locally")
-    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], check=True,
-                             capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     if not version.startswith(major_minor + "."):
         raise RuntimeError(f"python{major_minor} is Python {version}, the job image runs {image.python}")
     return python
@@ -146,6 +153,7 @@ def assemble(repo: Path, dest: Path, variant: str = "cpu", image: JobImage = JOB
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     requirements = [Path(r).name for r in image.variant(variant).requirements]
-    venv = ensure_venv(app, [arg for name in requirements for arg in ("-r", name)] + ["-c", image.constraints],
-                       python=image_python(image))
+    venv = ensure_venv(
+        app, [arg for name in requirements for arg in ("-r", name)] + ["-c", image.constraints], python=image_python(image)
+    )
     return AssembledImage(app, venv, dict(image.variant(variant).env), image.cmd)

@@ -13,9 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".local" / "venvs"
@@ -42,8 +42,9 @@ def named_files(folder: Path, pip_args: list[str]) -> list[Path]:
 
 
 def python_version(python: str) -> str:
-    return subprocess.run([python, "-c", "import sys; print(sys.version)"], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        [python, "-c", "import sys; print(sys.version)"], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def venv_key(folder: Path, pip_args: list[str], python: str) -> str:
@@ -78,9 +79,20 @@ def ensure_venv(folder: Path, pip_args: list[str], python: str = sys.executable,
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_REQUIRE_VIRTUALENV")}
         proc = subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             "--no-warn-script-location", *pip_args],
-            cwd=folder, env=env, capture_output=True, text=True,
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--no-warn-script-location",
+                *pip_args,
+            ],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)

@@ -11,8 +11,9 @@ import json
 import random
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from mixscribe.events import make_event
 
@@ -22,7 +23,7 @@ TYPES = ["job.queued", "job.started", "job.transcribed", "job.notes_ready", "job
 def synthetic_events(count: int, seed: int = 7) -> list[str]:
     """``count`` events of complete jobs spread over three days, 5 % failed, 2 % duplicated."""
     rng = random.Random(seed)
-    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
     lines: list[str] = []
     job = 0
     while len(lines) < count:
@@ -32,7 +33,7 @@ def synthetic_events(count: int, seed: int = 7) -> list[str]:
         failed = rng.random() < 0.05
         kinds = TYPES[:2] + (["job.failed"] if failed else TYPES[2:])
         for i, kind in enumerate(kinds):
-            attrs = {"owner": owner, "options": {"model": "tiny.en"}} if kind == "job.queued" else {}
+            attrs: dict[str, Any] = {"owner": owner, "options": {"model": "tiny.en"}} if kind == "job.queued" else {}
             if kind == "job.transcribed":
                 attrs = {"duration_s": rng.uniform(30, 3600), "real_time_factor": 0.1, "loudness_lufs": rng.uniform(-30, -12)}
             if kind == "job.failed":
@@ -70,7 +71,7 @@ def streaming_rate(lines: list[str], workdir: Path) -> float:
     warehouse = str(workdir / "streaming.duckdb")
     started = time.perf_counter()
     with beam.Pipeline(options=options) as p:
-        parsed = p | beam.Create([l.encode() for l in lines]) | ParseEvents()
+        parsed = p | beam.Create([line.encode() for line in lines]) | ParseEvents()
         events = parsed.events | DedupeEvents(streaming=True)
         events | EventRows() | WriteTable(EVENTS, warehouse_path=warehouse)
         rows = events | BuildJobRows()
@@ -101,8 +102,13 @@ def main(argv: list[str] | None = None) -> dict:
         batch, warehouse = batch_rate(lines, workdir)
         streaming = streaming_rate(lines[: args.streaming_events], workdir)
         queries = query_times(warehouse)
-    result = {"events": args.events, "batch_events_per_s": round(batch), "streaming_events": args.streaming_events,
-              "streaming_events_per_s": round(streaming), "query_ms": {k: round(v, 1) for k, v in queries.items()}}
+    result = {
+        "events": args.events,
+        "batch_events_per_s": round(batch),
+        "streaming_events": args.streaming_events,
+        "streaming_events_per_s": round(streaming),
+        "query_ms": {k: round(v, 1) for k, v in queries.items()},
+    }
     print(json.dumps(result, indent=2))
     return result
 

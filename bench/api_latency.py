@@ -59,8 +59,15 @@ def open_loop(url: str, headers: dict[str, str], rate: float, seconds: float, wo
     def pct(p: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
 
-    return {"requests": count, "errors": len(errors), "error_kinds": sorted(set(errors)), "p50_ms": pct(50),
-            "p95_ms": pct(95), "p99_ms": pct(99), "mean_ms": round(statistics.fmean(ordered), 2)}
+    return {
+        "requests": count,
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "mean_ms": round(statistics.fmean(ordered), 2),
+    }
 
 
 def seeded_job(env: dict[str, str], uid: str) -> str:
@@ -69,13 +76,14 @@ def seeded_job(env: dict[str, str], uid: str) -> str:
 
     from google.cloud import firestore
 
+    from mixscribe.gcp.firestore_documents import FirestoreDocuments
     from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
     from mixscribe.store import JobStore, utcnow
 
     os.environ.update(env)
     source = SourceObject(env["MIXSCRIBE_UPLOAD_BUCKET"], f"users/{uid}/bench/a.flac", 1, 1000, "audio/flac")
     job = Job.new(source, JobOptions(model="tiny.en"), utcnow(), 1, status=JobStatus.DONE)
-    JobStore(firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"])).create(job)
+    JobStore(FirestoreDocuments(firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"]))).create(job)
     return job.job_id
 
 
@@ -101,8 +109,13 @@ def main(argv: list[str] | None = None) -> dict:
             measured = open_loop(url, headers, args.rate, args.seconds)
         finally:
             stack.stop()
-    result = {"rate": args.rate, "seconds": args.seconds, "get_job": measured, "healthz": baseline,
-              "p50_ratio": round(measured["p50_ms"] / max(baseline["p50_ms"], 0.01), 2)}
+    result = {
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "get_job": measured,
+        "healthz": baseline,
+        "p50_ratio": round(measured["p50_ms"] / max(baseline["p50_ms"], 0.01), 2),
+    }
     print(json.dumps(result, indent=2))
     return result
 

@@ -24,8 +24,12 @@ VCPU_S = 0.000018
 GIB_S = 0.000002
 L4_S = 0.0001867
 # Per audio hour of managed speech-to-text, list prices (docs/capacity.md cites them).
-MANAGED = {"OpenAI whisper-1": 0.36, "OpenAI gpt-4o-mini-transcribe": 0.18, "Google Speech-to-Text V2 standard": 0.96,
-           "AssemblyAI Universal": 0.15}
+MANAGED = {
+    "OpenAI whisper-1": 0.36,
+    "OpenAI gpt-4o-mini-transcribe": 0.18,
+    "Google Speech-to-Text V2 standard": 0.96,
+    "AssemblyAI Universal": 0.15,
+}
 MAX_TASKS_PER_EXECUTION = 1000  # Cloud Run jobs: at most 10,000 tasks, parallelism up to 1,000 (see doc)
 
 
@@ -49,14 +53,28 @@ def steady_state(audio_hours_per_hour: float, shape: TaskShape, file_minutes: fl
     utilisation = 1 - shape.startup_s / 3600.0  # one start per task-hour (tasks pull until idle)
     tasks = math.ceil(busy_tasks / utilisation)
     per_hour = tasks * shape.dollars_per_s * 3600
-    return {"shape": shape.name, "speed_x": shape.speed_x, "concurrent_tasks": tasks,
-            "executions": math.ceil(tasks / MAX_TASKS_PER_EXECUTION), "files_per_task_hour": round(files_per_task_hour, 1),
-            "dollars_per_hour": round(per_hour, 2), "dollars_per_audio_hour": round(per_hour / audio_hours_per_hour, 4)}
+    return {
+        "shape": shape.name,
+        "speed_x": shape.speed_x,
+        "concurrent_tasks": tasks,
+        "executions": math.ceil(tasks / MAX_TASKS_PER_EXECUTION),
+        "files_per_task_hour": round(files_per_task_hour, 1),
+        "dollars_per_hour": round(per_hour, 2),
+        "dollars_per_audio_hour": round(per_hour / audio_hours_per_hour, 4),
+    }
 
 
-def bursty_day(shape: TaskShape, mean_audio_hours_per_hour: float, seed: int = 7, debounce_min: int = 1,
-               idle_min: int = 2, drain_target_min: float = 10.0, max_tasks: int = 5000, file_minutes: float = 30.0,
-               file_overhead_s: float = 1.0) -> dict:
+def bursty_day(
+    shape: TaskShape,
+    mean_audio_hours_per_hour: float,
+    seed: int = 7,
+    debounce_min: int = 1,
+    idle_min: int = 2,
+    drain_target_min: float = 10.0,
+    max_tasks: int = 5000,
+    file_minutes: float = 30.0,
+    file_overhead_s: float = 1.0,
+) -> dict:
     """Minute steps: arrivals (diurnal curve + random bursts), a dispatcher that every ``debounce_min``
     starts the tasks ``SizingRule`` asks for (backlog drained within ``drain_target_min``), tasks that idle out."""
     rule = SizingRule(shape.speed_x, file_overhead_s, drain_target_min * 60, max_tasks)
@@ -92,18 +110,30 @@ def bursty_day(shape: TaskShape, mean_audio_hours_per_hour: float, seed: int = 7
         task_minutes += len(running)
     waits.sort()
     cost = task_minutes * 60 * shape.dollars_per_s + starts * shape.startup_s * shape.dollars_per_s
-    return {"shape": shape.name, "audio_hours": round(audio_hours, 1), "task_hours": round(task_minutes / 60, 1), "task_starts": starts, "executions": executions,
-            "queue_minutes_p50": round(waits[len(waits) // 2], 2), "queue_minutes_p95": round(waits[int(len(waits) * 0.95)], 2),
-            "queue_minutes_max": round(waits[-1], 2), "dollars": round(cost, 2),
-            "dollars_per_audio_hour": round(cost / audio_hours, 4)}
+    return {
+        "shape": shape.name,
+        "audio_hours": round(audio_hours, 1),
+        "task_hours": round(task_minutes / 60, 1),
+        "task_starts": starts,
+        "executions": executions,
+        "queue_minutes_p50": round(waits[len(waits) // 2], 2),
+        "queue_minutes_p95": round(waits[int(len(waits) * 0.95)], 2),
+        "queue_minutes_max": round(waits[-1], 2),
+        "dollars": round(cost, 2),
+        "dollars_per_audio_hour": round(cost / audio_hours, 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--audio-hours-per-hour", type=float, default=10000)
     parser.add_argument("--l4-speed", type=float, default=30.0, help="tiny.en on an L4, × real time (assumed, see doc)")
-    parser.add_argument("--cpu-speed", type=float, default=12.0,
-                        help="tiny.en on 4 vCPU, × real time (between the measured 2-core 8-9.5× and 16-core 22×)")
+    parser.add_argument(
+        "--cpu-speed",
+        type=float,
+        default=12.0,
+        help="tiny.en on 4 vCPU, × real time (between the measured 2-core 8-9.5× and 16-core 22×)",
+    )
     args = parser.parse_args(argv)
     gpu = TaskShape("L4 GPU task (4 vCPU, 16 GiB, 1 L4)", 4, 16, True, args.l4_speed, 25.0)
     cpu = TaskShape("CPU task (4 vCPU, 8 GiB)", 4, 8, False, args.cpu_speed, 10.0)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +50,16 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             client = server.client()
             client.create_bucket("bench")
-            config = AgentConfig(source=str(source), spool_dir=str(root / "spool"), bucket="bench", segment_s=30.0,
-                                 quiet_window_s=3.0, realtime=False)
+            config = AgentConfig(
+                source=str(source),
+                spool_dir=str(root / "spool"),
+                bucket="bench",
+                segment_s=30.0,
+                quiet_window_s=3.0,
+                realtime=False,
+            )
             spool = Spool(config.spool)
-            recorder = Recorder(config, spool, "bench", datetime.now(timezone.utc))
+            recorder = Recorder(config, spool, "bench", datetime.now(UTC))
             cpu0, wall0 = time.process_time(), time.perf_counter()
             with soundfile.SoundFile(str(source)) as handle:
                 for block in handle.blocks(blocksize=BLOCK_FRAMES, dtype="int32", always_2d=True):
@@ -81,11 +87,15 @@ def main(argv: list[str] | None = None) -> dict:
     size = sum(r.size for r in records)
     cpu_per_minute = (encode_cpu + upload_cpu) / args.minutes
     result = {
-        "audio_minutes": args.minutes, "segments": len(records), "bytes": size,
-        "encode_cpu_s": round(encode_cpu, 3), "upload_cpu_s": round(upload_cpu, 3),
+        "audio_minutes": args.minutes,
+        "segments": len(records),
+        "bytes": size,
+        "encode_cpu_s": round(encode_cpu, 3),
+        "upload_cpu_s": round(upload_cpu, 3),
         "cpu_s_per_audio_minute": round(cpu_per_minute, 3),
         "core_fraction": round(cpu_per_minute / 60.0, 4),
-        "agent_upload_mb_s": round(size / upload_wall / 1e6, 1), "plain_upload_mb_s": round(size / plain_wall / 1e6, 1),
+        "agent_upload_mb_s": round(size / upload_wall / 1e6, 1),
+        "plain_upload_mb_s": round(size / plain_wall / 1e6, 1),
         "throughput_ratio": round(plain_wall / upload_wall, 2),
         "record_wall_s": round(time.perf_counter() - wall0 - upload_wall - plain_wall, 2),
     }

@@ -17,6 +17,11 @@ def load_engines(model: str = "tiny.en") -> tuple[Settings, Placement, SpeechMod
     placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
     path = resolve_model_path(model, settings)
     ours = SpeechModel(model, path, placement)
-    bare = WhisperModel(str(path), device=placement.device, compute_type=placement.compute_type,
-                        cpu_threads=placement.cpu_threads, local_files_only=True)
+    bare = WhisperModel(
+        str(path),
+        device=placement.device,
+        compute_type=placement.compute_type,
+        cpu_threads=placement.cpu_threads,
+        local_files_only=True,
+    )
     return settings, placement, ours, bare

@@ -9,13 +9,21 @@ from __future__ import annotations
 import json
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mixscribe.logs import setup_logging
 
-from . import (analytics_throughput, api_latency, capacity_model, edge_agent_cost, stack_throughput, transcribe_memory,
-               transcribe_overhead, transcribe_silence)
+from . import (
+    analytics_throughput,
+    api_latency,
+    capacity_model,
+    edge_agent_cost,
+    stack_throughput,
+    transcribe_memory,
+    transcribe_overhead,
+    transcribe_silence,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MEASUREMENTS = Path(__file__).resolve().parent.parent / "docs" / "measurements"
@@ -34,54 +42,116 @@ def main() -> None:
     edge = edge_agent_cost.main([])
     job, health = api["get_job"], api["healthz"]
     rows = [
-        ("P1 transcription: pipeline vs bare faster-whisper", f"{p1['pipeline_s']} s vs {p1['bare_s']} s "
-         f"({p1['audio_s']} s of {p1['file']}, {p1['device']}/{p1['compute_type']})", f"{p1['overhead_ratio']} (target ≤ 1.05)"),
-        ("CPU real-time factor (pipeline)", f"{p1['pipeline_rtf']} ({os.cpu_count()} cores)", f"{round(1 / p1['pipeline_rtf'], 1)}× real time"),
-        ("Analytics: streaming DirectRunner vs batch FnApiRunner", f"{analytics['streaming_events_per_s']} vs "
-         f"{analytics['batch_events_per_s']} events/s ({events} events each)",
-         f"{round(analytics['streaming_events_per_s'] / analytics['batch_events_per_s'], 3)}"),
+        (
+            "P1 transcription: pipeline vs bare faster-whisper",
+            f"{p1['pipeline_s']} s vs {p1['bare_s']} s ({p1['audio_s']} s of {p1['file']}, {p1['device']}/{p1['compute_type']})",
+            f"{p1['overhead_ratio']} (target ≤ 1.05)",
+        ),
+        (
+            "CPU real-time factor (pipeline)",
+            f"{p1['pipeline_rtf']} ({os.cpu_count()} cores)",
+            f"{round(1 / p1['pipeline_rtf'], 1)}× real time",
+        ),
+        (
+            "Analytics: streaming DirectRunner vs batch FnApiRunner",
+            f"{analytics['streaming_events_per_s']} vs {analytics['batch_events_per_s']} events/s ({events} events each)",
+            f"{round(analytics['streaming_events_per_s'] / analytics['batch_events_per_s'], 3)}",
+        ),
     ]
-    rows.append((f"API GET /v1/jobs/{{id}} at {api['rate']:g} req/s for {api['seconds']:g} s vs GET /healthz",
-                 f"p50/p95/p99 {job['p50_ms']}/{job['p95_ms']}/{job['p99_ms']} ms, {job['errors']} errors vs "
-                 f"{health['p50_ms']}/{health['p95_ms']}/{health['p99_ms']} ms",
-                 f"p50 {api['p50_ratio']}× (target p50 < 10 ms, p99 < 50 ms)"))
-    rows.append(("Edge agent CPU per minute of 48 kHz/24-bit stereo (encode + levels + CRC32C + upload)",
-                 f"{edge['cpu_s_per_audio_minute']} CPU s per audio minute ({edge['audio_minutes']:g} min, {edge['segments']} segments)",
-                 f"{edge['core_fraction']} of one core"))
-    rows.append(("Edge agent upload vs plain google-cloud-storage upload (same files, local fake-gcs-server)",
-                 f"{edge['agent_upload_mb_s']} vs {edge['plain_upload_mb_s']} MB/s", f"{edge['throughput_ratio']}"))
+    rows.append(
+        (
+            f"API GET /v1/jobs/{{id}} at {api['rate']:g} req/s for {api['seconds']:g} s vs GET /healthz",
+            f"p50/p95/p99 {job['p50_ms']}/{job['p95_ms']}/{job['p99_ms']} ms, {job['errors']} errors vs "
+            f"{health['p50_ms']}/{health['p95_ms']}/{health['p99_ms']} ms",
+            f"p50 {api['p50_ratio']}× (target p50 < 10 ms, p99 < 50 ms)",
+        )
+    )
+    rows.append(
+        (
+            "Edge agent CPU per minute of 48 kHz/24-bit stereo (encode + levels + CRC32C + upload)",
+            f"{edge['cpu_s_per_audio_minute']} CPU s per audio minute"
+            f" ({edge['audio_minutes']:g} min, {edge['segments']} segments)",
+            f"{edge['core_fraction']} of one core",
+        )
+    )
+    rows.append(
+        (
+            "Edge agent upload vs plain google-cloud-storage upload (same files, local fake-gcs-server)",
+            f"{edge['agent_upload_mb_s']} vs {edge['plain_upload_mb_s']} MB/s",
+            f"{edge['throughput_ratio']}",
+        )
+    )
     for layout in p2["layouts"]:
-        rows.append((f"P2 {round(100 * layout['silent_share'])}% silence ({layout['gap_s']:g} s gaps): pipeline (VAD) vs bare faster-whisper without VAD",
-                     f"{layout['pipeline_s']} s vs {layout['bare_no_vad_s']} s ({layout['audio_s']} s); "
-                     f"WER {layout['pipeline_wer']} vs {layout['bare_no_vad_wer']}",
-                     f"{layout['speedup']}× faster, WER {layout['wer_delta_points']:+} points (target ≥ 1.8×, ≤ +1)"))
-    rows.append(("Word error rate of the pipeline on the speech samples (jiwer)",
-                 ", ".join(f"{k} {v}" for k, v in p2["speech_samples_wer"].items()), "—"))
+        rows.append(
+            (
+                f"P2 {round(100 * layout['silent_share'])}% silence ({layout['gap_s']:g} s gaps):"
+                " pipeline (VAD) vs bare faster-whisper without VAD",
+                f"{layout['pipeline_s']} s vs {layout['bare_no_vad_s']} s ({layout['audio_s']} s); "
+                f"WER {layout['pipeline_wer']} vs {layout['bare_no_vad_wer']}",
+                f"{layout['speedup']}× faster, WER {layout['wer_delta_points']:+} points (target ≥ 1.8×, ≤ +1)",
+            )
+        )
+    rows.append(
+        (
+            "Word error rate of the pipeline on the speech samples (jiwer)",
+            ", ".join(f"{k} {v}" for k, v in p2["speech_samples_wer"].items()),
+            "—",
+        )
+    )
     for kind in ("cold", "warm"):
         lat = stack["p3"][kind]
-        rows.append((f"P3 upload → transcript.json, 10 s clip, {kind} task, minus model time",
-                     f"{lat['total_s']} s total − {lat['model_s']} s model", f"{lat['overhead_s']} s (target ≤ 1.0 s)"))
+        rows.append(
+            (
+                f"P3 upload → transcript.json, 10 s clip, {kind} task, minus model time",
+                f"{lat['total_s']} s total − {lat['model_s']} s model",
+                f"{lat['overhead_s']} s (target ≤ 1.0 s)",
+            )
+        )
     if "p4" in stack:
         p4 = stack["p4"]
-        rows.append(("P4 burst of uploads: 2 tasks vs 1", f"{p4['two_tasks']['jobs_per_min']} vs {p4['one_task']['jobs_per_min']} jobs/min",
-                     f"{p4['burst_throughput_ratio']} (target ≥ 1.8)"))
-        rows.append((f"P4 one long file: 2 tasks ({p4['two_tasks']['long_pieces']} pieces) vs 1",
-                     f"{p4['two_tasks']['long_s']} s vs {p4['one_task']['long_s']} s", f"{p4['long_file_speedup']}×"))
-    rows.append((f"Peak memory, transcription task, {memory['audio_s'] / 60:.0f}-minute file",
-                 f"{memory['peak_mb']} MB peak (after decode {memory['after_decode_mb']} MB, model {memory['after_model_mb']} MB; "
-                 f"{memory['transcribed_s'] / 60:g} min transcribed)", "—"))
+        rows.append(
+            (
+                "P4 burst of uploads: 2 tasks vs 1",
+                f"{p4['two_tasks']['jobs_per_min']} vs {p4['one_task']['jobs_per_min']} jobs/min",
+                f"{p4['burst_throughput_ratio']} (target ≥ 1.8)",
+            )
+        )
+        rows.append(
+            (
+                f"P4 one long file: 2 tasks ({p4['two_tasks']['long_pieces']} pieces) vs 1",
+                f"{p4['two_tasks']['long_s']} s vs {p4['one_task']['long_s']} s",
+                f"{p4['long_file_speedup']}×",
+            )
+        )
+    rows.append(
+        (
+            f"Peak memory, transcription task, {memory['audio_s'] / 60:.0f}-minute file",
+            f"{memory['peak_mb']} MB peak (after decode {memory['after_decode_mb']} MB, model {memory['after_model_mb']} MB; "
+            f"{memory['transcribed_s'] / 60:g} min transcribed)",
+            "—",
+        )
+    )
     for row in capacity["steady"]:
-        rows.append((f"Capacity model, 10,000 audio-h/h: {row['shape']}", f"{row['concurrent_tasks']} tasks, ${row['dollars_per_hour']}/h",
-                     f"${row['dollars_per_audio_hour']} per audio hour (docs/capacity.md)"))
+        rows.append(
+            (
+                f"Capacity model, 10,000 audio-h/h: {row['shape']}",
+                f"{row['concurrent_tasks']} tasks, ${row['dollars_per_hour']}/h",
+                f"${row['dollars_per_audio_hour']} per audio hour (docs/capacity.md)",
+            )
+        )
     for name, ms in analytics["query_ms"].items():
         rows.append((f"DuckDB query {name}", f"{ms} ms over the batch warehouse", "—"))
     for path in sorted(MEASUREMENTS.glob("*.json")):
         recorded = json.loads(path.read_text())
-        rows.append((f"recorded, not this run: {recorded['device_name']} {recorded['compute_type']}",
-                     f"real-time factor {recorded['rtf_best']} over {recorded['audio_s']} s",
-                     f"{recorded['speed_x_realtime']}× real time"))
+        rows.append(
+            (
+                f"recorded, not this run: {recorded['device_name']} {recorded['compute_type']}",
+                f"real-time factor {recorded['rtf_best']} over {recorded['audio_s']} s",
+                f"{recorded['speed_x_realtime']}× real time",
+            )
+        )
     table = ["| benchmark | measured | ratio |", "| --- | --- | --- |"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    header = f"# make bench — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores\n\n"
+    header = f"# make bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores\n\n"
     text = header + "\n".join(table) + "\n"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(text)

@@ -26,8 +26,11 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def clip(path: Path, seconds: float, start: float = 0.0, loop: bool = False) -> Path:
-    args = ["ffmpeg", "-loglevel", "error", "-y"] + (["-stream_loop", "-1"] if loop else []) + [
-        "-ss", str(start), "-i", str(SAMPLES / "standup.opus"), "-t", str(seconds), "-ac", "1", "-c:a", "flac", str(path)]
+    args = (
+        ["ffmpeg", "-loglevel", "error", "-y"]
+        + (["-stream_loop", "-1"] if loop else [])
+        + ["-ss", str(start), "-i", str(SAMPLES / "standup.opus"), "-t", str(seconds), "-ac", "1", "-c:a", "flac", str(path)]
+    )
     subprocess.run(args, check=True)
     return path
 
@@ -53,7 +56,7 @@ class Client:
         while pending and time.monotonic() < deadline:
             for job_id in list(pending):
                 snap = self.db.collection("jobs").document(job_id).get()
-                if snap.exists and snap.to_dict()["status"] in ("done", "failed"):
+                if (snap.to_dict() or {}).get("status") in ("done", "failed"):
                     pending.discard(job_id)
             time.sleep(0.1)
         if pending:
@@ -80,7 +83,9 @@ class Client:
 def stack(root: Path, tasks: int, **extra: str) -> tuple[LocalStack, Client]:
     env_extra = {"MIXSCRIBE_SHARD_MIN_S": "300", **extra}
     # one execution per burst (debounce longer than the uploads take), its tasks leave 20 s after the queue empties
-    local = LocalStack(root, StackOptions(transcribe_tasks=tasks, idle_timeout_s=20, dispatch_debounce_s=15, service_env=env_extra))
+    local = LocalStack(
+        root, StackOptions(transcribe_tasks=tasks, idle_timeout_s=20, dispatch_debounce_s=15, service_env=env_extra)
+    )
     return local, Client(local.start())
 
 
@@ -88,7 +93,9 @@ def p3(root: Path, short: Path) -> dict:
     local, client = stack(root / "p3", 1)
     try:
         cold = client.transcript_latency(short, "users/bench/cold.flac", model_loaded_here=True)
-        warm = client.transcript_latency(short, "users/bench/warm.flac", model_loaded_here=False)  # the task from `cold` is still pulling
+        warm = client.transcript_latency(
+            short, "users/bench/warm.flac", model_loaded_here=False
+        )  # the task from `cold` is still pulling
     finally:
         local.stop()
     return {"cold": cold, "warm": warm}
@@ -106,12 +113,18 @@ def burst(root: Path, tasks: int, files: list[Path], long_file: Path) -> dict:
         long_id = client.upload(long_file, "users/bench/long.flac")
         client.wait_done([long_id])
         long_s = time.monotonic() - started
-        shards = json.loads(client.gcs.bucket(client.env["MIXSCRIBE_RESULTS_BUCKET"]).blob(
-            f"jobs/{long_id}/transcript.json").download_as_bytes())["options"].get("shards", 1)
+        shards = json.loads(
+            client.gcs.bucket(client.env["MIXSCRIBE_RESULTS_BUCKET"]).blob(f"jobs/{long_id}/transcript.json").download_as_bytes()
+        )["options"].get("shards", 1)
     finally:
         local.stop()
-    return {"tasks": tasks, "burst_s": round(burst_s, 2), "jobs_per_min": round(len(files) / burst_s * 60, 2),
-            "long_s": round(long_s, 2), "long_pieces": shards}
+    return {
+        "tasks": tasks,
+        "burst_s": round(burst_s, 2),
+        "jobs_per_min": round(len(files) / burst_s * 60, 2),
+        "long_s": round(long_s, 2),
+        "long_pieces": shards,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -128,9 +141,12 @@ def main(argv: list[str] | None = None) -> dict:
             files = [clip(root / f"b{i}.flac", 6, start=(i * 7) % 70) for i in range(args.burst)]
             long_file = clip(root / "long.flac", args.long_minutes * 60, loop=True)
             one, two = burst(root, 1, files, long_file), burst(root, 2, files, long_file)
-            result["p4"] = {"one_task": one, "two_tasks": two,
-                            "burst_throughput_ratio": round(two["jobs_per_min"] / one["jobs_per_min"], 2),
-                            "long_file_speedup": round(one["long_s"] / two["long_s"], 2)}
+            result["p4"] = {
+                "one_task": one,
+                "two_tasks": two,
+                "burst_throughput_ratio": round(two["jobs_per_min"] / one["jobs_per_min"], 2),
+                "long_file_speedup": round(one["long_s"] / two["long_s"], 2),
+            }
     print(json.dumps(result, indent=2))
     return result
 

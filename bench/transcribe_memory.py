@@ -56,11 +56,34 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         long_file = Path(tmp) / "hour.opus"
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(SAMPLE), "-t",
-                        str(args.minutes * 60), "-c:a", "libopus", "-b:a", "32k", str(long_file)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-loglevel",
+                "error",
+                "-y",
+                "-stream_loop",
+                "-1",
+                "-i",
+                str(SAMPLE),
+                "-t",
+                str(args.minutes * 60),
+                "-c:a",
+                "libopus",
+                "-b:a",
+                "32k",
+                str(long_file),
+            ],
+            check=True,
+        )
         file_mb = round(long_file.stat().st_size / 1e6, 1)
-        out = subprocess.run([sys.executable, "-c", CHILD, str(long_file), str(args.transcribe_minutes)],
-                             capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(long_file), str(args.transcribe_minutes)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["file_mb"] = file_mb
     print(json.dumps(result, indent=2))

@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     def run_bare() -> tuple[float, int]:
         started = time.perf_counter()
-        segments, _ = bare.transcribe(str(SAMPLE), language="en", beam_size=settings.beam_size, vad_filter=True,
-                                      word_timestamps=True)
+        segments, _ = bare.transcribe(
+            str(SAMPLE), language="en", beam_size=settings.beam_size, vad_filter=True, word_timestamps=True
+        )
         words = sum(len(s.text.split()) for s in segments)
         return time.perf_counter() - started, words
 
@@ -45,9 +46,16 @@ def main(argv: list[str] | None = None) -> dict:
         ours_t.append(run_ours()[0])
         bare_t.append(run_bare()[0])
     audio_s = decode_audio(str(SAMPLE), 3600).duration_s
-    result = {"file": SAMPLE.name, "audio_s": round(audio_s, 1), "device": placement.device,
-              "compute_type": placement.compute_type, "pipeline_s": round(min(ours_t), 3), "bare_s": round(min(bare_t), 3),
-              "overhead_ratio": round(min(ours_t) / min(bare_t), 3), "pipeline_rtf": round(min(ours_t) / audio_s, 4)}
+    result = {
+        "file": SAMPLE.name,
+        "audio_s": round(audio_s, 1),
+        "device": placement.device,
+        "compute_type": placement.compute_type,
+        "pipeline_s": round(min(ours_t), 3),
+        "bare_s": round(min(bare_t), 3),
+        "overhead_ratio": round(min(ours_t) / min(bare_t), 3),
+        "pipeline_rtf": round(min(ours_t) / audio_s, 4),
+    }
     print(json.dumps(result, indent=2))
     return result
 

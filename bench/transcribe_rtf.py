@@ -33,8 +33,9 @@ def device_name(device: str) -> str:
         try:
             import subprocess
 
-            return subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                  capture_output=True, text=True, check=True).stdout.strip()
+            return subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, check=True
+            ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return "cuda"
     return f"{platform.processor() or platform.machine()} x{os.cpu_count()}"

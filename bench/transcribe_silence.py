@@ -21,9 +21,9 @@ import soundfile
 
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.jobs import JobOptions
+from mixscribe.shards import plan_bounds
 
 from .models import load_engines
-from mixscribe.shards import plan_bounds
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -47,8 +47,13 @@ def silence_heavy(path: Path, speech: np.ndarray, pieces: int = 8, gap_s: float 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--gaps", type=float, nargs="+", default=[12.0, 60.0],
-                        help="seconds of room noise after each of 8 speech pieces (12 s: just over half silence)")
+    parser.add_argument(
+        "--gaps",
+        type=float,
+        nargs="+",
+        default=[12.0, 60.0],
+        help="seconds of room noise after each of 8 speech pieces (12 s: just over half silence)",
+    )
     args = parser.parse_args(argv)
     settings, placement, ours, bare = load_engines()
     options = JobOptions(model="tiny.en", language="en")
@@ -61,17 +66,18 @@ def main(argv: list[str] | None = None) -> dict:
             silent_share = silence_heavy(heavy, speech, gap_s=gap_s)
             duration = decode_audio(str(heavy), 3600).duration_s
 
-            def run_ours() -> tuple[float, str]:
+            def run_ours(heavy: Path = heavy) -> tuple[float, str]:
                 started = time.perf_counter()
                 audio = decode_audio(str(heavy), 3600)
                 transcript, _ = ours.transcribe("bench", audio.samples, options, settings.beam_size)
                 elapsed = time.perf_counter() - started
                 return elapsed, transcript.text
 
-            def run_bare() -> tuple[float, str]:
+            def run_bare(heavy: Path = heavy) -> tuple[float, str]:
                 started = time.perf_counter()
-                segments, _ = bare.transcribe(str(heavy), language="en", beam_size=settings.beam_size, vad_filter=False,
-                                              word_timestamps=True)
+                segments, _ = bare.transcribe(
+                    str(heavy), language="en", beam_size=settings.beam_size, vad_filter=False, word_timestamps=True
+                )
                 text = " ".join(s.text for s in segments)  # the generator does the work: time it
                 return time.perf_counter() - started, text
 
@@ -79,11 +85,19 @@ def main(argv: list[str] | None = None) -> dict:
             bare_runs = [run_bare() for _ in range(args.repeats)]
         ours_s, bare_s = min(t for t, _ in ours_runs), min(t for t, _ in bare_runs)
         ours_wer, bare_wer = jiwer.wer(reference, words(ours_runs[0][1])), jiwer.wer(reference, words(bare_runs[0][1]))
-        result["layouts"].append({
-            "gap_s": gap_s, "audio_s": round(duration, 1), "silent_share": round(silent_share, 3),
-            "pipeline_s": round(ours_s, 3), "bare_no_vad_s": round(bare_s, 3), "speedup": round(bare_s / ours_s, 2),
-            "pipeline_wer": round(ours_wer, 4), "bare_no_vad_wer": round(bare_wer, 4),
-            "wer_delta_points": round(100 * (ours_wer - bare_wer), 2)})
+        result["layouts"].append(
+            {
+                "gap_s": gap_s,
+                "audio_s": round(duration, 1),
+                "silent_share": round(silent_share, 3),
+                "pipeline_s": round(ours_s, 3),
+                "bare_no_vad_s": round(bare_s, 3),
+                "speedup": round(bare_s / ours_s, 2),
+                "pipeline_wer": round(ours_wer, 4),
+                "bare_no_vad_wer": round(bare_wer, 4),
+                "wer_delta_points": round(100 * (ours_wer - bare_wer), 2),
+            }
+        )
     plain = {}
     for name, ext in (("meeting", "flac"), ("standup", "opus")):
         audio = decode_audio(str(SAMPLES / f"{name}.{ext}"), 3600)

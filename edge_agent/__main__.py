@@ -1,9 +1,9 @@
 """``mixscribe-edge`` / ``python -m edge_agent``: run the agent, drain the spool, show status.
 
-    python -m edge_agent run --config /etc/mixscribe/edge.toml
-    python -m edge_agent run --source samples/two_voices.wav --fast --spool /tmp/spool --bucket B
-    python -m edge_agent drain --config edge.toml        # upload the backlog, then exit
-    python -m edge_agent status --spool /var/spool/mixscribe [--once]
+python -m edge_agent run --config /etc/mixscribe/edge.toml
+python -m edge_agent run --source samples/two_voices.wav --fast --spool /tmp/spool --bucket B
+python -m edge_agent drain --config edge.toml        # upload the backlog, then exit
+python -m edge_agent status --spool /var/spool/mixscribe [--once]
 """
 
 from __future__ import annotations
@@ -24,11 +24,19 @@ BAR = 40
 
 def _overrides(args: argparse.Namespace) -> dict:
     return {
-        "source": args.source, "spool_dir": args.spool, "bucket": args.bucket, "device_id": args.device_id,
-        "segment_s": args.segment_s, "quiet_window_s": args.quiet_window_s, "project": args.project,
-        "events_topic": args.events_topic, "spool_budget_bytes": args.spool_budget_bytes,
-        "bandwidth_bytes_s": args.bandwidth_bytes_s, "realtime": False if args.fast else None,
-        "exit_when_drained": True if args.exit_when_drained else None, "spool_full_hold_s": args.spool_full_hold_s,
+        "source": args.source,
+        "spool_dir": args.spool,
+        "bucket": args.bucket,
+        "device_id": args.device_id,
+        "segment_s": args.segment_s,
+        "quiet_window_s": args.quiet_window_s,
+        "project": args.project,
+        "events_topic": args.events_topic,
+        "spool_budget_bytes": args.spool_budget_bytes,
+        "bandwidth_bytes_s": args.bandwidth_bytes_s,
+        "realtime": False if args.fast else None,
+        "exit_when_drained": True if args.exit_when_drained else None,
+        "spool_full_hold_s": args.spool_full_hold_s,
     }
 
 
@@ -48,14 +56,18 @@ def show_status(spool: Path, once: bool) -> int:
             return EXIT_FAILED
         status = json.loads(path.read_text())
         age = time.time() - path.stat().st_mtime
-        lines = [f"device {status.get('device')}  session {status.get('session')}  "
-                 f"({'live' if age < 5 else f'stale: {age:.0f} s old'})"]
+        lines = [
+            f"device {status.get('device')}  session {status.get('session')}  "
+            f"({'live' if age < 5 else f'stale: {age:.0f} s old'})"
+        ]
         for index, peak in enumerate(status.get("live_peaks_dbfs") or []):
             lines.append(f"  ch{index + 1} {meter(peak)} {peak if peak is not None else '-inf'} dBFS")
         last = status.get("last_upload_at")
-        lines.append(f"  spool: {status.get('spooled')} segments, {status.get('spool_bytes')} of "
-                     f"{status.get('spool_budget_bytes')} bytes; uploaded {status.get('uploaded')}; last upload "
-                     f"{time.strftime('%H:%M:%S', time.localtime(last)) if last else 'never'}")
+        lines.append(
+            f"  spool: {status.get('spooled')} segments, {status.get('spool_bytes')} of "
+            f"{status.get('spool_budget_bytes')} bytes; uploaded {status.get('uploaded')}; last upload "
+            f"{time.strftime('%H:%M:%S', time.localtime(last)) if last else 'never'}"
+        )
         if status.get("last_error"):
             lines.append(f"  last error: {status['last_error']}")
         print("\n".join(lines), flush=True)
@@ -66,8 +78,9 @@ def show_status(spool: Path, once: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mixscribe-edge", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="mixscribe-edge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("run", "drain"):
         cmd = sub.add_parser(name)

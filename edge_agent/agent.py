@@ -16,7 +16,7 @@ import secrets
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from mixscribe.events import EventSink, PubSubEventSink, make_event
@@ -83,10 +83,10 @@ class Agent:
 
     def run(self) -> int:
         recovered = self.spool.recover()
-        session = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+        session = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
         log.info("agent starting", extra=fields(session=session, device=self.config.device_id, **recovered))
         source = source_for(self.config)
-        self.recorder = recorder = Recorder(self.config, self.spool, session, datetime.now(timezone.utc))
+        self.recorder = recorder = Recorder(self.config, self.spool, session, datetime.now(UTC))
         writer = threading.Thread(target=recorder.run, name="recorder", daemon=True)
         uploader = threading.Thread(target=self.uploader.run, name="uploader", daemon=True)
         reporter = threading.Thread(target=self._report, name="reporter", daemon=True)
@@ -104,8 +104,10 @@ class Agent:
             freed = self._hold_while_full()
             self.stop.set()
             uploader.join(30)
-            log.warning("leaving to restart recording" if freed else "spool still full; leaving for a later restart",
-                        extra=fields(session=session, **self.spool.stats()))
+            log.warning(
+                "leaving to restart recording" if freed else "spool still full; leaving for a later restart",
+                extra=fields(session=session, **self.spool.stats()),
+            )
             return EXIT_SPOOL_FULL
         if recorder.error is not None:
             log.critical("recording failed", exc_info=recorder.error, extra=fields(session=session))
@@ -137,9 +139,14 @@ class Agent:
 
     def status(self) -> dict[str, Any]:
         stats = self.spool.stats()
-        return {**(self.recorder.status() if self.recorder else {}), **stats,
-                "spool_budget_bytes": self.config.spool_budget_bytes, "uploaded_this_run": self.uploader.uploaded,
-                "last_error": self.uploader.last_error, "device": self.config.device_id}
+        return {
+            **(self.recorder.status() if self.recorder else {}),
+            **stats,
+            "spool_budget_bytes": self.config.spool_budget_bytes,
+            "uploaded_this_run": self.uploader.uploaded,
+            "last_error": self.uploader.last_error,
+            "device": self.config.device_id,
+        }
 
     def _write_status(self) -> None:
         path = self.config.spool / "status.json"
@@ -158,10 +165,21 @@ class Agent:
                 next_beat = now + self.config.heartbeat_s
                 status = self.status()
                 try:
-                    self.events.emit(make_event("edge.heartbeat", f"edge:{self.config.device_id}", SOURCE, {
-                        "device": self.config.device_id, "session": status.get("session"),
-                        "spool_segments": status["spooled"], "spool_bytes": status["spool_bytes"],
-                        "last_upload_at": status["last_upload_at"], "live_peaks_dbfs": status.get("live_peaks_dbfs"),
-                    }, discriminator=f"{status.get('session')}-{beats}"))
+                    self.events.emit(
+                        make_event(
+                            "edge.heartbeat",
+                            f"edge:{self.config.device_id}",
+                            SOURCE,
+                            {
+                                "device": self.config.device_id,
+                                "session": status.get("session"),
+                                "spool_segments": status["spooled"],
+                                "spool_bytes": status["spool_bytes"],
+                                "last_upload_at": status["last_upload_at"],
+                                "live_peaks_dbfs": status.get("live_peaks_dbfs"),
+                            },
+                            discriminator=f"{status.get('session')}-{beats}",
+                        )
+                    )
                 except Exception as exc:  # offline: heartbeats are best effort, audio is not
                     log.warning("heartbeat not sent", extra=fields(reason=str(exc)[:200]))

@@ -41,7 +41,7 @@ class AgentConfig:
     storage_emulator_host: str = ""  # a Cloud Storage emulator (anonymous credentials); STORAGE_EMULATOR_HOST
 
     @classmethod
-    def load(cls, path: str | None, overrides: dict[str, Any] | None = None) -> "AgentConfig":
+    def load(cls, path: str | None, overrides: dict[str, Any] | None = None) -> AgentConfig:
         data: dict[str, Any] = {}
         if path:
             with open(path, "rb") as handle:

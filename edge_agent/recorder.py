@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,8 +38,9 @@ class _Segment:
     def __init__(self, spool: Spool, config: AgentConfig, session: str, seq: int, started_at: datetime) -> None:
         self.seq = seq
         tmp = spool.begin(session, seq, started_at.isoformat(), config.sample_rate, config.channels)
-        self.file = soundfile.SoundFile(str(tmp), "w", samplerate=config.sample_rate, channels=config.channels,
-                                        format="FLAC", subtype="PCM_24")
+        self.file = soundfile.SoundFile(
+            str(tmp), "w", samplerate=config.sample_rate, channels=config.channels, format="FLAC", subtype="PCM_24"
+        )
         self.meter = LevelMeter(config.sample_rate, config.channels)
         self.frames = 0
         self.clipped = 0
@@ -54,9 +55,15 @@ class _Segment:
     def close(self) -> str:
         self.file.close()
         report = self.meter.report()
-        return json.dumps({"peak_dbfs": report.sample_peak_dbfs, "rms_dbfs": report.rms_dbfs,
-                           "lufs": report.integrated_lufs, "true_peak_dbtp": report.true_peak_dbtp,
-                           "clipped_samples": self.clipped})
+        return json.dumps(
+            {
+                "peak_dbfs": report.sample_peak_dbfs,
+                "rms_dbfs": report.rms_dbfs,
+                "lufs": report.integrated_lufs,
+                "true_peak_dbtp": report.true_peak_dbtp,
+                "clipped_samples": self.clipped,
+            }
+        )
 
 
 def quietest_cut(tail: np.ndarray, rate: int) -> int:
@@ -164,10 +171,23 @@ class Recorder:
             return
         record = self.spool.seal(self.session, segment.seq, segment.frames, levels)
         self._sealed_total += segment.frames
-        log.info("segment sealed", extra=fields(session=self.session, seq=record.seq, duration_s=round(record.duration_s, 3),
-                                                size=record.size, crc32c=record.crc32c, levels=json.loads(levels)))
+        log.info(
+            "segment sealed",
+            extra=fields(
+                session=self.session,
+                seq=record.seq,
+                duration_s=round(record.duration_s, 3),
+                size=record.size,
+                crc32c=record.crc32c,
+                levels=json.loads(levels),
+            ),
+        )
 
     def status(self) -> dict[str, Any]:
-        return {"session": self.session, "live_peaks_dbfs": self.live_peaks_dbfs, "segments_started": self._seq,
-                "captured_s": round(self.captured_frames / self.config.sample_rate, 2),
-                "at": datetime.now(timezone.utc).isoformat()}
+        return {
+            "session": self.session,
+            "live_peaks_dbfs": self.live_peaks_dbfs,
+            "segments_started": self._seq,
+            "captured_s": round(self.captured_frames / self.config.sample_rate, 2),
+            "at": datetime.now(UTC).isoformat(),
+        }

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class DeviceSource(Source):
     def __init__(self, config: AgentConfig) -> None:
         super().__init__()
         self.config = config
-        self._stream = None
+        self._stream: Any = None
 
     @staticmethod
     def find(match: str) -> tuple[int, str]:
@@ -130,8 +131,13 @@ class DeviceSource(Source):
             on_block(indata.copy())
 
         self._stream = sounddevice.InputStream(
-            device=index, samplerate=self.config.sample_rate, channels=self.config.channels, dtype="int32",
-            blocksize=BLOCK_FRAMES, latency="high", callback=callback,
+            device=index,
+            samplerate=self.config.sample_rate,
+            channels=self.config.channels,
+            dtype="int32",
+            blocksize=BLOCK_FRAMES,
+            latency="high",
+            callback=callback,
         )
         self._stream.start()
         log.info("recording from device", extra=fields(device=name, rate=self.config.sample_rate))

@@ -86,8 +86,10 @@ class Spool:
     def begin(self, session: str, seq: int, started_at: str, rate: int, channels: int) -> Path:
         """Record that a segment is being written; its temporary path."""
         final = self.path_for(session, seq)
-        self._exec("INSERT INTO segments (session, seq, path, started_at, rate, channels, state) VALUES (?,?,?,?,?,?,?)",
-                   (session, seq, str(final), started_at, rate, channels, WRITING))
+        self._exec(
+            "INSERT INTO segments (session, seq, path, started_at, rate, channels, state) VALUES (?,?,?,?,?,?,?)",
+            (session, seq, str(final), started_at, rate, channels, WRITING),
+        )
         return final.with_suffix(".flac.tmp")
 
     def seal(self, session: str, seq: int, frames: int, levels: str) -> SegmentRecord:
@@ -103,8 +105,10 @@ class Spool:
         os.replace(tmp, final)
         fsync_dir(self.root)
         rate = self._exec("SELECT rate FROM segments WHERE session=? AND seq=?", (session, seq))[0][0]
-        self._exec("UPDATE segments SET frames=?, duration_s=?, crc32c=?, size=?, levels=?, state=? WHERE session=? AND seq=?",
-                   (frames, frames / rate, crc, size, levels, SPOOLED, session, seq))
+        self._exec(
+            "UPDATE segments SET frames=?, duration_s=?, crc32c=?, size=?, levels=?, state=? WHERE session=? AND seq=?",
+            (frames, frames / rate, crc, size, levels, SPOOLED, session, seq),
+        )
         return self.get(session, seq)
 
     def discard(self, session: str, seq: int) -> None:
@@ -113,24 +117,34 @@ class Spool:
         self._exec("DELETE FROM segments WHERE session=? AND seq=? AND state=?", (session, seq, WRITING))
 
     def get(self, session: str, seq: int) -> SegmentRecord:
-        rows = self._exec("SELECT session, seq, path, started_at, rate, channels, frames, duration_s, crc32c, size, "
-                          "levels, state, attempts FROM segments WHERE session=? AND seq=?", (session, seq))
+        rows = self._exec(
+            "SELECT session, seq, path, started_at, rate, channels, frames, duration_s, crc32c, size, "
+            "levels, state, attempts FROM segments WHERE session=? AND seq=?",
+            (session, seq),
+        )
         return _record(rows[0])
 
     def pending(self) -> list[SegmentRecord]:
         """Sealed segments not yet confirmed by the bucket, oldest first."""
-        rows = self._exec("SELECT session, seq, path, started_at, rate, channels, frames, duration_s, crc32c, size, "
-                          "levels, state, attempts FROM segments WHERE state=? ORDER BY rowid", (SPOOLED,))
+        rows = self._exec(
+            "SELECT session, seq, path, started_at, rate, channels, frames, duration_s, crc32c, size, "
+            "levels, state, attempts FROM segments WHERE state=? ORDER BY rowid",
+            (SPOOLED,),
+        )
         return [_record(r) for r in rows]
 
     def mark_uploaded(self, record: SegmentRecord, object_name: str) -> None:
-        self._exec("UPDATE segments SET state=?, object_name=?, uploaded_at=? WHERE session=? AND seq=?",
-                   (UPLOADED, object_name, time.time(), record.session, record.seq))
+        self._exec(
+            "UPDATE segments SET state=?, object_name=?, uploaded_at=? WHERE session=? AND seq=?",
+            (UPLOADED, object_name, time.time(), record.session, record.seq),
+        )
         record.path.unlink(missing_ok=True)
 
     def mark_failed_attempt(self, record: SegmentRecord, error: str) -> None:
-        self._exec("UPDATE segments SET attempts=attempts+1, last_error=? WHERE session=? AND seq=?",
-                   (error[:500], record.session, record.seq))
+        self._exec(
+            "UPDATE segments SET attempts=attempts+1, last_error=? WHERE session=? AND seq=?",
+            (error[:500], record.session, record.seq),
+        )
 
     def recover(self) -> dict[str, int]:
         """Finish what a crash interrupted; counts of segments re-sealed and torn."""
@@ -158,11 +172,30 @@ class Spool:
     def stats(self) -> dict[str, Any]:
         rows = dict(self._exec("SELECT state, count(*) FROM segments GROUP BY state"))
         last = self._exec("SELECT max(uploaded_at) FROM segments")[0][0]
-        return {"spooled": rows.get(SPOOLED, 0), "uploaded": rows.get(UPLOADED, 0), "torn": rows.get(TORN, 0),
-                "writing": rows.get(WRITING, 0), "spool_bytes": self.used_bytes(), "last_upload_at": last}
+        return {
+            "spooled": rows.get(SPOOLED, 0),
+            "uploaded": rows.get(UPLOADED, 0),
+            "torn": rows.get(TORN, 0),
+            "writing": rows.get(WRITING, 0),
+            "spool_bytes": self.used_bytes(),
+            "last_upload_at": last,
+        }
 
 
 def _record(row: tuple) -> SegmentRecord:
     session, seq, path, started_at, rate, channels, frames, duration, crc, size, levels, state, attempts = row
-    return SegmentRecord(session, seq, Path(path), started_at, rate, channels, frames or 0, duration or 0.0,
-                         crc or "", size or 0, levels or "{}", state, attempts)
+    return SegmentRecord(
+        session,
+        seq,
+        Path(path),
+        started_at,
+        rate,
+        channels,
+        frames or 0,
+        duration or 0.0,
+        crc or "",
+        size or 0,
+        levels or "{}",
+        state,
+        attempts,
+    )

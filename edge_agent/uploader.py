@@ -54,8 +54,7 @@ class ThrottledReader:
 
 
 class Uploader:
-    def __init__(self, config: AgentConfig, spool: Spool, storage: Any, events: EventSink | None,
-                 stop: threading.Event) -> None:
+    def __init__(self, config: AgentConfig, spool: Spool, storage: Any, events: EventSink | None, stop: threading.Event) -> None:
         self.config = config
         self.spool = spool
         self.bucket = storage.bucket(config.bucket)
@@ -71,8 +70,12 @@ class Uploader:
 
     def metadata(self, record: SegmentRecord) -> dict[str, str]:
         return {
-            "device": self.config.device_id, "session": record.session, "seq": str(record.seq),
-            "start-time": record.started_at, "sample-rate": str(record.rate), "channels": self.config.channel_map,
+            "device": self.config.device_id,
+            "session": record.session,
+            "seq": str(record.seq),
+            "start-time": record.started_at,
+            "sample-rate": str(record.rate),
+            "channels": self.config.channel_map,
             **(self.config.options or {}),
         }
 
@@ -95,9 +98,16 @@ class Uploader:
                     self.last_error = f"{type(exc).__name__}: {exc}"[:300]
                     self.spool.mark_failed_attempt(record, self.last_error)
                     delay = random.uniform(0, min(self.config.backoff_cap_s, 0.5 * 2 ** min(failures, 16)))
-                    log.warning("upload failed; will retry", extra=fields(
-                        seq=record.seq, session=record.session, attempt=record.attempts + 1, retry_in_s=round(delay, 2),
-                        reason=self.last_error))
+                    log.warning(
+                        "upload failed; will retry",
+                        extra=fields(
+                            seq=record.seq,
+                            session=record.session,
+                            attempt=record.attempts + 1,
+                            retry_in_s=round(delay, 2),
+                            reason=self.last_error,
+                        ),
+                    )
                     self.stop.wait(delay)
                     break
 
@@ -117,8 +127,15 @@ class Uploader:
             with open(record.path, "rb") as handle:
                 reader = ThrottledReader(handle, self.config.bandwidth_bytes_s) if self.config.bandwidth_bytes_s else handle
                 try:
-                    blob.upload_from_file(reader, size=record.size, content_type="audio/flac", if_generation_match=0,
-                                          checksum="crc32c", retry=None, timeout=(10, 120))
+                    blob.upload_from_file(
+                        reader,
+                        size=record.size,
+                        content_type="audio/flac",
+                        if_generation_match=0,
+                        checksum="crc32c",
+                        retry=None,
+                        timeout=(10, 120),
+                    )
                     stored = blob
                 except gexc.PreconditionFailed:
                     stored = self._landed(name, record)
@@ -133,9 +150,22 @@ class Uploader:
         if self.events is not None:
             job_id = job_id_for(self.config.bucket, name, stored.generation)
             try:
-                self.events.emit(make_event("edge.segment_uploaded", job_id, SOURCE, {
-                    "device": self.config.device_id, "session": record.session, "seq": record.seq, "object": name,
-                    "size": record.size, "duration_s": round(record.duration_s, 3), "crc32c": record.crc32c,
-                    "started_at": record.started_at}))
+                self.events.emit(
+                    make_event(
+                        "edge.segment_uploaded",
+                        job_id,
+                        SOURCE,
+                        {
+                            "device": self.config.device_id,
+                            "session": record.session,
+                            "seq": record.seq,
+                            "object": name,
+                            "size": record.size,
+                            "duration_s": round(record.duration_s, 3),
+                            "crc32c": record.crc32c,
+                            "started_at": record.started_at,
+                        },
+                    )
+                )
             except Exception as exc:  # events are best effort; the segment is safe in the bucket
                 log.warning("segment event not sent", extra=fields(object=name, reason=str(exc)[:200]))

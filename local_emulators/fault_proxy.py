@@ -55,7 +55,7 @@ class FaultProxy:
                 continue
             try:
                 client, _ = server.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             try:
                 upstream = socket.create_connection(self.upstream, timeout=5)

@@ -23,7 +23,7 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -48,7 +48,9 @@ def canonical_query(pairs: list[tuple[str, str]]) -> str:
     return "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(pairs) if k != "X-Goog-Signature")
 
 
-def verify_v4(method: str, raw_path: str, query: str, headers: dict[str, str], keys: dict[str, Any], now: float) -> dict[str, str]:
+def verify_v4(
+    method: str, raw_path: str, query: str, headers: dict[str, str], keys: dict[str, Any], now: float
+) -> dict[str, str]:
     """Check a V4 query-string signature; the decoded query parameters when it holds."""
     pairs = parse_qsl(query, keep_blank_values=True)
     params = dict(pairs)
@@ -60,7 +62,7 @@ def verify_v4(method: str, raw_path: str, query: str, headers: dict[str, str], k
         raise SignatureError("unknown signer")
     stamp = params.get("X-Goog-Date", "")
     try:
-        issued = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+        issued = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
         expires = int(params.get("X-Goog-Expires", "0"))
     except ValueError as exc:
         raise SignatureError("bad X-Goog-Date or X-Goog-Expires") from exc
@@ -71,9 +73,7 @@ def verify_v4(method: str, raw_path: str, query: str, headers: dict[str, str], k
     if "host" not in signed or any(name not in lowered for name in signed):
         raise SignatureError("a signed header is missing from the request")
     canonical_headers = "".join(f"{name}:{lowered[name]}\n" for name in signed)
-    canonical = "\n".join(
-        [method, raw_path, canonical_query(pairs), canonical_headers, ";".join(signed), "UNSIGNED-PAYLOAD"]
-    )
+    canonical = "\n".join([method, raw_path, canonical_query(pairs), canonical_headers, ";".join(signed), "UNSIGNED-PAYLOAD"])
     to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     try:
         key.verify(bytes.fromhex(params["X-Goog-Signature"]), to_sign.encode(), padding.PKCS1v15(), hashes.SHA256())
@@ -150,7 +150,7 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             bucket, _, name = unquote(raw_path.lstrip("/")).partition("/")
             return bucket, name, params
 
-        def do_OPTIONS(self) -> None:  # noqa: N802 (http.server naming)
+        def do_OPTIONS(self) -> None:
             self.send_response(204)
             self._cors()
             if gateway.allowed_origin and self.headers.get("Origin") == gateway.allowed_origin:
@@ -160,7 +160,7 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             verified = self._verified("POST")
             if verified is None:
                 return
@@ -170,17 +170,25 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 self._error(400, "InvalidArgument", "only signed resumable starts with a length range are served")
                 return
             _, _, high = params["header:x-goog-content-length-range"].partition(",")
-            metadata = {k[len("header:x-goog-meta-"):]: v for k, v in params.items() if k.startswith("header:x-goog-meta-")}
+            metadata = {k[len("header:x-goog-meta-") :]: v for k, v in params.items() if k.startswith("header:x-goog-meta-")}
             if params.get("header:x-goog-if-generation-match") == "0" and gateway.exists(bucket, name):
                 self._error(412, "PreconditionFailed", "the object already exists")
                 return
-            resource = {"name": name, "contentType": params.get("header:content-type", "application/octet-stream"), "metadata": metadata}
+            resource = {
+                "name": name,
+                "contentType": params.get("header:content-type", "application/octet-stream"),
+                "metadata": metadata,
+            }
             query = f"uploadType=resumable&name={quote(name, safe='')}"
             if "header:x-goog-if-generation-match" in params:
                 query += f"&ifGenerationMatch={params['header:x-goog-if-generation-match']}"
             conn = gateway.upstream()
-            conn.request("POST", f"/upload/storage/v1/b/{quote(bucket, safe='')}/o?{query}", json.dumps(resource),
-                         {"Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                f"/upload/storage/v1/b/{quote(bucket, safe='')}/o?{query}",
+                json.dumps(resource),
+                {"Content-Type": "application/json"},
+            )
             response = conn.getresponse()
             body = response.read()
             if response.status not in (200, 201):
@@ -189,12 +197,16 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             session = uuid.uuid4().hex
             with gateway.lock:
                 gateway.sessions[session] = {
-                    "location": response.getheader("Location"), "max": int(high), "received": 0,
-                    "bucket": bucket, "name": name, "create_only": params.get("header:x-goog-if-generation-match") == "0",
+                    "location": response.getheader("Location"),
+                    "max": int(high),
+                    "received": 0,
+                    "bucket": bucket,
+                    "name": name,
+                    "create_only": params.get("header:x-goog-if-generation-match") == "0",
                 }
             self._reply(201, b"", {"Location": f"{gateway.public_url}/upload/resumable/{session}"})
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             session_id = self.path.split("?")[0].rsplit("/", 1)[-1]
             with gateway.lock:
                 session = gateway.sessions.get(session_id) if self.path.startswith("/upload/resumable/") else None
@@ -236,11 +248,11 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 if response.status in (200, 201):
                     gateway.sessions.pop(session_id, None)
             headers = {"Content-Type": response.getheader("Content-Type", "application/json")}
-            if response.getheader("Range"):
-                headers["Range"] = response.getheader("Range")
+            if range_header := response.getheader("Range"):
+                headers["Range"] = range_header
             self._reply(response.status, body, headers)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/healthz":
                 self._reply(200, b"ok")
                 return
@@ -255,8 +267,8 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.send_response(response.status)
             self._cors()
             for header in ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges"):
-                if response.getheader(header):
-                    self.send_header(header, response.getheader(header))
+                if value := response.getheader(header):
+                    self.send_header(header, value)
             if params.get("response-content-disposition") and response.status < 300:
                 self.send_header("Content-Disposition", params["response-content-disposition"])
             self.end_headers()

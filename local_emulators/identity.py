@@ -83,10 +83,10 @@ class IdentityServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_OPTIONS(self) -> None:  # noqa: N802 (http.server naming)
+            def do_OPTIONS(self) -> None:
                 self._send(204, {})
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path == "/certs":
                     self._send(200, {server.kid: server.public_key}, {"Cache-Control": "public, max-age=3600"})
                 elif self.path == "/healthz":
@@ -94,7 +94,7 @@ class IdentityServer:
                 else:
                     self._send(404, {"error": "not found"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 if self.path != "/token":
                     self._send(404, {"error": "not found"})
                     return

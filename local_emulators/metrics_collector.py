@@ -14,10 +14,11 @@ import argparse
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
@@ -150,7 +151,9 @@ def _number(value: float) -> str:
 def _render_labels(labels: Labels) -> str:
     if not labels:
         return ""
-    escaped = (f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), " ")}"' for k, v in labels)
+    escaped = (
+        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), " ")}"' for k, v in labels
+    )
     return "{" + ",".join(escaped) + "}"
 
 
@@ -158,7 +161,7 @@ class _Receiver(metrics_service_pb2_grpc.MetricsServiceServicer):
     def __init__(self, aggregate: MetricsAggregate) -> None:
         self.aggregate = aggregate
 
-    def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def Export(self, request: Any, context: Any) -> Any:
         self.aggregate.add(request)
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
@@ -171,7 +174,7 @@ def firestore_status_counts() -> dict[Labels, float]:
     client = firestore.Client()
     counts: dict[Labels, float] = {}
     for status in WAITING_STATUSES:
-        query = client.collection("jobs").where(filter=FieldFilter("status", "==", status)).count()
+        query: Any = client.collection("jobs").where(filter=FieldFilter("status", "==", status)).count()
         counts[(("status", status),)] = float(query.get()[0][0].value)
     return counts
 
@@ -185,7 +188,7 @@ def serve(grpc_port: int, http_port: int, status_counts: Callable[[], dict[Label
     server.start()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/healthz":
                 body, ctype = b"ok", "text/plain"
             elif self.path == "/metrics":

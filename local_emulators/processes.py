@@ -9,9 +9,9 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 
 def _ephemeral_range() -> tuple[int, int]:

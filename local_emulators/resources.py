@@ -8,15 +8,16 @@ subscription) the body Pub/Sub sends, without the OIDC token Cloud Run checks in
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from google.api_core import exceptions as gexc
-from google.protobuf import duration_pb2
 
 from mixscribe import topology
 from mixscribe.config import Settings
 
 
-def _duration(seconds: int) -> duration_pb2.Duration:
-    return duration_pb2.Duration(seconds=seconds)
+def _duration(seconds: int) -> timedelta:
+    return timedelta(seconds=seconds)  # proto-plus marshals it to a protobuf Duration
 
 
 def subscription_request(project: str, spec: topology.Subscription, function_urls: dict[str, str]) -> dict:
@@ -28,11 +29,15 @@ def subscription_request(project: str, spec: topology.Subscription, function_url
         "message_retention_duration": _duration(topology.RETENTION_S),
     }
     if spec.retry is not None:
-        request["retry_policy"] = {"minimum_backoff": _duration(spec.retry.minimum_backoff_s),
-                                   "maximum_backoff": _duration(spec.retry.maximum_backoff_s)}
+        request["retry_policy"] = {
+            "minimum_backoff": _duration(spec.retry.minimum_backoff_s),
+            "maximum_backoff": _duration(spec.retry.maximum_backoff_s),
+        }
     if spec.dead_letter_topic:
-        request["dead_letter_policy"] = {"dead_letter_topic": f"projects/{project}/topics/{spec.dead_letter_topic}",
-                                         "max_delivery_attempts": spec.dead_letter_after}
+        request["dead_letter_policy"] = {
+            "dead_letter_topic": f"projects/{project}/topics/{spec.dead_letter_topic}",
+            "max_delivery_attempts": spec.dead_letter_after,
+        }
     if spec.filter:
         request["filter"] = spec.filter
     if spec.delivery == topology.PUSH:

@@ -28,7 +28,7 @@ import subprocess
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ MAX_TASKS = 64
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,11 @@ class Execution:
         return body
 
     def operation_resource(self) -> dict[str, Any]:
-        operation: dict[str, Any] = {"name": f"{self.parent}/operations/{self.operation}",
-                                     "metadata": {"@type": EXECUTION_TYPE, **self.resource()}, "done": bool(self.completed)}
+        operation: dict[str, Any] = {
+            "name": f"{self.parent}/operations/{self.operation}",
+            "metadata": {"@type": EXECUTION_TYPE, **self.resource()},
+            "done": bool(self.completed),
+        }
         if self.completed:
             operation["response"] = {"@type": EXECUTION_TYPE, **self.resource()}
         return operation
@@ -128,8 +131,7 @@ class LocalJobsApi:
             execution = Execution(name, job, parent, task_count)
             execution.running.update(range(task_count))
             self.executions[name] = execution
-        threads = [threading.Thread(target=self._run_task, args=(execution, index), daemon=True)
-                   for index in range(task_count)]
+        threads = [threading.Thread(target=self._run_task, args=(execution, index), daemon=True) for index in range(task_count)]
         for thread in threads:
             thread.start()
         threading.Thread(target=self._finish, args=(execution, threads), daemon=True).start()
@@ -193,7 +195,7 @@ def make_handler(api: LocalJobsApi) -> type[BaseHTTPRequestHandler]:
         def _error(self, status: int, message: str) -> None:
             self._send(status, {"error": {"code": status, "message": message, "status": _status(status)}})
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
                 self._send(200, {"status": "ok"})
@@ -207,7 +209,7 @@ def make_handler(api: LocalJobsApi) -> type[BaseHTTPRequestHandler]:
             else:
                 self._error(404, "not found")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             match = RUN.match(self.path.split("?", 1)[0])
             if not match:
                 self._error(404, "not found")
@@ -245,8 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging("run_jobs")
     args.log_dir.mkdir(parents=True, exist_ok=True)
     image_env = dict(item.split("=", 1) for item in args.env)
-    jobs = {args.job: JobDefinition(args.job, [args.python, *args.command.split()], args.max_retries, image_env,
-                                    cwd=args.workdir)}
+    jobs = {
+        args.job: JobDefinition(args.job, [args.python, *args.command.split()], args.max_retries, image_env, cwd=args.workdir)
+    }
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(LocalJobsApi(jobs, args.log_dir)))
     log.info("local Cloud Run Admin API listening", extra=fields(port=args.port, job=args.job))
     server.serve_forever()

@@ -16,14 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from artifacts.image import assemble
 from mixscribe import topology
 from mixscribe.config import Settings
 
-from artifacts.image import assemble
-
 from .deployables import DeployedFunction, deploy_functions
-from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
 from .identity import LOCAL_ISSUER, generate_key_file
+from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
 from .resources import ensure_buckets, ensure_subscriptions, ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,8 +67,9 @@ class LocalStack:
     def _function(self, deployed: DeployedFunction, port: int, env: dict[str, str]) -> ServiceProcess:
         """A function from its unpacked archive, in its own venv, started as Cloud Functions gen2 starts it."""
         name = deployed.source.directory
-        return self._service(name, deployed.argv(), {**deployed.env(env, port), "THREADS": "8"}, tcp_open(port),
-                             cwd=deployed.folder)
+        return self._service(
+            name, deployed.argv(), {**deployed.env(env, port), "THREADS": "8"}, tcp_open(port), cwd=deployed.folder
+        )
 
     def start(self) -> dict[str, str]:
         """Start everything and wait until it is ready; the client environment."""
@@ -77,8 +77,23 @@ class LocalStack:
         self.root.mkdir(parents=True, exist_ok=True)
         for state in ("gcs", "telemetry"):  # a new stack starts empty, like its emulators
             shutil.rmtree(self.root / state, ignore_errors=True)
-        names = ("pubsub", "firestore", "gcs", "function", "notes", "run_jobs", "identity", "gateway", "api", "webhooks",
-                 "otlp", "metrics", "dead_letters", "pubsub_proxy", "firestore_proxy")
+        names = (
+            "pubsub",
+            "firestore",
+            "gcs",
+            "function",
+            "notes",
+            "run_jobs",
+            "identity",
+            "gateway",
+            "api",
+            "webhooks",
+            "otlp",
+            "metrics",
+            "dead_letters",
+            "pubsub_proxy",
+            "firestore_proxy",
+        )
         ports = dict(zip(names, free_ports(len(names))))
         gcloud_env = {
             **os.environ,
@@ -87,14 +102,18 @@ class LocalStack:
         }
         # settings every deployable of this stack shares (mixscribe.config), then the stack's own addresses
         self.shared = {
-            "project": opts.project, "upload_bucket": opts.upload_bucket, "results_bucket": opts.results_bucket,
+            "project": opts.project,
+            "upload_bucket": opts.upload_bucket,
+            "results_bucket": opts.results_bucket,
             "storage_emulator_host": f"http://127.0.0.1:{ports['gcs']}",
-            "dev_token_url": f"http://127.0.0.1:{ports['identity']}/token", "auth_audience": LOCAL_AUDIENCE,
+            "dev_token_url": f"http://127.0.0.1:{ports['identity']}/token",
+            "auth_audience": LOCAL_AUDIENCE,
             "webhook_secret_file": str(self.root / "keys" / "webhook-secret"),
-            "signed_url_endpoint": f"http://127.0.0.1:{ports['gateway']}", "telemetry_dir": str(self.root / "telemetry"),
+            "signed_url_endpoint": f"http://127.0.0.1:{ports['gateway']}",
+            "telemetry_dir": str(self.root / "telemetry"),
         }
         self.env = {
-            **Settings(**self.shared).to_env(),
+            **Settings.model_validate(self.shared).to_env(),
             "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{ports['pubsub']}",
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports['firestore']}",
             "MIXSCRIBE_API_URL": f"http://127.0.0.1:{ports['api']}",
@@ -123,8 +142,16 @@ class LocalStack:
         builder.shutdown(wait=False)
         pubsub = self._service(
             "pubsub",
-            ["gcloud", "beta", "emulators", "pubsub", "start", f"--host-port=127.0.0.1:{ports['pubsub']}",
-             f"--project={opts.project}", "--quiet"],
+            [
+                "gcloud",
+                "beta",
+                "emulators",
+                "pubsub",
+                "start",
+                f"--host-port=127.0.0.1:{ports['pubsub']}",
+                f"--project={opts.project}",
+                "--quiet",
+            ],
             gcloud_env,
             http_ok(f"http://127.0.0.1:{ports['pubsub']}/"),
         )
@@ -137,15 +164,37 @@ class LocalStack:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore)))
         os.environ.update(self.env)  # the resource set-up below runs in this process
-        settings = Settings(**self.shared)
+        settings = Settings.model_validate(self.shared)
         ensure_topics(opts.project)
         gcs = self._service(
             "gcs",
-            [fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(ports["gcs"]),
-             "-backend", "filesystem", "-filesystem-root", str(self.root / "gcs"),
-             "-public-host", f"127.0.0.1:{ports['gcs']}", "-external-url", f"http://127.0.0.1:{ports['gcs']}",
-             "-event.pubsub-project-id", opts.project, "-event.pubsub-topic", topology.UPLOADS,
-             "-event.bucket", opts.upload_bucket, "-event.list", "finalize", "-log-level", "warn"],
+            [
+                fake_gcs_binary(),
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(ports["gcs"]),
+                "-backend",
+                "filesystem",
+                "-filesystem-root",
+                str(self.root / "gcs"),
+                "-public-host",
+                f"127.0.0.1:{ports['gcs']}",
+                "-external-url",
+                f"http://127.0.0.1:{ports['gcs']}",
+                "-event.pubsub-project-id",
+                opts.project,
+                "-event.pubsub-topic",
+                topology.UPLOADS,
+                "-event.bucket",
+                opts.upload_bucket,
+                "-event.list",
+                "finalize",
+                "-log-level",
+                "warn",
+            ],
             {**os.environ},
             http_ok(f"http://127.0.0.1:{ports['gcs']}/storage/v1/b"),
         )
@@ -155,49 +204,103 @@ class LocalStack:
         proxied = self._fault_proxies(ports) if opts.fault_proxies else {}
         collector = self._service(
             "metrics-collector",
-            [sys.executable, "-m", "local_emulators.metrics_collector", "--grpc-port", str(ports["otlp"]),
-             "--http-port", str(ports["metrics"])],
+            [
+                sys.executable,
+                "-m",
+                "local_emulators.metrics_collector",
+                "--grpc-port",
+                str(ports["otlp"]),
+                "--http-port",
+                str(ports["metrics"]),
+            ],
             {**os.environ, "PYTHONPATH": str(REPO)},
             http_ok(f"http://127.0.0.1:{ports['metrics']}/healthz"),
         )
         services = {
             **self.shared,
             # every process: spans to JSON lines under the telemetry folder, metrics to the collector
-            "trace_exporter": "file", "metrics_exporter": "otlp", "otlp_endpoint": f"127.0.0.1:{ports['otlp']}",
-            "metrics_interval_s": 2, "launcher": "cloudrun", "run_api_endpoint": self.env["MIXSCRIBE_RUN_API_ENDPOINT"],
-            "transcribe_tasks": opts.transcribe_tasks, "idle_timeout_s": opts.idle_timeout_s,
+            "trace_exporter": "file",
+            "metrics_exporter": "otlp",
+            "otlp_endpoint": f"127.0.0.1:{ports['otlp']}",
+            "metrics_interval_s": 2,
+            "launcher": "cloudrun",
+            "run_api_endpoint": self.env["MIXSCRIBE_RUN_API_ENDPOINT"],
+            "transcribe_tasks": opts.transcribe_tasks,
+            "idle_timeout_s": opts.idle_timeout_s,
             "dispatch_debounce_s": opts.dispatch_debounce_s,
         }
         service_env = self._environment(services, proxied)
         job = image.result()
         run_jobs = self._service(
             "run_jobs",
-            [sys.executable, "-m", "local_emulators.run_jobs", "--port", str(ports["run_jobs"]),
-             "--log-dir", str(self.root / "logs" / "tasks"), "--max-retries", str(opts.max_retries),
-             "--job", Settings.from_env(service_env).transcribe_job, "--python", job.argv()[0],
-             "--workdir", str(job.app), "--command", " ".join(job.argv()[1:]),
-             *(f"--env={key}={value}" for key, value in job.env.items())],
+            [
+                sys.executable,
+                "-m",
+                "local_emulators.run_jobs",
+                "--port",
+                str(ports["run_jobs"]),
+                "--log-dir",
+                str(self.root / "logs" / "tasks"),
+                "--max-retries",
+                str(opts.max_retries),
+                "--job",
+                Settings.from_env(service_env).transcribe_job,
+                "--python",
+                job.argv()[0],
+                "--workdir",
+                str(job.app),
+                "--command",
+                " ".join(job.argv()[1:]),
+                *(f"--env={key}={value}" for key, value in job.env.items()),
+            ],
             service_env,
             http_ok(f"http://127.0.0.1:{ports['run_jobs']}/healthz"),
         )
-        api_env = self._environment({
-            **services, "auth_certs_url": f"http://127.0.0.1:{ports['identity']}/certs", "auth_issuers": (LOCAL_ISSUER,),
-            "web_origin": self.env["MIXSCRIBE_API_URL"], "signing_key_file": str(keys["signer"]),
-            # the local stack's own servers (test webhooks, URL sources) live on loopback; never set in the cloud
-            "allow_private_networks": ("127.0.0.0/8",),
-        }, proxied)
+        api_env = self._environment(
+            {
+                **services,
+                "auth_certs_url": f"http://127.0.0.1:{ports['identity']}/certs",
+                "auth_issuers": (LOCAL_ISSUER,),
+                "web_origin": self.env["MIXSCRIBE_API_URL"],
+                "signing_key_file": str(keys["signer"]),
+                # the local stack's own servers (test webhooks, URL sources) live on loopback; never set in the cloud
+                "allow_private_networks": ("127.0.0.0/8",),
+            },
+            proxied,
+        )
         identity = self._service(
             "identity",
-            [sys.executable, "-m", "local_emulators.identity", "--port", str(ports["identity"]),
-             "--key-file", str(keys["identity"]), "--audience", LOCAL_AUDIENCE, "--allowed-origin", self.env["MIXSCRIBE_API_URL"]],
+            [
+                sys.executable,
+                "-m",
+                "local_emulators.identity",
+                "--port",
+                str(ports["identity"]),
+                "--key-file",
+                str(keys["identity"]),
+                "--audience",
+                LOCAL_AUDIENCE,
+                "--allowed-origin",
+                self.env["MIXSCRIBE_API_URL"],
+            ],
             service_env,
             http_ok(f"http://127.0.0.1:{ports['identity']}/healthz"),
         )
         gateway = self._service(
             "gcs-gateway",
-            [sys.executable, "-m", "local_emulators.gcs_gateway", "--port", str(ports["gateway"]),
-             "--upstream", self.env["STORAGE_EMULATOR_HOST"], "--signer-key-file", str(keys["signer"]),
-             "--allowed-origin", self.env["MIXSCRIBE_API_URL"]],
+            [
+                sys.executable,
+                "-m",
+                "local_emulators.gcs_gateway",
+                "--port",
+                str(ports["gateway"]),
+                "--upstream",
+                self.env["STORAGE_EMULATOR_HOST"],
+                "--signer-key-file",
+                str(keys["signer"]),
+                "--allowed-origin",
+                self.env["MIXSCRIBE_API_URL"],
+            ],
             service_env,
             http_ok(f"http://127.0.0.1:{ports['gateway']}/healthz"),
         )
@@ -209,25 +312,38 @@ class LocalStack:
         dead_letters = self._function(deployed["dead_letters"], ports["dead_letters"], service_env)
         analytics = []
         if opts.analytics:
-            analytics.append(self._service(
-                "analytics",
-                [sys.executable, "-m", "beam_pipelines.analytics", "streaming",
-                 "--subscription", settings.subscription_path(topology.ANALYTICS_SUBSCRIPTION),
-                 "--warehouse", self.env["MIXSCRIBE_WAREHOUSE"]],
-                service_env,
-            ))
+            analytics.append(
+                self._service(
+                    "analytics",
+                    [
+                        sys.executable,
+                        "-m",
+                        "beam_pipelines.analytics",
+                        "streaming",
+                        "--subscription",
+                        settings.subscription_path(topology.ANALYTICS_SUBSCRIPTION),
+                        "--warehouse",
+                        self.env["MIXSCRIBE_WAREHOUSE"],
+                    ],
+                    service_env,
+                )
+            )
         for service in (collector, run_jobs, identity, gateway, api, webhooks, function, notes, dead_letters, *analytics):
             service.wait_ready(60)
         # push subscriptions once their functions listen (the emulator pushes as soon as they exist)
-        ensure_subscriptions(opts.project, {
-            "on_upload": self.env["MIXSCRIBE_FUNCTION_URL"], "notes": self.env["MIXSCRIBE_NOTES_FUNCTION_URL"],
-            "webhooks": self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"], "dead_letters": self.env["MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL"],
-        })
+        ensure_subscriptions(
+            opts.project,
+            {
+                "on_upload": self.env["MIXSCRIBE_FUNCTION_URL"],
+                "notes": self.env["MIXSCRIBE_NOTES_FUNCTION_URL"],
+                "webhooks": self.env["MIXSCRIBE_WEBHOOKS_FUNCTION_URL"],
+                "dead_letters": self.env["MIXSCRIBE_DEAD_LETTERS_FUNCTION_URL"],
+            },
+        )
 
     def _environment(self, settings: dict, emulators: dict[str, str]) -> dict[str, str]:
         """A deployable's environment: ``settings`` (``mixscribe.config``), then the options' overrides."""
-        env = {**os.environ, "PYTHONPATH": str(REPO), **emulators, **Settings(**settings).to_env(),
-               **self.options.service_env}
+        env = {**os.environ, "PYTHONPATH": str(REPO), **emulators, **Settings(**settings).to_env(), **self.options.service_env}
         Settings.from_env(env)  # overrides that make invalid settings fail here, naming the variable
         return env
 
@@ -238,8 +354,15 @@ class LocalStack:
             port = ports[f"{emulator}_proxy"]
             self._service(
                 f"{emulator}-proxy",
-                [sys.executable, "-m", "local_emulators.fault_proxy", "--port", str(port),
-                 "--upstream", f"127.0.0.1:{ports[emulator]}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "local_emulators.fault_proxy",
+                    "--port",
+                    str(port),
+                    "--upstream",
+                    f"127.0.0.1:{ports[emulator]}",
+                ],
                 {**os.environ, "PYTHONPATH": str(REPO)},
                 tcp_open(port),
             ).wait_ready(30)
@@ -254,11 +377,18 @@ class LocalStack:
         (folder / "signer-raw.json").unlink()
         signer_file = folder / "signer.json"
         signer_file.touch(mode=0o600)
-        signer_file.write_text(json.dumps({
-            "type": "service_account", "project_id": self.options.project, "private_key_id": signer["kid"],
-            "private_key": signer["private_key"], "client_email": f"api@{self.options.project}.iam.gserviceaccount.com",
-            "token_uri": "http://127.0.0.1:9/token",
-        }))
+        signer_file.write_text(
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": self.options.project,
+                    "private_key_id": signer["kid"],
+                    "private_key": signer["private_key"],
+                    "client_email": f"api@{self.options.project}.iam.gserviceaccount.com",
+                    "token_uri": "http://127.0.0.1:9/token",
+                }
+            )
+        )
         secret_file = folder / "webhook-secret"
         secret_file.touch(mode=0o600)
         secret_file.write_text(secrets.token_urlsafe(32))

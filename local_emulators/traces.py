@@ -41,8 +41,10 @@ def render_tree(spans: list[dict[str, Any]], trace_id: str) -> list[str]:
     def walk(parent: str | None, depth: int) -> None:
         for span in children.get(parent, []):
             offset_ms = (span["start_ns"] - origin) / 1e6
-            lines.append(f"{offset_ms:9.1f} ms  {'  ' * depth}{span['name']} [{span['service']}] "
-                         f"{span['duration_ms']:.1f} ms{'' if span['status'] != 'ERROR' else '  ERROR'}")
+            lines.append(
+                f"{offset_ms:9.1f} ms  {'  ' * depth}{span['name']} [{span['service']}] "
+                f"{span['duration_ms']:.1f} ms{'' if span['status'] != 'ERROR' else '  ERROR'}"
+            )
             walk(span["span_id"], depth + 1)
 
     walk(None, 0)

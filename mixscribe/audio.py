@@ -46,7 +46,7 @@ class _Samples:
             grown = np.empty(max(end, int(self._data.shape[0] * 1.5)), dtype=np.float32)
             grown[: self.size] = self._data[: self.size]
             self._data = grown
-        self._data[self.size: end] = part
+        self._data[self.size : end] = part
         self.size = end
 
     def array(self) -> np.ndarray:
@@ -98,9 +98,7 @@ def decode_audio(path: str, max_duration_s: float, split_channels: bool = False)
                     for out in to_meter.resample(frame):
                         meter.feed(out.to_ndarray().reshape(-1, channels))
                 if parts.size > max_samples:
-                    raise PermanentError(
-                        ErrorCode.TOO_LONG, f"the audio lasts more than the limit of {max_duration_s:.0f} s"
-                    )
+                    raise PermanentError(ErrorCode.TOO_LONG, f"the audio lasts more than the limit of {max_duration_s:.0f} s")
             for out in to_model.resample(None):
                 parts.append(out.to_ndarray().reshape(-1))
             for out in to_meter.resample(None):

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Protocol
 
 import requests
 from google.auth import exceptions as auth_exceptions
@@ -27,6 +28,17 @@ GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 _SAFE_SUBJECT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 CLOCK_SKEW_S = 30
+
+
+class CertsResponse(Protocol):
+    """What the cache reads of a certs endpoint's answer (a ``requests.Response`` is one)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def raise_for_status(self) -> Any: ...
+
+    def json(self) -> Any: ...
 
 
 class AuthError(Exception):
@@ -49,7 +61,7 @@ class CertificateCache:
         certs_url: str,
         min_cache_s: float = 300.0,
         refetch_interval_s: float = 60.0,
-        fetch: Callable[[str], requests.Response] | None = None,
+        fetch: Callable[[str], CertsResponse] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.certs_url = certs_url

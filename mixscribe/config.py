@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -44,8 +45,9 @@ def _field(default: Any, description: str, env: str | None = None, **kwargs: Any
 class Settings(BaseSettings):
     """Every tunable of the system; defaults suit the local stack."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="ignore", validate_by_name=True,
-                                      env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, frozen=True, extra="ignore", validate_by_name=True, env_ignore_empty=True
+    )
 
     # where things are
     project: str = _field("mixscribe-local", "project", env="GOOGLE_CLOUD_PROJECT")
@@ -140,7 +142,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _check(self) -> "Settings":
+    def _check(self) -> Settings:
         """Refuse settings that cannot work, with a message naming the variable."""
         if not self.allowed_models:
             raise ValueError("MIXSCRIBE_ALLOWED_MODELS must name at least one model")
@@ -151,8 +153,10 @@ class Settings(BaseSettings):
         if self.launcher not in ("none", "cloudrun"):
             raise ValueError("MIXSCRIBE_LAUNCHER must be cloudrun or none")
         if self.dispatch_debounce_s >= self.idle_timeout_s:
-            raise ValueError("MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
-                             "or a request could arrive after the last worker left")
+            raise ValueError(
+                "MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
+                "or a request could arrive after the last worker left"
+            )
         if self.cpu_threads < 0:
             raise ValueError("MIXSCRIBE_CPU_THREADS must be 0 (the task's CPUs) or more")
         if self.transcribe_tasks < 1 or self.task_speed_x <= 0 or self.drain_target_s < 1:
@@ -164,16 +168,21 @@ class Settings(BaseSettings):
         return self
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         environ = _ENVIRON.get()
         if environ is None:
             return (init_settings,)  # Settings(...): defaults and what it is given, never the environment
         return (init_settings, _EnvironSource(settings_cls, environ))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``environ`` (default: the process environment); ``overrides`` win."""
         token = _ENVIRON.set(dict(os.environ if environ is None else environ))
         try:
@@ -181,7 +190,9 @@ class Settings(BaseSettings):
         except ValidationError as exc:  # name the variables; never echo the values (they may be secrets)
             problems = "; ".join(
                 (f"{cls.variable(str(e['loc'][0]))}: " if e["loc"] and e["loc"][0] in cls.model_fields else "")
-                + e["msg"].removeprefix("Value error, ") for e in exc.errors())
+                + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()
+            )
             raise ValueError(f"invalid configuration: {problems}") from None
         finally:
             _ENVIRON.reset(token)

@@ -47,7 +47,7 @@ class DeadLetter:
     upload: SourceObject | None = None  # a dead-lettered upload notification's object
 
     @classmethod
-    def from_message(cls, message: PushedMessage) -> "DeadLetter":
+    def from_message(cls, message: PushedMessage) -> DeadLetter:
         attributes = message.attributes
         source = topology.source_of(message.topic)
         consumer = source.consumer if source else ""
@@ -101,9 +101,15 @@ class DeadLetterHandler:
         log.critical(
             "message dead-lettered",
             extra=fields(
-                alert=True, job_id=letter.job_id, code=ErrorCode.DEAD_LETTERED.value, topic=letter.topic,
-                consumer=letter.consumer, subscription=letter.subscription, delivery_attempt=letter.delivery_attempt,
-                message_id=letter.message_id, job_failed=failed,
+                alert=True,
+                job_id=letter.job_id,
+                code=ErrorCode.DEAD_LETTERED.value,
+                topic=letter.topic,
+                consumer=letter.consumer,
+                subscription=letter.subscription,
+                delivery_attempt=letter.delivery_attempt,
+                message_id=letter.message_id,
+                job_failed=failed,
             ),
         )
         return failed

@@ -17,14 +17,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .logs import fields
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .store import JobStore
 
 log = logging.getLogger(__name__)
 EARLY_CHECK_S = 2.0
@@ -76,9 +76,23 @@ class DispatchWindow(Protocol):
     def clear_dispatch(self, job_name: str) -> None: ...
 
 
+class QueueLedger(DispatchWindow, Protocol):
+    """The dispatch window and the backlog (the job repository is one)."""
+
+    def backlog(self, shard_min_s: float) -> Backlog: ...
+
+
 class Dispatcher:
-    def __init__(self, job_name: str, rule: SizingRule, debounce_s: int, window: DispatchWindow,
-                 backlog: Callable[[], Backlog], launcher: Launcher, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        job_name: str,
+        rule: SizingRule,
+        debounce_s: int,
+        window: DispatchWindow,
+        backlog: Callable[[], Backlog],
+        launcher: Launcher,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.job_name = job_name
         self.rule = rule
         self.debounce_s = debounce_s
@@ -94,8 +108,17 @@ class Dispatcher:
         count = self.rule.to_start(backlog, live)
         if count:
             execution = self.launcher.run(count)
-            log.info("dispatched", extra=fields(job=self.job_name, tasks=count, live_tasks=live, queued_jobs=backlog.jobs,
-                                                queued_audio_s=round(backlog.audio_s, 1), execution=execution))
+            log.info(
+                "dispatched",
+                extra=fields(
+                    job=self.job_name,
+                    tasks=count,
+                    live_tasks=live,
+                    queued_jobs=backlog.jobs,
+                    queued_audio_s=round(backlog.audio_s, 1),
+                    execution=execution,
+                ),
+            )
         return count, live
 
     def dispatch(self) -> None:
@@ -117,10 +140,11 @@ class Dispatcher:
             started, live = self.top_up()
 
 
-def dispatcher_for(settings: "Settings", store: "JobStore", launcher: Launcher | None) -> Dispatcher | None:
+def dispatcher_for(settings: Settings, store: QueueLedger, launcher: Launcher | None) -> Dispatcher | None:
     """The dispatcher of ``MIXSCRIBE_TRANSCRIBE_JOB`` sized by the settings; ``None`` without a launcher."""
     if launcher is None:
         return None
     rule = SizingRule(settings.task_speed_x, settings.file_overhead_s, settings.drain_target_s, settings.transcribe_tasks)
-    return Dispatcher(settings.transcribe_job, rule, settings.dispatch_debounce_s, store,
-                      lambda: store.backlog(settings.shard_min_s), launcher)
+    return Dispatcher(
+        settings.transcribe_job, rule, settings.dispatch_debounce_s, store, lambda: store.backlog(settings.shard_min_s), launcher
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .telemetry import trace_attributes
@@ -47,7 +47,7 @@ class Event:
         return json.dumps(asdict(self), sort_keys=True, default=str).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> "Event":
+    def from_json(cls, data: bytes) -> Event:
         return cls(**json.loads(data))
 
 
@@ -63,7 +63,7 @@ def make_event(
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     event_id = str(uuid.uuid5(_NAMESPACE, f"{event_type}|{job_id}|{discriminator}"))
-    occurred = (now or datetime.now(timezone.utc)).isoformat()
+    occurred = (now or datetime.now(UTC)).isoformat()
     return Event(event_id, event_type, job_id, occurred, source, SCHEMA_VERSION, dict(attributes or {}))
 
 
@@ -81,7 +81,12 @@ class PubSubEventSink:
 
     def emit(self, event: Event) -> None:
         future = self._publisher.publish(
-            self._topic, event.to_json(), type=event.type, job_id=event.job_id, event_id=event.event_id,
-            occurred_at=event.occurred_at, **trace_attributes(),
+            self._topic,
+            event.to_json(),
+            type=event.type,
+            job_id=event.job_id,
+            event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            **trace_attributes(),
         )
         future.result(timeout=self._timeout)

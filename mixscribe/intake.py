@@ -17,10 +17,10 @@ from google.api_core import exceptions as gexc
 
 from . import telemetry
 from .config import Settings
+from .dispatch import Dispatcher
 from .errors import ErrorCode, PermanentError, TransientError
 from .events import EventSink, make_event
 from .jobs import Job, JobStatus, SourceObject
-from .dispatch import Dispatcher
 from .logs import fields
 from .notifications import StorageObjectData
 from .probe import probe_stream
@@ -53,9 +53,7 @@ class Intake:
         self.events = events
         self.dispatcher = dispatcher
 
-    def handle(
-        self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None
-    ) -> Job | None:
+    def handle(self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None) -> Job | None:
         """Process one finalize event; returns the job, or ``None`` when the event is ignored.
 
         The span joins the job's trace when the job exists (a redelivery), else the trace the
@@ -151,9 +149,7 @@ class Intake:
 
     def _publish(self, job: Job) -> None:
         assert job.options is not None
-        request = TranscriptionRequest(
-            job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options
-        )
+        request = TranscriptionRequest(job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options)
         topic = self.settings.topic_path(self.settings.requests_topic)
         queued_at = utcnow()  # before the request exists: a worker's job.started can never precede it
         publish_request(self.publisher, topic, request.to_json(), job.job_id)

@@ -110,7 +110,7 @@ class JobOptions:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "JobOptions":
+    def from_dict(cls, data: dict[str, Any]) -> JobOptions:
         return cls(
             model=str(data["model"]),
             language=str(data.get("language", "auto")),
@@ -156,7 +156,7 @@ class Job:
         now: datetime,
         ttl_days: int,
         status: JobStatus = JobStatus.QUEUED,
-    ) -> "Job":
+    ) -> Job:
         return cls(
             job_id=job_id_for(source.bucket, source.name, source.generation),
             owner=owner_for(source.name),
@@ -178,7 +178,7 @@ class Job:
         return doc
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> "Job":
+    def from_document(cls, doc: dict[str, Any]) -> Job:
         return cls(
             job_id=doc["job_id"],
             owner=doc["owner"],

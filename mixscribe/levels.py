@@ -53,9 +53,7 @@ class LevelMeter:
         self.channels = channels
         meter = pyloudnorm.Meter(rate)
         self._stages = [(f.b, f.a, f.passband_gain) for f in meter._filters.values()]
-        self._zi = [
-            [signal.lfilter_zi(b, a) * 0.0 for _ in range(channels)] for b, a, _ in self._stages
-        ]
+        self._zi = [[signal.lfilter_zi(b, a) * 0.0 for _ in range(channels)] for b, a, _ in self._stages]
         self._hop = max(1, int(round(HOP_S * rate)))
         self._hop_energy: list[np.ndarray] = []
         self._partial = np.zeros(channels)

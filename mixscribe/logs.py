@@ -1,7 +1,8 @@
 """Structured JSON logging in the shape Cloud Logging understands.
 
 Each record is one JSON line with ``severity``, ``message`` and, when known, ``job_id`` and
-``logging.googleapis.com/trace`` (with ``spanId``) of the current OpenTelemetry span. Extra fields ride in ``extra={"json_fields": {...}}``.
+``logging.googleapis.com/trace`` (with ``spanId``) of the current OpenTelemetry span. Extra fields ride in
+``extra={"json_fields": {...}}``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from . import telemetry
@@ -37,7 +38,7 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "severity": _SEVERITY.get(record.levelno, "DEFAULT"),
             "message": record.getMessage(),
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "component": self.component,
             "logger": record.name,
         }

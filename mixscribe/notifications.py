@@ -8,9 +8,10 @@ the dead_letters function reads them too, without intake's audio dependencies.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from . import topology
 from .jobs import SourceObject
@@ -25,7 +26,7 @@ class StorageObjectData:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_event_data(cls, data: Mapping[str, Any]) -> "StorageObjectData":
+    def from_event_data(cls, data: Mapping[str, Any]) -> StorageObjectData:
         try:
             source = SourceObject(
                 bucket=str(data["bucket"]),
@@ -49,7 +50,7 @@ class UploadNotification:
     event_time: datetime | None
 
     @classmethod
-    def from_message(cls, message: PushedMessage) -> "UploadNotification | None":
+    def from_message(cls, message: PushedMessage) -> UploadNotification | None:
         """The notification, ``None`` for other event types; ``ValueError`` when it is unreadable."""
         attributes = message.attributes
         if attributes.get("eventType", topology.NOTIFICATION_EVENT) != topology.NOTIFICATION_EVENT:

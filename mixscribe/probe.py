@@ -82,7 +82,7 @@ def declared_duration(container: Any, stream: Any) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
-        return container.duration / av.time_base
+        return float(container.duration / av.time_base)
     return None
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 
 def parse_time(raw: object) -> datetime | None:
@@ -33,7 +34,7 @@ class PushedMessage:
     topic: str = ""  # the topic's short name
 
     @classmethod
-    def from_cloud_event(cls, cloud_event: Any) -> "PushedMessage":
+    def from_cloud_event(cls, cloud_event: Any) -> PushedMessage:
         """Raises ``ValueError`` when the event carries no readable message."""
         payload = cloud_event.data if isinstance(cloud_event.data, Mapping) else {}
         message = payload.get("message")

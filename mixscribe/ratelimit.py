@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import TransientError
-from .store import compare_and_set, utcnow
+from .ports import Documents
+from .store import utcnow
 
 RATELIMITS = "ratelimits"
 MAX_BATCH = 100
@@ -48,9 +49,10 @@ class _Local:
 
 
 class RateLimiter:
-    def __init__(self, client: Any, per_minute: int, per_hour: int, lease_s: float = 5.0,
-                 ttl: timedelta = timedelta(days=2)) -> None:
-        self.client = client
+    def __init__(
+        self, documents: Documents, per_minute: int, per_hour: int, lease_s: float = 5.0, ttl: timedelta = timedelta(days=2)
+    ) -> None:
+        self.documents = documents
         self.per_minute = per_minute
         self.per_hour = per_hour
         self.lease_s = lease_s
@@ -89,7 +91,7 @@ class RateLimiter:
                 return None
             return {"minute": minute - granted, "hour": hour - granted, "at": now, "expires_at": now + self.ttl}
 
-        compare_and_set(self.client, self.client.collection(RATELIMITS).document(uid), decide)
+        self.documents.compare_and_set(f"{RATELIMITS}/{uid}", decide)
         return outcome["granted"], outcome["wait"]
 
     def _forget_idle(self) -> None:

@@ -30,7 +30,7 @@ class TranscriptionRequest:
         return json.dumps(data, sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, payload: bytes) -> "TranscriptionRequest":
+    def from_json(cls, payload: bytes) -> TranscriptionRequest:
         """Parse a message body; a malformed one is a permanent ``invalid_request``."""
         try:
             data: dict[str, Any] = json.loads(payload)
@@ -57,7 +57,7 @@ class NotesRequest:
         return json.dumps(asdict(self), sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, payload: bytes) -> "NotesRequest":
+    def from_json(cls, payload: bytes) -> NotesRequest:
         try:
             data = json.loads(payload)
             job_id = data["job_id"]

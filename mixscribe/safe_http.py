@@ -15,7 +15,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import certifi
@@ -52,7 +54,7 @@ def _allowed_networks(networks: tuple[str, ...]) -> list[ipaddress.IPv4Network |
 def vet_url(
     url: str,
     allow_networks: tuple[str, ...] = (),
-    resolve=socket.getaddrinfo,
+    resolve: Callable[..., list[Any]] = socket.getaddrinfo,
 ) -> Target:
     """The connection target for ``url``, or ``UrlRefused`` explaining why not."""
     if len(url) > 2048:
@@ -94,8 +96,14 @@ def _pool(target: Target, timeout_s: float) -> urllib3.HTTPConnectionPool:
     timeout = urllib3.Timeout(connect=min(10.0, timeout_s), read=timeout_s)
     if target.scheme == "https":
         return urllib3.HTTPSConnectionPool(
-            target.address, target.port, timeout=timeout, retries=False, cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(), server_hostname=target.host, assert_hostname=target.host,
+            target.address,
+            target.port,
+            timeout=timeout,
+            retries=False,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            server_hostname=target.host,
+            assert_hostname=target.host,
         )
     return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False)
 
@@ -115,8 +123,12 @@ def request(
         host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
         try:
             response = _pool(target, timeout_s).urlopen(
-                method, target.path, body=body, headers={**(headers or {}), "Host": host_header},
-                redirect=False, preload_content=False,
+                method,
+                target.path,
+                body=body,
+                headers={**(headers or {}), "Host": host_header},
+                redirect=False,
+                preload_content=False,
             )
         except urllib3.exceptions.HTTPError as exc:
             raise FetchFailed(f"could not reach {target.host}: {exc.__class__.__name__}") from exc

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from .store import JOBS, ClaimOutcome, compare_and_set, utcnow
+from .ports import Documents
+from .store import JOBS, ClaimOutcome, utcnow
 from .transcript import Segment, Transcript, Word
 
 SHARDS = "shards"
@@ -44,7 +45,7 @@ def plan_bounds(samples: np.ndarray, rate: int, pieces: int) -> list[tuple[int, 
             cuts.append(max(cuts[-1] + 1, min(target, total - 1)))
             continue
         starts = np.arange(low, high - window, hop)
-        energy = [float(np.mean(samples[s: s + window] ** 2)) for s in starts]
+        energy = [float(np.mean(samples[s : s + window] ** 2)) for s in starts]
         cuts.append(int(starts[int(np.argmin(energy))]) + window // 2)
     cuts.append(total)
     return [(cuts[i], cuts[i + 1]) for i in range(pieces)]
@@ -52,6 +53,7 @@ def plan_bounds(samples: np.ndarray, rate: int, pieces: int) -> list[tuple[int, 
 
 def shift(transcript: Transcript, offset_s: float) -> Transcript:
     """The transcript with every timestamp moved by ``offset_s``."""
+
     def move(seg: Segment) -> Segment:
         words = tuple(replace(w, start=round(w.start + offset_s, 3), end=round(w.end + offset_s, 3)) for w in seg.words)
         return replace(seg, start=round(seg.start + offset_s, 3), end=round(seg.end + offset_s, 3), words=words)
@@ -83,21 +85,23 @@ def stitch(pieces: list[Transcript], cores: list[tuple[float, float]], duration_
     segments.sort(key=lambda s: (s.start, s.end))
     first = pieces[0]
     options = {**first.options, "shards": len(pieces), "shard_cores_s": [[round(a, 3), round(b, 3)] for a, b in cores]}
-    return replace(first, segments=tuple(replace(s, id=i) for i, s in enumerate(segments)), duration_s=round(duration_s, 3),
-                   options=options)
+    return replace(
+        first, segments=tuple(replace(s, id=i) for i, s in enumerate(segments)), duration_s=round(duration_s, 3), options=options
+    )
 
 
 class ShardStore:
-    """Plan and piece states in Firestore (optimistic compare-and-set, no locks)."""
+    """Plan and piece states on the ``Documents`` port (optimistic compare-and-set, no locks)."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, documents: Documents) -> None:
+        self.documents = documents
 
-    def _job(self, job_id: str) -> Any:
-        return self.client.collection(JOBS).document(job_id)
+    @staticmethod
+    def _job(job_id: str) -> str:
+        return f"{JOBS}/{job_id}"
 
-    def _piece(self, job_id: str, index: int) -> Any:
-        return self._job(job_id).collection(SHARDS).document(str(index))
+    def _piece(self, job_id: str, index: int) -> str:
+        return f"{self._job(job_id)}/{SHARDS}/{index}"
 
     def save_plan(self, job_id: str, plan: dict[str, Any]) -> dict[str, Any]:
         """Record ``plan`` unless the job has one; the plan in force."""
@@ -107,12 +111,12 @@ class ShardStore:
             seen["plan"] = (doc or {}).get("shard_plan") or plan
             return None if (doc or {}).get("shard_plan") else {"shard_plan": plan}
 
-        compare_and_set(self.client, self._job(job_id), decide)
-        return seen["plan"]
+        self.documents.compare_and_set(self._job(job_id), decide)
+        return cast(dict[str, Any], seen["plan"])
 
     def plan(self, job_id: str) -> dict[str, Any] | None:
-        snap = self._job(job_id).get()
-        return (snap.to_dict() or {}).get("shard_plan") if snap.exists else None
+        doc = self.documents.get(self._job(job_id))
+        return (doc or {}).get("shard_plan")
 
     def claim(self, job_id: str, index: int, worker: str, lease_s: int) -> ClaimOutcome:
         outcome: dict[str, ClaimOutcome] = {}
@@ -128,10 +132,14 @@ class ShardStore:
                 outcome["o"] = ClaimOutcome.BUSY
                 return None
             outcome["o"] = ClaimOutcome.CLAIMED
-            return {"state": "working", "worker": worker, "lease_until": now + timedelta(seconds=lease_s),
-                    "attempts": int(doc.get("attempts", 0)) + 1}
+            return {
+                "state": "working",
+                "worker": worker,
+                "lease_until": now + timedelta(seconds=lease_s),
+                "attempts": int(doc.get("attempts", 0)) + 1,
+            }
 
-        compare_and_set(self.client, self._piece(job_id, index), decide)
+        self.documents.compare_and_set(self._piece(job_id, index), decide)
         return outcome["o"]
 
     def renew(self, job_id: str, index: int, worker: str, lease_s: int) -> None:
@@ -140,14 +148,24 @@ class ShardStore:
                 return None
             return {"lease_until": utcnow() + timedelta(seconds=lease_s)}
 
-        compare_and_set(self.client, self._piece(job_id, index), decide)
+        self.documents.compare_and_set(self._piece(job_id, index), decide)
 
     def finish(self, job_id: str, index: int, uri: str, speech_s: float, transcribe_s: float) -> None:
-        self._piece(job_id, index).set({"state": "done", "uri": uri, "speech_s": speech_s, "transcribe_s": transcribe_s,
-                                        "lease_until": None, "finished_at": utcnow()}, merge=True)
+        self.documents.set(
+            self._piece(job_id, index),
+            {
+                "state": "done",
+                "uri": uri,
+                "speech_s": speech_s,
+                "transcribe_s": transcribe_s,
+                "lease_until": None,
+                "finished_at": utcnow(),
+            },
+            merge=True,
+        )
 
     def pieces(self, job_id: str) -> dict[int, dict[str, Any]]:
-        return {int(snap.id): snap.to_dict() for snap in self._job(job_id).collection(SHARDS).stream()}
+        return {int(key): doc for key, doc in self.documents.query(f"{self._job(job_id)}/{SHARDS}")}
 
     def begin_stitch(self, job_id: str, worker: str, lease_s: int) -> bool:
         """True for the one caller that stitches now (a dead stitcher's lease runs out)."""
@@ -159,4 +177,4 @@ class ShardStore:
                 return None
             return {"stitching_until": now + timedelta(seconds=lease_s), "stitcher": worker}
 
-        return compare_and_set(self.client, self._job(job_id), decide)
+        return self.documents.compare_and_set(self._job(job_id), decide)

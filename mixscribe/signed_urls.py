@@ -70,14 +70,18 @@ class UrlSigner:
             "x-goog-if-generation-match": "0",
             **{f"x-goog-meta-{key}": value for key, value in sorted(metadata.items())},
         }
-        url = self.storage.bucket(bucket).blob(name).generate_signed_url(
-            version="v4",
-            expiration=timedelta(seconds=self.ttl_s),
-            method="POST",
-            content_type=content_type,
-            headers=dict(headers),  # the library adds Host to the dict it gets
-            api_access_endpoint=self.endpoint,
-            **self._signing_kwargs(),
+        url = (
+            self.storage.bucket(bucket)
+            .blob(name)
+            .generate_signed_url(
+                version="v4",
+                expiration=timedelta(seconds=self.ttl_s),
+                method="POST",
+                content_type=content_type,
+                headers=dict(headers),  # the library adds Host to the dict it gets
+                api_access_endpoint=self.endpoint,
+                **self._signing_kwargs(),
+            )
         )
         return SignedRequest(url, "POST", {"Content-Type": content_type, **headers}, self.ttl_s)
 
@@ -86,12 +90,16 @@ class UrlSigner:
         extra: dict[str, Any] = {}
         if filename:
             extra["response_disposition"] = f'attachment; filename="{filename}"'
-        url = self.storage.bucket(bucket).blob(name).generate_signed_url(
-            version="v4",
-            expiration=timedelta(seconds=self.ttl_s),
-            method="GET",
-            api_access_endpoint=self.endpoint,
-            **extra,
-            **self._signing_kwargs(),
+        url = (
+            self.storage.bucket(bucket)
+            .blob(name)
+            .generate_signed_url(
+                version="v4",
+                expiration=timedelta(seconds=self.ttl_s),
+                method="GET",
+                api_access_endpoint=self.endpoint,
+                **extra,
+                **self._signing_kwargs(),
+            )
         )
         return SignedRequest(url, "GET", {}, self.ttl_s)

@@ -16,9 +16,10 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import IO, Any, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -37,22 +38,30 @@ _meter = metrics.get_meter("mixscribe")
 # Instruments (no-ops until ``setup`` installs a provider). Units follow UCUM.
 JOBS = _meter.create_counter("mixscribe.jobs", "{job}", "job state changes, by the status reached")
 STAGE_SECONDS = _meter.create_histogram(
-    "mixscribe.stage.duration", "s", "time spent in each stage of a job",
+    "mixscribe.stage.duration",
+    "s",
+    "time spent in each stage of a job",
     explicit_bucket_boundaries_advisory=[0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
 )
 REAL_TIME_FACTOR = _meter.create_histogram(
-    "mixscribe.transcribe.real_time_factor", "1", "model time divided by audio duration",
+    "mixscribe.transcribe.real_time_factor",
+    "1",
+    "model time divided by audio duration",
     explicit_bucket_boundaries_advisory=[0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
 )
 TIME_PER_AUDIO_MINUTE = _meter.create_histogram(
-    "mixscribe.transcript.latency_per_audio_minute", "s", "upload to transcript, per minute of audio",
+    "mixscribe.transcript.latency_per_audio_minute",
+    "s",
+    "upload to transcript, per minute of audio",
     explicit_bucket_boundaries_advisory=[1, 2, 5, 10, 15, 30, 60, 120, 300],
 )
 LLM_TOKENS = _meter.create_counter("mixscribe.llm.tokens", "{token}", "LLM tokens used by the notes step")
 NOTES_FALLBACKS = _meter.create_counter("mixscribe.notes.fallbacks", "{job}", "notes written by the embedded fallback")
 DEAD_LETTERS = _meter.create_counter("mixscribe.dead_letters", "{message}", "messages that exhausted their deliveries")
 API_SECONDS = _meter.create_histogram(
-    "mixscribe.api.request.duration", "s", "API request latency",
+    "mixscribe.api.request.duration",
+    "s",
+    "API request latency",
     explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
 )
 
@@ -72,7 +81,7 @@ def _context(traceparent: str | None) -> otel_context.Context | None:
 
 
 @contextmanager
-def span(name: str, parent: str | None = None, **attributes: Any) -> Iterator[trace.Span]:
+def span(name: str, parent: str | None = None, /, **attributes: Any) -> Iterator[trace.Span]:
     """A span, child of ``parent`` (a traceparent) when given, else of the current span."""
     attrs = {k: v for k, v in attributes.items() if v is not None}
     with _tracer.start_as_current_span(name, context=_context(parent), attributes=attrs) as current:
@@ -116,18 +125,24 @@ def log_fields(project: str) -> dict[str, Any]:
 def _span_line(span_data: Any) -> str:
     ctx = span_data.context
     parent = span_data.parent
-    return json.dumps({
-        "trace_id": f"{ctx.trace_id:032x}",
-        "span_id": f"{ctx.span_id:016x}",
-        "parent_span_id": f"{parent.span_id:016x}" if parent else None,
-        "name": span_data.name,
-        "service": span_data.resource.attributes.get("service.name"),
-        "start_ns": span_data.start_time,
-        "end_ns": span_data.end_time,
-        "duration_ms": round((span_data.end_time - span_data.start_time) / 1e6, 3),
-        "status": span_data.status.status_code.name,
-        "attributes": dict(span_data.attributes or {}),
-    }, default=str) + "\n"
+    return (
+        json.dumps(
+            {
+                "trace_id": f"{ctx.trace_id:032x}",
+                "span_id": f"{ctx.span_id:016x}",
+                "parent_span_id": f"{parent.span_id:016x}" if parent else None,
+                "name": span_data.name,
+                "service": span_data.resource.attributes.get("service.name"),
+                "start_ns": span_data.start_time,
+                "end_ns": span_data.end_time,
+                "duration_ms": round((span_data.end_time - span_data.start_time) / 1e6, 3),
+                "status": span_data.status.status_code.name,
+                "attributes": dict(span_data.attributes or {}),
+            },
+            default=str,
+        )
+        + "\n"
+    )
 
 
 class _LineFile:
@@ -157,7 +172,9 @@ def _span_exporter(kind: str, component: str, telemetry_dir: str) -> Any:
         return CloudTraceSpanExporter()
     if kind == "file":
         directory = Path(telemetry_dir) / "traces"
-        return ConsoleSpanExporter(out=_LineFile(directory / f"{component}-{os.getpid()}.jsonl"), formatter=_span_line)
+        return ConsoleSpanExporter(
+            out=cast(IO[str], _LineFile(directory / f"{component}-{os.getpid()}.jsonl")), formatter=_span_line
+        )
     if kind == "console":
         import sys
 
@@ -178,7 +195,9 @@ def _metric_reader(kind: str, endpoint: str, interval_s: float) -> Any:
 
         delta = AggregationTemporality.DELTA
         exporter = OTLPMetricExporter(
-            endpoint=endpoint, insecure=True, timeout=5,
+            endpoint=endpoint,
+            insecure=True,
+            timeout=5,
             preferred_temporality={Counter: delta, Histogram: delta, UpDownCounter: delta},
         )
         return PeriodicExportingMetricReader(exporter, int(interval_s * 1000))
@@ -214,10 +233,12 @@ def setup(component: str, settings: Settings) -> None:
         if metric_kind != "none":
             from opentelemetry.sdk.metrics import MeterProvider
 
-            provider = MeterProvider(resource=resource, metric_readers=[
-                _metric_reader(metric_kind, settings.otlp_endpoint, settings.metrics_interval_s)])
-            metrics.set_meter_provider(provider)
-            _STATE["meter_provider"] = provider
+            meter_provider = MeterProvider(
+                resource=resource,
+                metric_readers=[_metric_reader(metric_kind, settings.otlp_endpoint, settings.metrics_interval_s)],
+            )
+            metrics.set_meter_provider(meter_provider)
+            _STATE["meter_provider"] = meter_provider
 
 
 def flush(timeout_ms: int = 5000) -> None:

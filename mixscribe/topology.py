@@ -74,8 +74,9 @@ _WORK = (
     Subscription("on-upload", UPLOADS, PUSH, "on_upload", ack_deadline_s=300, dead_letter_after=10),
     Subscription(REQUESTS_SUBSCRIPTION, REQUESTS, PULL, "transcribe", ack_deadline_s=60, dead_letter_after=5),
     Subscription("notes", NOTES, PUSH, "notes", ack_deadline_s=540, dead_letter_after=5),
-    Subscription("webhooks", EVENTS, PUSH, "webhooks", ack_deadline_s=300, dead_letter_after=5,
-                 filter=_filter_types(WEBHOOK_EVENT_TYPES)),
+    Subscription(
+        "webhooks", EVENTS, PUSH, "webhooks", ack_deadline_s=300, dead_letter_after=5, filter=_filter_types(WEBHOOK_EVENT_TYPES)
+    ),
     # Dataflow's Pub/Sub source acknowledges on its own: no retry or dead-letter policy
     Subscription(ANALYTICS_SUBSCRIPTION, EVENTS, PULL, "dataflow", retry=None),
 )
@@ -85,8 +86,10 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     *_WORK,
     # the end of every chain: the dead_letters function fails the job and raises the alert; retried
     # until it succeeds (a dead letter of dead letters would only hide them), copies kept for operators
-    *(Subscription(f"dead-letters-{dead.removesuffix(DEAD_SUFFIX)}", dead, PUSH, "dead_letters", ack_deadline_s=60)
-      for dead in DEAD_LETTER_TOPICS),
+    *(
+        Subscription(f"dead-letters-{dead.removesuffix(DEAD_SUFFIX)}", dead, PUSH, "dead_letters", ack_deadline_s=60)
+        for dead in DEAD_LETTER_TOPICS
+    ),
     *(Subscription(f"{dead}-inspect", dead, PULL, "operators", retry=None) for dead in DEAD_LETTER_TOPICS),
 )
 

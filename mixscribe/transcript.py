@@ -52,7 +52,7 @@ class Transcript:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Transcript":
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
         segments = tuple(
             Segment(
                 **{k: v for k, v in seg.items() if k != "words"},

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from .config import Settings
 from .errors import ErrorCode, PermanentError
 from .jobs import JobOptions
 
-AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".webm", ".mp4", ".mov"}
-)
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".webm", ".mp4", ".mov"})
 CONTENT_TYPES = frozenset(
     {
         "application/octet-stream",
@@ -67,18 +65,14 @@ def validate_extension(name: str) -> None:
     ext = extension_of(name)
     if ext not in AUDIO_EXTENSIONS:
         allowed = ", ".join(sorted(AUDIO_EXTENSIONS))
-        raise PermanentError(
-            ErrorCode.UNSUPPORTED_FORMAT, f"extension {ext or '(none)'!r} is not one of {allowed}"
-        )
+        raise PermanentError(ErrorCode.UNSUPPORTED_FORMAT, f"extension {ext or '(none)'!r} is not one of {allowed}")
 
 
 def validate_content_type(content_type: str) -> None:
     base = (content_type or "application/octet-stream").split(";")[0].strip().lower()
     if base.startswith("audio/") or base in CONTENT_TYPES:
         return
-    raise PermanentError(
-        ErrorCode.UNSUPPORTED_CONTENT_TYPE, f"content type {base!r} is not audio or a supported video"
-    )
+    raise PermanentError(ErrorCode.UNSUPPORTED_CONTENT_TYPE, f"content type {base!r} is not audio or a supported video")
 
 
 def validate_size(size: int, settings: Settings) -> None:
@@ -131,9 +125,7 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
         parts = urlsplit(webhook)
         if len(webhook) > MAX_WEBHOOK_CHARS or parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
             raise PermanentError(ErrorCode.INVALID_OPTION, "webhook must be an https URL without credentials")
-    return JobOptions(
-        model=model, language=language, priority=priority, notes=notes, channels=channels, webhook=webhook
-    )
+    return JobOptions(model=model, language=language, priority=priority, notes=notes, channels=channels, webhook=webhook)
 
 
 def validate_upload(

@@ -110,8 +110,14 @@ HOURLY = Table(
 
 TABLES: tuple[Table, ...] = (EVENTS, JOBS, HOURLY)
 
-_DUCKDB_TYPES = {"STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "BOOL": "BOOLEAN",
-                 "TIMESTAMP": "TIMESTAMPTZ", "JSON": "JSON"}
+_DUCKDB_TYPES = {
+    "STRING": "VARCHAR",
+    "INT64": "BIGINT",
+    "FLOAT64": "DOUBLE",
+    "BOOL": "BOOLEAN",
+    "TIMESTAMP": "TIMESTAMPTZ",
+    "JSON": "JSON",
+}
 
 
 def duckdb_type(bigquery_type: str) -> str:

@@ -18,8 +18,9 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .config import Settings
 from .jobs import Job
@@ -105,8 +106,13 @@ class WebhookSender:
         }
         try:
             response = request(
-                "POST", url, self.settings.allow_private_networks, self.settings.webhook_timeout_s,
-                body=body, headers=headers, follow_redirects=False,
+                "POST",
+                url,
+                self.settings.allow_private_networks,
+                self.settings.webhook_timeout_s,
+                body=body,
+                headers=headers,
+                follow_redirects=False,
             )
             response.drain_conn()
             return Attempt(response.status, "" if 200 <= response.status < 300 else f"HTTP {response.status}")
@@ -132,5 +138,9 @@ class WebhookSender:
         state = "delivered" if attempt.status is not None and 200 <= attempt.status < 300 else "failed"
         self.store.record_webhook(job.job_id, state, attempts, attempt.status, attempt.error)
         level = logging.INFO if state == "delivered" else logging.WARNING
-        log.log(level, f"webhook {state}", extra=fields(job_id=job.job_id, attempts=attempts, status=attempt.status, reason=attempt.error or None))
+        log.log(
+            level,
+            f"webhook {state}",
+            extra=fields(job_id=job.job_id, attempts=attempts, status=attempt.status, reason=attempt.error or None),
+        )
         return state

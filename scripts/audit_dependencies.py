@@ -36,9 +36,26 @@ def main() -> int:
         requirements.write_text(pinned_requirements())
         report = Path(tmp) / "audit.json"
         proc = subprocess.run(
-            [sys.executable, "-m", "pip_audit", "--no-deps", "--disable-pip", "-r", str(requirements), "-s", args.service,
-             "--progress-spinner", "off", "--format", "json", "--output", str(report)],
-            capture_output=True, text=True, timeout=900,
+            [
+                sys.executable,
+                "-m",
+                "pip_audit",
+                "--no-deps",
+                "--disable-pip",
+                "-r",
+                str(requirements),
+                "-s",
+                args.service,
+                "--progress-spinner",
+                "off",
+                "--format",
+                "json",
+                "--output",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         if not report.exists():
             print(f"NOT AUDITED: pip-audit failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
@@ -47,8 +64,10 @@ def main() -> int:
     skipped = [d for d in dependencies if d.get("skip_reason")]
     findings = [(d["name"], d["version"], v["id"], v.get("fix_versions", [])) for d in dependencies for v in d.get("vulns", [])]
     undocumented = [f for f in findings if (f[0].lower(), f[2]) not in documented]
-    print(f"pip-audit ({args.service}): {len(dependencies)} pinned packages, {len(dependencies) - len(skipped)} audited, "
-          f"{len(skipped)} skipped, {len(findings)} findings ({len(findings) - len(undocumented)} documented)")
+    print(
+        f"pip-audit ({args.service}): {len(dependencies)} pinned packages, {len(dependencies) - len(skipped)} audited, "
+        f"{len(skipped)} skipped, {len(findings)} findings ({len(findings) - len(undocumented)} documented)"
+    )
     for name, version, vuln, fixes in findings:
         state = "documented" if (name.lower(), vuln) in documented else "UNDOCUMENTED"
         print(f"  {name} {version}: {vuln} fixed in {', '.join(fixes) or 'no release'} [{state}]")

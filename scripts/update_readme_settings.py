@@ -8,7 +8,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from mixscribe.config import markdown_table  # noqa: E402
+from mixscribe.config import markdown_table  # noqa: E402 (run as a script: the repository goes on sys.path first)
 
 START, END = "<!-- settings-table:start -->\n", "\n<!-- settings-table:end -->"
 

@@ -45,7 +45,20 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for ext, codec in (("mp3", "libmp3lame"), ("m4a", "aac"), ("ogg", "libvorbis"), ("opus", "libopus"), ("webm", "libopus")):
         ffmpeg("-i", str(SAMPLE), "-c:a", codec, str(out / f"speech.{ext}"))
     ffmpeg("-f", "lavfi", "-i", "color=c=black:s=64x64:d=1", "-c:v", "mpeg4", str(out / "video_only.mp4"))
-    ffmpeg("-f", "lavfi", "-i", "color=c=black:s=64x64:d=10", "-i", str(SAMPLE), "-shortest", "-c:v", "mpeg4", "-c:a", "aac", str(out / "with_video.mp4"))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:s=64x64:d=10",
+        "-i",
+        str(SAMPLE),
+        "-shortest",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "aac",
+        str(out / "with_video.mp4"),
+    )
     ffmpeg("-i", str(SAMPLE), "-t", "2.6", str(out / "first_sentence.flac"))
     ffmpeg("-i", str(SAMPLE), "-ss", "2.6", str(out / "second_sentence.flac"))
     (out / "empty.wav").write_bytes(b"")
@@ -61,8 +74,11 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def decode_mono(path: Path, rate: int, seconds: float | None = None) -> np.ndarray:
     """``path`` as float32 mono at ``rate`` (ffmpeg)."""
     limit = ["-t", str(seconds)] if seconds else []
-    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(path), *limit, "-ac", "1", "-ar", str(rate),
-                          "-f", "f32le", "-"], check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(path), *limit, "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     return np.frombuffer(raw, dtype="<f4").copy()
 
 
@@ -78,7 +94,7 @@ def two_voices(path: Path, rate: int = 48000) -> Path:
     total = host.shape[0] + gap + guest.shape[0] + gap
     left, right = np.zeros(total, np.float32), np.zeros(total, np.float32)
     left[: host.shape[0]] = host
-    right[host.shape[0] + gap: host.shape[0] + gap + guest.shape[0]] = guest
+    right[host.shape[0] + gap : host.shape[0] + gap + guest.shape[0]] = guest
     right[: host.shape[0]] += 0.063 * host
     noise = np.random.default_rng(3).normal(0, 1e-4, (total, 2)).astype(np.float32)
     soundfile.write(str(path), np.stack([left, right], axis=1) + noise, rate, subtype="PCM_24")

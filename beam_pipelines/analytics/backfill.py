@@ -8,7 +8,8 @@ value with an empty one).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import apache_beam as beam
 
@@ -18,15 +19,24 @@ def job_row_from_results(metrics: dict[str, Any], notes: dict[str, Any] | None, 
     return {
         "job_id": metrics["job_id"],
         "status": "done" if notes else "transcribed",
-        "model": metrics.get("model"), "language": metrics.get("language"),
-        "created_at": finished_at, "transcribed_at": finished_at, "completed_at": finished_at if notes else None,
+        "model": metrics.get("model"),
+        "language": metrics.get("language"),
+        "created_at": finished_at,
+        "transcribed_at": finished_at,
+        "completed_at": finished_at if notes else None,
         "transcribe_s": (metrics.get("timings") or {}).get("total_s"),
-        "audio_duration_s": metrics.get("duration_s"), "speech_ratio": metrics.get("speech_ratio"),
-        "loudness_lufs": metrics.get("loudness_lufs"), "clipping_ratio": metrics.get("clipping_ratio"),
-        "real_time_factor": metrics.get("real_time_factor"), "word_count": metrics.get("word_count"),
-        "notes_generator": (notes or {}).get("generator"), "llm_prompt_tokens": usage.get("prompt_tokens"),
-        "llm_completion_tokens": usage.get("completion_tokens"), "llm_cost_usd": (notes or {}).get("cost_usd"),
-        "attempts": ((metrics.get("worker") or {}).get("attempt") or 0) + 1, "updated_at": finished_at,
+        "audio_duration_s": metrics.get("duration_s"),
+        "speech_ratio": metrics.get("speech_ratio"),
+        "loudness_lufs": metrics.get("loudness_lufs"),
+        "clipping_ratio": metrics.get("clipping_ratio"),
+        "real_time_factor": metrics.get("real_time_factor"),
+        "word_count": metrics.get("word_count"),
+        "notes_generator": (notes or {}).get("generator"),
+        "llm_prompt_tokens": usage.get("prompt_tokens"),
+        "llm_completion_tokens": usage.get("completion_tokens"),
+        "llm_cost_usd": (notes or {}).get("cost_usd"),
+        "attempts": ((metrics.get("worker") or {}).get("attempt") or 0) + 1,
+        "updated_at": finished_at,
     }
 
 
@@ -55,8 +65,13 @@ def list_job_prefixes(bucket_name: str) -> list[str]:
     from mixscribe.gcp import storage_client
 
     client = storage_client(Settings.from_env())
-    return sorted({b.name.rsplit("/", 1)[0] + "/" for b in client.list_blobs(bucket_name, prefix="jobs/")
-                   if b.name.endswith("/metrics.json")})
+    return sorted(
+        {
+            b.name.rsplit("/", 1)[0] + "/"
+            for b in client.list_blobs(bucket_name, prefix="jobs/")
+            if b.name.endswith("/metrics.json")
+        }
+    )
 
 
 class ReadResultsBucket(beam.PTransform):

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from mixscribe.events import EVENT_TYPES
 
 TERMINAL_TYPES = {"job.completed", "job.failed", "upload.rejected"}
 STATUS_RANK = {"queued": 0, "transcribing": 1, "transcribed": 2, "done": 3, "failed": 3}  # done/failed exclude each other
-_STATUS_OF = {"job.queued": "queued", "job.started": "transcribing", "job.transcribed": "transcribed",
-              "job.completed": "done", "job.failed": "failed", "upload.rejected": "failed"}
+_STATUS_OF = {
+    "job.queued": "queued",
+    "job.started": "transcribing",
+    "job.transcribed": "transcribed",
+    "job.completed": "done",
+    "job.failed": "failed",
+    "upload.rejected": "failed",
+}
 
 
 class InvalidEvent(ValueError):
@@ -31,7 +37,7 @@ def parse_time(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidEvent(f"occurred_at is not ISO 8601: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_event(payload: bytes | str | dict) -> dict[str, Any]:
@@ -58,15 +64,19 @@ def parse_event(payload: bytes | str | dict) -> dict[str, Any]:
 def event_row(event: dict[str, Any], ingested_at: datetime) -> dict[str, Any]:
     """The ``events`` table row of a parsed event."""
     return {
-        "event_id": event["event_id"], "type": event["type"], "job_id": event["job_id"],
-        "occurred_at": event["occurred_at"], "source": event["source"],
-        "schema_version": event["schema_version"], "attributes": json.dumps(event["attributes"], sort_keys=True),
+        "event_id": event["event_id"],
+        "type": event["type"],
+        "job_id": event["job_id"],
+        "occurred_at": event["occurred_at"],
+        "source": event["source"],
+        "schema_version": event["schema_version"],
+        "attributes": json.dumps(event["attributes"], sort_keys=True),
         "ingested_at": ingested_at,
     }
 
 
-def _min(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
+def _min(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None else min(a, b)
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -84,12 +94,16 @@ class JobFold:
     updated_at: datetime | None = None
     attempts: int = 0
 
-    def add(self, event: dict[str, Any]) -> "JobFold":
+    def add(self, event: dict[str, Any]) -> JobFold:
         self.job_id = event["job_id"]
         at, attrs, kind = event["occurred_at"], event["attributes"], event["type"]
         self.updated_at = max(self.updated_at or at, at)
-        stamp = {"job.queued": "created_at", "upload.rejected": "created_at", "job.started": "started_at",
-                 "job.transcribed": "transcribed_at"}.get(kind)
+        stamp = {
+            "job.queued": "created_at",
+            "upload.rejected": "created_at",
+            "job.started": "started_at",
+            "job.transcribed": "transcribed_at",
+        }.get(kind)
         if stamp:
             self.times[stamp] = _min(self.times.get(stamp), at)
         if kind in TERMINAL_TYPES:
@@ -100,7 +114,7 @@ class JobFold:
             self.attempts = max(self.attempts, int(attrs.get("attempt") or 1))
         return self
 
-    def merge(self, other: "JobFold") -> "JobFold":
+    def merge(self, other: JobFold) -> JobFold:
         merged = JobFold(self.job_id or other.job_id)
         for fold in (self, other):
             for key, at in fold.times.items():
@@ -119,21 +133,39 @@ class JobFold:
         t = self.times
         created = t.get("created_at") or t.get("started_at") or self.updated_at
         return {
-            "job_id": self.job_id, "status": self.status, "created_at": created,
-            "started_at": t.get("started_at"), "transcribed_at": t.get("transcribed_at"),
+            "job_id": self.job_id,
+            "status": self.status,
+            "created_at": created,
+            "started_at": t.get("started_at"),
+            "transcribed_at": t.get("transcribed_at"),
             "completed_at": t.get("completed_at"),
             "queue_s": _seconds(created, t.get("started_at")),
             "transcribe_s": _seconds(t.get("started_at"), t.get("transcribed_at")),
             "notes_s": _seconds(t.get("transcribed_at"), t.get("completed_at")),
             "total_s": _seconds(created, t.get("completed_at")),
-            "attempts": self.attempts, "updated_at": self.updated_at,
+            "attempts": self.attempts,
+            "updated_at": self.updated_at,
             **{name: self.fields.get(name) for name in JOB_FIELDS},
         }
 
 
-JOB_FIELDS = ("owner", "error_code", "model", "language", "priority", "audio_duration_s", "speech_ratio",
-              "loudness_lufs", "real_time_factor", "word_count", "notes_generator", "llm_prompt_tokens",
-              "llm_completion_tokens", "llm_cost_usd", "clipping_ratio")
+JOB_FIELDS = (
+    "owner",
+    "error_code",
+    "model",
+    "language",
+    "priority",
+    "audio_duration_s",
+    "speech_ratio",
+    "loudness_lufs",
+    "real_time_factor",
+    "word_count",
+    "notes_generator",
+    "llm_prompt_tokens",
+    "llm_completion_tokens",
+    "llm_cost_usd",
+    "clipping_ratio",
+)
 
 
 def _later_status(current: str, new: str) -> str:
@@ -143,19 +175,32 @@ def _later_status(current: str, new: str) -> str:
 def _fields_of(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
     if kind == "job.queued":
         options = attrs.get("options") or {}
-        return {"owner": attrs.get("owner"), "model": options.get("model"), "priority": options.get("priority"),
-                "language": options.get("language") if options.get("language") != "auto" else None}
+        return {
+            "owner": attrs.get("owner"),
+            "model": options.get("model"),
+            "priority": options.get("priority"),
+            "language": options.get("language") if options.get("language") != "auto" else None,
+        }
     if kind == "upload.rejected":
         return {"owner": attrs.get("owner"), "error_code": attrs.get("code")}
     if kind == "job.failed":
         return {"error_code": attrs.get("code")}
     if kind == "job.transcribed":
-        return {"audio_duration_s": attrs.get("duration_s"), "language": attrs.get("language"),
-                "word_count": attrs.get("word_count"), "real_time_factor": attrs.get("real_time_factor"),
-                "speech_ratio": attrs.get("speech_ratio"), "loudness_lufs": attrs.get("loudness_lufs"),
-                "clipping_ratio": attrs.get("clipping_ratio")}
+        return {
+            "audio_duration_s": attrs.get("duration_s"),
+            "language": attrs.get("language"),
+            "word_count": attrs.get("word_count"),
+            "real_time_factor": attrs.get("real_time_factor"),
+            "speech_ratio": attrs.get("speech_ratio"),
+            "loudness_lufs": attrs.get("loudness_lufs"),
+            "clipping_ratio": attrs.get("clipping_ratio"),
+        }
     if kind == "job.notes_ready":
         usage = attrs.get("usage") or {}
-        return {"notes_generator": attrs.get("generator"), "llm_prompt_tokens": usage.get("prompt_tokens"),
-                "llm_completion_tokens": usage.get("completion_tokens"), "llm_cost_usd": attrs.get("cost_usd")}
+        return {
+            "notes_generator": attrs.get("generator"),
+            "llm_prompt_tokens": usage.get("prompt_tokens"),
+            "llm_completion_tokens": usage.get("completion_tokens"),
+            "llm_cost_usd": attrs.get("cost_usd"),
+        }
     return {}

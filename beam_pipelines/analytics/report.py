@@ -1,7 +1,7 @@
 """``query NAME`` prints an example query's result as Markdown; ``report`` renders a PNG and a table.
 
-    python -m beam_pipelines.analytics query daily_volume --warehouse .local/warehouse.duckdb
-    python -m beam_pipelines.analytics report --warehouse .local/warehouse.duckdb --out .local/report
+python -m beam_pipelines.analytics query daily_volume --warehouse .local/warehouse.duckdb
+python -m beam_pipelines.analytics report --warehouse .local/warehouse.duckdb --out .local/report
 """
 
 from __future__ import annotations

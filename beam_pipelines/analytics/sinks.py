@@ -53,7 +53,8 @@ class WriteTable(beam.PTransform):
         return (
             rows
             | f"ToJson_{self.table.name}" >> beam.Map(lambda r: _bigquery_row({k: v for k, v in r.items() if k in columns}))
-            | f"BigQuery_{self.table.name}" >> WriteToBigQuery(
+            | f"BigQuery_{self.table.name}"
+            >> WriteToBigQuery(
                 table=f"{self.dataset}.{self.table.name}",
                 schema={"fields": self.table.bigquery_schema()},
                 create_disposition=BigQueryDisposition.CREATE_NEVER,

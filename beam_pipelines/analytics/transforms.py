@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import datetime, timezone
-from typing import Any, Iterable, Tuple
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -65,7 +66,7 @@ class DedupeEvents(beam.PTransform):
         self.memory_s = memory_s
 
     def expand(self, events):
-        keyed = events | "KeyByEventId" >> beam.Map(lambda e: (e["event_id"], e)).with_output_types(Tuple[str, Any])
+        keyed = events | "KeyByEventId" >> beam.Map(lambda e: (e["event_id"], e)).with_output_types(tuple[str, Any])
         if self.streaming:
             deduped = keyed | "Deduplicate" >> DeduplicatePerKey(processing_time_duration=Duration(seconds=self.memory_s))
         else:
@@ -97,8 +98,9 @@ class BuildJobRows(beam.PTransform):
         return (
             events
             | "JobEventsOnly" >> beam.Filter(lambda e: not e["type"].startswith("edge."))  # devices are not jobs
-            | "KeyByJob" >> beam.Map(lambda e: (e["job_id"], e)).with_output_types(Tuple[str, Any])
-            | "PerJobPanes" >> beam.WindowInto(
+            | "KeyByJob" >> beam.Map(lambda e: (e["job_id"], e)).with_output_types(tuple[str, Any])
+            | "PerJobPanes"
+            >> beam.WindowInto(
                 window.GlobalWindows(),
                 trigger=trigger.Repeatedly(trigger.AfterCount(1)),
                 accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
@@ -123,8 +125,8 @@ def hourly_stats(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     latest: dict[str, dict[str, Any]] = {}
     for row in rows:
         current = latest.get(row["job_id"])
-        if current is None or (row.get("updated_at") or datetime.min.replace(tzinfo=timezone.utc)) >= (
-            current.get("updated_at") or datetime.min.replace(tzinfo=timezone.utc)
+        if current is None or (row.get("updated_at") or datetime.min.replace(tzinfo=UTC)) >= (
+            current.get("updated_at") or datetime.min.replace(tzinfo=UTC)
         ):
             latest[row["job_id"]] = row
     jobs = list(latest.values())
@@ -141,10 +143,14 @@ def hourly_stats(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         return latencies[max(0, math.ceil(p * len(latencies)) - 1)]  # nearest rank
 
     return {
-        "jobs": len(jobs), "failed": failed, "failure_rate": round(failed / len(jobs), 4) if jobs else None,
+        "jobs": len(jobs),
+        "failed": failed,
+        "failure_rate": round(failed / len(jobs), 4) if jobs else None,
         "audio_hours": round(sum(r.get("audio_duration_s") or 0 for r in jobs) / 3600, 6),
-        "latency_p50_s": pct(0.5), "latency_p95_s": pct(0.95),
-        "real_time_factor_mean": mean("real_time_factor"), "loudness_mean_lufs": mean("loudness_lufs"),
+        "latency_p50_s": pct(0.5),
+        "latency_p95_s": pct(0.95),
+        "real_time_factor_mean": mean("real_time_factor"),
+        "loudness_mean_lufs": mean("loudness_lufs"),
         "clipping_mean": mean("clipping_ratio"),
     }
 
@@ -168,10 +174,12 @@ class _WithWindow(beam.DoFn):
     def process(self, item, win=beam.DoFn.WindowParam):
         (dimension, key), stats = item
         yield {
-            "window_start": win.start.to_utc_datetime().replace(tzinfo=timezone.utc),
-            "window_end": win.end.to_utc_datetime().replace(tzinfo=timezone.utc),
-            "dimension": dimension, "key": key, **stats,
-            "updated_at": datetime.now(timezone.utc),
+            "window_start": win.start.to_utc_datetime().replace(tzinfo=UTC),
+            "window_end": win.end.to_utc_datetime().replace(tzinfo=UTC),
+            "dimension": dimension,
+            "key": key,
+            **stats,
+            "updated_at": datetime.now(UTC),
         }
 
 
@@ -195,7 +203,8 @@ class HourlyStats(beam.PTransform):
             | "Finished" >> beam.Filter(lambda r: r["status"] in ("done", "failed") and r.get("completed_at"))
             | "AtCompletion" >> beam.Map(lambda r: window.TimestampedValue(r, r["completed_at"].timestamp()))
             | "ByDimension" >> beam.FlatMap(lambda r: [(dim, r) for dim in dimensions(r)])
-            | "Hourly" >> beam.WindowInto(
+            | "Hourly"
+            >> beam.WindowInto(
                 window.FixedWindows(HOUR_S),
                 trigger=trigger.AfterWatermark(early=early, late=trigger.AfterCount(1)),
                 accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
@@ -208,4 +217,4 @@ class HourlyStats(beam.PTransform):
 
 class EventRows(beam.PTransform):
     def expand(self, events):
-        return events | "EventRow" >> beam.Map(lambda e: event_row(e, datetime.now(timezone.utc)))
+        return events | "EventRow" >> beam.Map(lambda e: event_row(e, datetime.now(UTC)))

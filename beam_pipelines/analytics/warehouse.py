@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from mixscribe.warehouse import EVENTS, HOURLY, JOBS, TABLES, Table, duckdb_type
 
@@ -131,8 +132,16 @@ _ARROW_TYPES: dict[str, Any] = {}
 def _arrow_types() -> None:
     import pyarrow as pa
 
-    _ARROW_TYPES.update({"STRING": pa.string(), "INT64": pa.int64(), "FLOAT64": pa.float64(), "BOOL": pa.bool_(),
-                         "TIMESTAMP": pa.timestamp("us", tz="UTC"), "JSON": pa.string()})
+    _ARROW_TYPES.update(
+        {
+            "STRING": pa.string(),
+            "INT64": pa.int64(),
+            "FLOAT64": pa.float64(),
+            "BOOL": pa.bool_(),
+            "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+            "JSON": pa.string(),
+        }
+    )
 
 
 _arrow_types()

@@ -30,12 +30,12 @@ setup_logging("api")
 def app() -> flask.Flask:
     """Clients, keys and the app are built once per instance, on first use."""
     settings = Settings.from_env()
-    firestore = gcp.firestore_client(settings)
+    documents = gcp.documents(settings)
     storage = gcp.storage_client(settings)
     signer = UrlSigner(storage, settings.signed_url_endpoint, settings.signed_url_ttl_s, settings.signing_key_file)
-    service = JobsService(settings, JobStore(firestore), storage, signer)
+    service = JobsService(settings, JobStore(documents), storage, signer)
     verifier = TokenVerifier(CertificateCache(settings.auth_certs_url), settings.auth_audience, settings.auth_issuers)
-    limiter = RateLimiter(firestore, settings.rate_per_minute, settings.rate_per_hour)
+    limiter = RateLimiter(documents, settings.rate_per_minute, settings.rate_per_hour)
     return create_app(settings, service, verifier, limiter, STATIC)
 
 

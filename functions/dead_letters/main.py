@@ -29,7 +29,8 @@ def handler() -> DeadLetterHandler:
     settings = Settings.from_env()
     publisher = gcp.publisher_client()
     return DeadLetterHandler(
-        JobStore(gcp.firestore_client(settings)), PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
+        JobStore(gcp.documents(settings)),
+        PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         settings.job_ttl_days,
     )
 

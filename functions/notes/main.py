@@ -36,15 +36,15 @@ def notes_step() -> NotesStep:
     settings = Settings.from_env()
     config = LLMConfig.from_settings(settings)
     breaker = CircuitBreaker(config.breaker_failures, config.breaker_reset_s)
-    firestore = gcp.firestore_client(settings)
+    documents = gcp.documents(settings)
     publisher = gcp.publisher_client()
     return NotesStep(
         settings=settings,
-        store=JobStore(firestore),
+        store=JobStore(documents),
         storage=gcp.storage_client(settings),
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         service=NotesService(config, NotesLLM(config, breaker)),
-        cache=NotesCache(firestore),
+        cache=NotesCache(documents),
     )
 
 

@@ -16,10 +16,10 @@ from cloudevents.http import CloudEvent
 
 from mixscribe import gcp, telemetry
 from mixscribe.config import Settings
-from mixscribe.events import PubSubEventSink
-from mixscribe.intake import Intake
 from mixscribe.dispatch import dispatcher_for
-from mixscribe.launcher import launcher_for
+from mixscribe.events import PubSubEventSink
+from mixscribe.gcp.cloud_run_launcher import launcher_for
+from mixscribe.intake import Intake
 from mixscribe.logs import fields, setup_logging
 from mixscribe.notifications import UploadNotification
 from mixscribe.pushed import PushedMessage
@@ -34,7 +34,7 @@ def intake() -> Intake:
     """Clients are built once per instance, on first use."""
     settings = Settings.from_env()
     publisher = gcp.publisher_client()
-    store = JobStore(gcp.firestore_client(settings))
+    store = JobStore(gcp.documents(settings))
     return Intake(
         settings=settings,
         store=store,

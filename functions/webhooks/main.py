@@ -29,7 +29,7 @@ log = logging.getLogger("webhooks")
 @functools.lru_cache(maxsize=1)
 def sender() -> WebhookSender:
     settings = Settings.from_env()
-    return WebhookSender(settings, JobStore(gcp.firestore_client(settings)), webhook_secret(settings))
+    return WebhookSender(settings, JobStore(gcp.documents(settings)), webhook_secret(settings))
 
 
 @functions_framework.cloud_event
@@ -49,7 +49,9 @@ def on_job_event(cloud_event: CloudEvent) -> None:
         log.error("malformed job event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
         return
     webhooks = sender()
-    with telemetry.span("webhook", telemetry.traceparent_from(attributes), **{"mixscribe.job_id": job_id, "mixscribe.event": event_type}):
+    with telemetry.span(
+        "webhook", telemetry.traceparent_from(attributes), **{"mixscribe.job_id": job_id, "mixscribe.event": event_type}
+    ):
         job = webhooks.store.get(job_id)
         if job is None:
             return

@@ -129,7 +129,7 @@ class SpeechModel:
             local_files_only=True,
         )
         self.load_s = time.monotonic() - started
-        self._batched_pipeline = None
+        self._batched_pipeline: Any = None
         log.info("model loaded", extra=fields(model=name, load_s=round(self.load_s, 3), **asdict(placement)))
 
     def _batched(self):
@@ -143,20 +143,25 @@ class SpeechModel:
         """The transcript and the speech seconds that VAD kept."""
         batch = batch_size_for(self.placement.device, samples.shape[0] / 16000)
         decode = DecodeOptions(
-            beam_size=beam_size, language=None if options.language == "auto" else options.language,
-            inference="batched" if batch else "sequential", batch_size=batch,
+            beam_size=beam_size,
+            language=None if options.language == "auto" else options.language,
+            inference="batched" if batch else "sequential",
+            batch_size=batch,
         )
-        common = dict(language=decode.language, beam_size=decode.beam_size, vad_filter=decode.vad_filter,
-                      word_timestamps=decode.word_timestamps, condition_on_previous_text=decode.condition_on_previous_text)
+        common: dict[str, Any] = dict(
+            language=decode.language,
+            beam_size=decode.beam_size,
+            vad_filter=decode.vad_filter,
+            word_timestamps=decode.word_timestamps,
+            condition_on_previous_text=decode.condition_on_previous_text,
+        )
         if batch:
             segments_iter, info = self._batched().transcribe(samples, batch_size=batch, **common)
         else:
             segments_iter, info = self._model.transcribe(samples, **common)
         segments = []
         for index, seg in enumerate(segments_iter):
-            words = tuple(
-                Word(round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 4)) for w in seg.words or ()
-            )
+            words = tuple(Word(round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 4)) for w in seg.words or ())
             segments.append(
                 Segment(
                     id=index,

@@ -40,7 +40,7 @@ def main() -> int:
     publisher = gcp.publisher_client()
     pipeline = TranscriptionPipeline(
         settings=settings,
-        store=JobStore(gcp.firestore_client(settings)),
+        store=JobStore(gcp.documents(settings)),
         storage=gcp.storage_client(settings),
         publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),

@@ -11,8 +11,6 @@ import json
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -29,30 +27,12 @@ from mixscribe.store import ClaimOutcome, JobStore
 from mixscribe.transcript import Transcript
 
 from .engine import ModelCache
+from .outcome import Outcome, TaskIdentity
 from .sharding import ShardedTranscription
 from .speakers import transcribe_channels
 
 log = logging.getLogger(__name__)
 SOURCE = "jobs/transcribe"
-
-
-class Outcome(str, Enum):
-    DONE = "done"  # acknowledge: the request is finished (or was a duplicate)
-    RETRY_LATER = "retry_later"  # another worker holds the job: see it again later
-
-
-@dataclass(frozen=True)
-class TaskIdentity:
-    """Which Cloud Run task this is (``CLOUD_RUN_TASK_INDEX/COUNT/ATTEMPT``)."""
-
-    index: int
-    count: int
-    attempt: int
-    execution: str
-
-    @property
-    def worker(self) -> str:
-        return f"{self.execution}/task-{self.index}/attempt-{self.attempt}"
 
 
 class TranscriptionPipeline:
@@ -76,13 +56,15 @@ class TranscriptionPipeline:
         self.task = task
         self.max_attempts = max_attempts
         self.sharded = ShardedTranscription(self)
+        self.claimed: str | None = None  # the job this worker holds the lease of, while it works on it
 
     def renew(self, job_id: str) -> None:
-        """Keep this worker's claim alive (called by the worker's heartbeat): a piece's or the job's."""
+        """Keep this worker's claims alive (called by the worker's heartbeat): the job's lease while
+        it works on a job it claimed (the planner's piece 0 too), and the lease of the piece it works on."""
         if self.sharded.current is not None:
             self.sharded.renew()
-            return
-        self.store.renew_lease(job_id, self.task.worker, self.settings.lease_s)
+        if self.claimed == job_id:
+            self.store.renew_lease(job_id, self.task.worker, self.settings.lease_s)
 
     def process(self, payload: bytes) -> Outcome:
         try:
@@ -115,10 +97,13 @@ class TranscriptionPipeline:
                 discriminator=str(claim.job.attempts),
             )
         )
+        self.claimed = request.job_id
         try:
             self._transcribe(request)
         except PermanentError as err:
             self.fail(request.job_id, err.code, err.message)
+        finally:
+            self.claimed = None
         return Outcome.DONE
 
     def _transcribe(self, request: TranscriptionRequest) -> None:
@@ -158,7 +143,9 @@ class TranscriptionPipeline:
         speakers = request.options.channels
         with telemetry.span("model", **{"mixscribe.model": request.options.model, "mixscribe.shard": request.shard}):
             if len(speakers) > 1 and channel_samples is not None and channel_samples.shape[0] >= len(speakers):
-                return transcribe_channels(model, request.job_id, channel_samples, speakers, request.options, self.settings.beam_size)
+                return transcribe_channels(
+                    model, request.job_id, channel_samples, speakers, request.options, self.settings.beam_size
+                )
             return model.transcribe(request.job_id, samples, request.options, self.settings.beam_size)
 
     def base_metrics(self, job_id: str, audio: DecodedAudio) -> dict[str, Any]:
@@ -179,8 +166,15 @@ class TranscriptionPipeline:
             "clipping_ratio": audio.levels.clipping_ratio,
         }
 
-    def finish(self, request: TranscriptionRequest, transcript: Transcript, base: dict[str, Any], speech_s: float,
-               timings: dict[str, float], started: float) -> None:
+    def finish(
+        self,
+        request: TranscriptionRequest,
+        transcript: Transcript,
+        base: dict[str, Any],
+        speech_s: float,
+        timings: dict[str, float],
+        started: float,
+    ) -> None:
         """Write every output, then move the job forward and tell the world (outputs first, always)."""
         mark = time.monotonic()
         with telemetry.span("write_outputs"):
@@ -215,8 +209,13 @@ class TranscriptionPipeline:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
             return
         self._record_metrics(metrics, (job.updated_at - job.created_at).total_seconds())
-        attrs = {**summary, "outputs": outputs, "loudness_lufs": metrics["loudness_lufs"],
-                 "clipping_ratio": metrics["clipping_ratio"], "timings": metrics["timings"]}
+        attrs = {
+            **summary,
+            "outputs": outputs,
+            "loudness_lufs": metrics["loudness_lufs"],
+            "clipping_ratio": metrics["clipping_ratio"],
+            "timings": metrics["timings"],
+        }
         self.events.emit(make_event("job.transcribed", request.job_id, SOURCE, attrs))
         if status is JobStatus.DONE:
             self.events.emit(make_event("job.completed", request.job_id, SOURCE, {"status": status.value}))
@@ -232,7 +231,9 @@ class TranscriptionPipeline:
             if stage != "total_s":
                 telemetry.STAGE_SECONDS.record(seconds, {"stage": stage.removesuffix("_s")})
         if metrics["real_time_factor"] is not None:
-            telemetry.REAL_TIME_FACTOR.record(metrics["real_time_factor"], {"device": metrics["device"], "model": metrics["model"]})
+            telemetry.REAL_TIME_FACTOR.record(
+                metrics["real_time_factor"], {"device": metrics["device"], "model": metrics["model"]}
+            )
         if metrics["duration_s"]:
             telemetry.TIME_PER_AUDIO_MINUTE.record(since_upload_s / (metrics["duration_s"] / 60), {"model": metrics["model"]})
 
@@ -263,4 +264,3 @@ class TranscriptionPipeline:
             return
         log.warning("job failed", extra=fields(job_id=job_id, code=code.value, reason=message))
         self.events.emit(make_event("job.failed", job_id, SOURCE, {"code": code.value, "message": message}))
-

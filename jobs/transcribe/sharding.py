@@ -14,25 +14,53 @@ import json
 import logging
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from google.api_core import exceptions as gexc
 
 from mixscribe import layout
 from mixscribe.audio import MODEL_RATE, DecodedAudio
+from mixscribe.config import Settings
 from mixscribe.dispatch import max_pieces
-from mixscribe.errors import PermanentError
+from mixscribe.errors import ErrorCode, PermanentError
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
 from mixscribe.requests import TranscriptionRequest, publish_request
 from mixscribe.shards import ShardStore, plan_bounds, shift, stitch
-from mixscribe.store import ClaimOutcome
+from mixscribe.store import ClaimOutcome, JobStore
 from mixscribe.transcript import Transcript
 
-if TYPE_CHECKING:
-    from .pipeline import Outcome, TranscriptionPipeline
+from .outcome import Outcome, TaskIdentity
 
 log = logging.getLogger(__name__)
+
+
+class PieceHost(Protocol):
+    """What the long-file path uses of the pipeline that owns it (``TranscriptionPipeline``)."""
+
+    settings: Settings
+    store: JobStore
+    storage: Any
+    publisher: Any
+    task: TaskIdentity
+
+    def load(self, request: TranscriptionRequest, timings: dict[str, float]) -> DecodedAudio: ...
+
+    def model_pass(self, request: TranscriptionRequest, samples: Any, channel_samples: Any) -> tuple[Transcript, float]: ...
+
+    def write_result(self, path: str, body: str, content_type: str) -> str: ...
+
+    def fail(self, job_id: str, code: ErrorCode, message: str) -> None: ...
+
+    def finish(
+        self,
+        request: TranscriptionRequest,
+        transcript: Transcript,
+        base: dict[str, Any],
+        speech_s: float,
+        timings: dict[str, float],
+        started: float,
+    ) -> None: ...
 
 
 def piece_path(job_id: str, index: int) -> str:
@@ -40,9 +68,9 @@ def piece_path(job_id: str, index: int) -> str:
 
 
 class ShardedTranscription:
-    def __init__(self, pipeline: "TranscriptionPipeline") -> None:
+    def __init__(self, pipeline: PieceHost) -> None:
         self.p = pipeline
-        self.shards = ShardStore(pipeline.store.client)
+        self.shards = ShardStore(pipeline.store.documents)
         self.current: tuple[str, int] | None = None
 
     def pieces_for(self, duration_s: float) -> int:
@@ -58,19 +86,22 @@ class ShardedTranscription:
     def run_planned(self, request: TranscriptionRequest, audio: DecodedAudio, pieces: int, base: dict[str, Any]) -> None:
         """Plan (or find the plan), hand out the other pieces, do piece 0, stitch if last."""
         cuts = [0] + [end for _, end in plan_bounds(audio.samples, MODEL_RATE, pieces)]
-        plan = self.shards.save_plan(request.job_id, {"pieces": pieces, "cuts": cuts, "rate": MODEL_RATE,
-                                                      "metrics": base, "planned_by": self.p.task.worker})
+        plan = self.shards.save_plan(
+            request.job_id,
+            {"pieces": pieces, "cuts": cuts, "rate": MODEL_RATE, "metrics": base, "planned_by": self.p.task.worker},
+        )
         topic = self.p.settings.topic_path(self.p.settings.requests_topic)
         for index in range(1, plan["pieces"]):
             piece = replace(request, shard=index)
             publish_request(self.p.publisher, topic, piece.to_json(), request.job_id)
-        log.info("long job split", extra=fields(job_id=request.job_id, pieces=plan["pieces"], cuts_s=[c / MODEL_RATE for c in plan["cuts"]]))
+        log.info(
+            "long job split",
+            extra=fields(job_id=request.job_id, pieces=plan["pieces"], cuts_s=[c / MODEL_RATE for c in plan["cuts"]]),
+        )
         self._piece(request, audio, plan, 0)
         self._try_stitch(request, plan)
 
-    def process_piece(self, request: TranscriptionRequest) -> "Outcome":
-        from .pipeline import Outcome
-
+    def process_piece(self, request: TranscriptionRequest) -> Outcome:
         plan = self.shards.plan(request.job_id)
         job = self.p.store.get(request.job_id)
         if plan is None or job is None or job.status not in (JobStatus.QUEUED, JobStatus.TRANSCRIBING):
@@ -99,11 +130,17 @@ class ShardedTranscription:
             started = time.monotonic()
             transcript, speech_s = self.p.model_pass(request, audio.samples[low:high], channels)
             elapsed = time.monotonic() - started
-            uri = self.p.write_result(piece_path(request.job_id, index), shift(transcript, low / rate).to_json(), "application/json")
+            uri = self.p.write_result(
+                piece_path(request.job_id, index), shift(transcript, low / rate).to_json(), "application/json"
+            )
             core_share = (cuts[index + 1] - cuts[index]) / max(1, high - low)
             self.shards.finish(request.job_id, index, uri, speech_s * core_share, round(elapsed, 3))
-            log.info("piece transcribed", extra=fields(job_id=request.job_id, piece=index, seconds=round((high - low) / rate, 2),
-                                                       transcribe_s=round(elapsed, 3)))
+            log.info(
+                "piece transcribed",
+                extra=fields(
+                    job_id=request.job_id, piece=index, seconds=round((high - low) / rate, 2), transcribe_s=round(elapsed, 3)
+                ),
+            )
         finally:
             self.current = None
         return outcome
@@ -117,14 +154,18 @@ class ShardedTranscription:
             return
         started = time.monotonic()
         results = self.p.storage.bucket(self.p.settings.results_bucket)
-        transcripts = [Transcript.from_dict(json.loads(results.blob(piece_path(request.job_id, k)).download_as_bytes()))
-                       for k in range(count)]
+        transcripts = [
+            Transcript.from_dict(json.loads(results.blob(piece_path(request.job_id, k)).download_as_bytes()))
+            for k in range(count)
+        ]
         rate, cuts = plan["rate"], plan["cuts"]
         cores = [(cuts[k] / rate, cuts[k + 1] / rate if k + 1 < count else float("inf")) for k in range(count)]
         base = plan["metrics"]
         merged = stitch(transcripts, cores, base["duration_s"])
-        timings = {"transcribe_s": max(float(p.get("transcribe_s", 0.0)) for p in pieces.values()),
-                   "stitch_s": time.monotonic() - started}
+        timings = {
+            "transcribe_s": max(float(p.get("transcribe_s", 0.0)) for p in pieces.values()),
+            "stitch_s": time.monotonic() - started,
+        }
         speech_s = sum(float(p.get("speech_s", 0.0)) for p in pieces.values())
         self.p.finish(replace(request, shard=None), merged, base, speech_s, timings, started)
         for k in range(count):  # the pieces served their purpose; readers see only the job's outputs

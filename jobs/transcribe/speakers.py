@@ -24,7 +24,7 @@ MIN_SIMILARITY = 0.5  # word-sequence similarity that marks the same speech hear
 
 
 def _energy(samples: np.ndarray, segment: Segment) -> float:
-    part = samples[int(segment.start * MODEL_RATE): max(int(segment.end * MODEL_RATE), int(segment.start * MODEL_RATE) + 1)]
+    part = samples[int(segment.start * MODEL_RATE) : max(int(segment.end * MODEL_RATE), int(segment.start * MODEL_RATE) + 1)]
     return float(np.sqrt(np.mean(part.astype(np.float64) ** 2))) if part.size else 0.0
 
 
@@ -33,7 +33,10 @@ def _same_speech(a: Segment, b: Segment) -> bool:
     shorter = max(min(a.end - a.start, b.end - b.start), 1e-3)
     if overlap / shorter < MIN_OVERLAP:
         return False
-    words = lambda s: s.text.lower().replace(",", "").replace(".", "").split()  # noqa: E731
+
+    def words(segment: Segment) -> list[str]:
+        return segment.text.lower().replace(",", "").replace(".", "").split()
+
     return difflib.SequenceMatcher(None, words(a), words(b)).ratio() >= MIN_SIMILARITY
 
 
@@ -52,8 +55,9 @@ def merge_channels(labelled: list[tuple[Segment, float]]) -> list[Segment]:
     return [replace(seg, id=index) for index, seg in enumerate(kept)]
 
 
-def transcribe_channels(model: Any, job_id: str, channel_samples: np.ndarray, speakers: tuple[str, ...],
-                        options: JobOptions, beam_size: int) -> tuple[Transcript, float]:
+def transcribe_channels(
+    model: Any, job_id: str, channel_samples: np.ndarray, speakers: tuple[str, ...], options: JobOptions, beam_size: int
+) -> tuple[Transcript, float]:
     """The merged transcript of ``speakers`` (one per channel, in order) and the speech seconds."""
     labelled: list[tuple[Segment, float]] = []
     transcripts: list[Transcript] = []

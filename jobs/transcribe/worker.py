@@ -3,7 +3,8 @@
 While a request is worked on, a heartbeat thread extends its ack deadline and the job's lease.
 Acknowledged: finished or duplicate requests. Deadline set to ``busy_retry_s``: a job another
 worker holds (the lease length, so a dead holder's job comes back as its lease ends; the task
-stays past its idle timeout until such a deferred request is due again). Deadline set to 0 (nack): an unexpected error, so Pub/Sub redelivers and, after the
+stays past its idle timeout until such a deferred request is due again). Deadline set to 0 (nack): an unexpected
+error, so Pub/Sub redelivers and, after the
 subscription's max delivery attempts, dead-letters it.
 """
 
@@ -13,7 +14,8 @@ import logging
 import signal
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from google.api_core import exceptions as gexc
 
@@ -35,7 +37,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 

@@ -12,15 +12,14 @@ import sys
 
 from .. import gcp
 from ..config import Settings
+from ..ports import Documents
 from ..requests import NotesRequest, publish_notes_request
+from ..store import JOBS
 from .schema import FALLBACK_GENERATOR
 
 
-def fallback_job_ids(db) -> list[str]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = db.collection("jobs").where(filter=FieldFilter("notes.generator", "==", FALLBACK_GENERATOR))
-    return [snap.id for snap in query.stream()]
+def fallback_job_ids(documents: Documents) -> list[str]:
+    return [job_id for job_id, _ in documents.query(JOBS, [("notes.generator", FALLBACK_GENERATOR)], select=["job_id"])]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--all-fallback", action="store_true", help="every job whose notes came from the fallback")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    job_ids = args.job or fallback_job_ids(gcp.firestore_client(settings))
+    job_ids = args.job or fallback_job_ids(gcp.documents(settings))
     publisher = gcp.publisher_client()
     for job_id in job_ids:
         publish_notes_request(publisher, settings, NotesRequest(job_id, force=True))

@@ -12,8 +12,9 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..config import Settings
 from ..logs import fields
@@ -47,17 +48,23 @@ class LLMConfig:
     prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "LLMConfig":
+    def from_settings(cls, settings: Settings) -> LLMConfig:
         """The LLM part of the settings; the key from ``MIXSCRIBE_LLM_API_KEY`` or the file ``…_FILE`` names."""
         key = settings.llm_api_key
         if not key and settings.llm_api_key_file and os.path.isfile(settings.llm_api_key_file):
             with open(settings.llm_api_key_file, encoding="utf-8") as handle:
                 key = handle.read().strip()
         return cls(
-            base_url=settings.llm_base_url, model=settings.llm_model, api_key=key, timeout_s=settings.llm_timeout_s,
-            max_retries=settings.llm_max_retries, backoff_base_s=settings.llm_backoff_s,
-            concurrency=settings.llm_concurrency, chunk_tokens=settings.llm_chunk_tokens,
-            breaker_failures=settings.llm_breaker_failures, breaker_reset_s=settings.llm_breaker_reset_s,
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=key,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            backoff_base_s=settings.llm_backoff_s,
+            concurrency=settings.llm_concurrency,
+            chunk_tokens=settings.llm_chunk_tokens,
+            breaker_failures=settings.llm_breaker_failures,
+            breaker_reset_s=settings.llm_breaker_reset_s,
             prices={**DEFAULT_PRICES, **settings.llm_price_table()},
         )
 
@@ -79,7 +86,7 @@ class Usage:
     completion_tokens: int = 0
     requests: int = 0
 
-    def add(self, other: "Usage") -> None:
+    def add(self, other: Usage) -> None:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.requests += other.requests
@@ -115,7 +122,9 @@ class NotesLLM:
                 if attempt == self.config.max_retries:
                     break
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
-                log.warning("LLM call failed; retrying", extra=fields(attempt=attempt, delay_s=round(delay, 2), reason=last_error))
+                log.warning(
+                    "LLM call failed; retrying", extra=fields(attempt=attempt, delay_s=round(delay, 2), reason=last_error)
+                )
                 self._sleep(delay)
                 continue
             self.breaker.record_success()

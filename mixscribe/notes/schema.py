@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -59,7 +59,7 @@ def validate_notes(data: Any) -> dict[str, Any]:
         first = errors[0]
         where = "/".join(str(p) for p in first.path) or "(root)"
         raise InvalidNotes(f"notes do not follow {SCHEMA_VERSION} at {where}: {first.message}")
-    return data
+    return cast(dict[str, Any], data)  # the schema says an object
 
 
 def _clock(seconds: float | None) -> str:
@@ -83,9 +83,7 @@ def render_markdown(notes: dict[str, Any], generator: str) -> str:
     section(
         "Action items",
         [
-            f"[ ] {a['task']}"
-            + (f" — owner: {a['owner']}" if a["owner"] else "")
-            + (f" — due: {a['due']}" if a["due"] else "")
+            f"[ ] {a['task']}" + (f" — owner: {a['owner']}" if a["owner"] else "") + (f" — due: {a['due']}" if a["due"] else "")
             for a in notes["action_items"]
         ],
     )

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import layout, telemetry
@@ -22,6 +22,7 @@ from ..errors import TransitionRefused
 from ..events import EventSink, make_event
 from ..jobs import Job, JobStatus
 from ..logs import fields
+from ..ports import Documents
 from ..store import JobStore
 from .llm import Usage
 from .schema import LLM_GENERATOR, PROMPT_VERSION, SCHEMA_VERSION, render_markdown
@@ -33,24 +34,27 @@ CACHE = "notes_cache"
 
 
 class NotesCache:
-    """LLM notes by content key in Firestore ``notes_cache/{key}``."""
+    """LLM notes by content key in the documents ``notes_cache/{key}``."""
 
-    def __init__(self, client: Any) -> None:
-        self._collection = client.collection(CACHE)
+    def __init__(self, documents: Documents) -> None:
+        self.documents = documents
 
     def get(self, key: str) -> NotesResult | None:
-        snap = self._collection.document(key).get()
-        if not snap.exists:
+        doc = self.documents.get(f"{CACHE}/{key}")
+        if doc is None:
             return None
-        doc = snap.to_dict()
         return NotesResult(
-            notes=doc["notes"], generator=doc["generator"], model=doc["model"], usage=Usage(**doc["usage"]),
-            cost_usd=doc["cost_usd"], chunks=doc["chunks"],
+            notes=doc["notes"],
+            generator=doc["generator"],
+            model=doc["model"],
+            usage=Usage(**doc["usage"]),
+            cost_usd=doc["cost_usd"],
+            chunks=doc["chunks"],
         )
 
     def put(self, key: str, result: NotesResult) -> None:
-        doc = {**asdict(result), "prompt_version": PROMPT_VERSION, "created_at": datetime.now(timezone.utc)}
-        self._collection.document(key).set(doc)
+        doc = {**asdict(result), "prompt_version": PROMPT_VERSION, "created_at": datetime.now(UTC)}
+        self.documents.set(f"{CACHE}/{key}", doc)
 
 
 def content_key(transcript: dict[str, Any], model: str) -> tuple[str, str]:
@@ -104,8 +108,15 @@ class NotesStep:
                 job = self.store.transition(job_id, JobStatus.DONE, {"outputs": {**job.outputs, **outputs}, "notes": summary})
             except TransitionRefused:
                 return self.store.get(job_id)
-        self.events.emit(make_event("job.notes_ready", job_id, SOURCE, {**summary, "outputs": outputs},
-                                    discriminator=f"{result.generator}:{transcript_sha[:12]}"))
+        self.events.emit(
+            make_event(
+                "job.notes_ready",
+                job_id,
+                SOURCE,
+                {**summary, "outputs": outputs},
+                discriminator=f"{result.generator}:{transcript_sha[:12]}",
+            )
+        )
         if not resummarize:
             self.events.emit(make_event("job.completed", job_id, SOURCE, {"status": JobStatus.DONE.value}))
         log.info("notes written", extra=fields(job_id=job_id, generator=result.generator, cache_hit=cache_hit))
@@ -147,12 +158,19 @@ class NotesStep:
             "notes": result.notes,
         }
         bodies = {
-            "notes_json": (layout.notes_path(job_id, "json"), json.dumps(document, indent=2, ensure_ascii=False), "application/json"),
-            "notes_md": (layout.notes_path(job_id, "md"), render_markdown(result.notes, result.generator), "text/markdown; charset=utf-8"),
+            "notes_json": (
+                layout.notes_path(job_id, "json"),
+                json.dumps(document, indent=2, ensure_ascii=False),
+                "application/json",
+            ),
+            "notes_md": (
+                layout.notes_path(job_id, "md"),
+                render_markdown(result.notes, result.generator),
+                "text/markdown; charset=utf-8",
+            ),
         }
         outputs = {}
         for name, (path, body, content_type) in bodies.items():
             self._results().blob(path).upload_from_string(body.encode("utf-8"), content_type=content_type)
             outputs[name] = layout.gs_uri(self.settings.results_bucket, path)
         return outputs
-

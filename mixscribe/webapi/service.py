@@ -13,9 +13,10 @@ import logging
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from google.api_core import exceptions as gexc
 
@@ -34,10 +35,22 @@ MAX_PAGE = 100
 JOB_ID = re.compile(r"^j[0-9a-f]{31}$")
 UPLOAD_CHUNK = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads need
 EXTENSION_FOR_TYPE = {
-    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/flac": ".flac", "audio/x-flac": ".flac",
-    "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/ogg": ".ogg",
-    "audio/opus": ".opus", "audio/mp4": ".m4a", "audio/x-m4a": ".m4a", "audio/aac": ".aac",
-    "audio/webm": ".webm", "video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov",
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/flac": ".flac",
+    "audio/x-flac": ".flac",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/ogg": ".ogg",
+    "audio/opus": ".opus",
+    "audio/mp4": ".m4a",
+    "audio/x-m4a": ".m4a",
+    "audio/aac": ".aac",
+    "audio/webm": ".webm",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/quicktime": ".mov",
 }
 
 
@@ -152,7 +165,7 @@ class JobsService:
         return {"job_id": job_id_for(bucket, name, 0), "object": layout.gs_uri(bucket, name)}
 
     def _copy_object(self, caller: Caller, source: str, metadata: dict[str, str]) -> str:
-        bucket_name, _, object_name = source[len("gs://"):].partition("/")
+        bucket_name, _, object_name = source[len("gs://") :].partition("/")
         own = bucket_name == self.settings.upload_bucket and object_name.startswith(f"users/{caller.uid}/")
         if not own and bucket_name not in self.settings.import_buckets:
             raise not_found()  # someone else's object or a bucket we do not import from: no hints
@@ -194,7 +207,9 @@ class JobsService:
             if "." not in filename and content_type in EXTENSION_FOR_TYPE:
                 filename += EXTENSION_FOR_TYPE[content_type]
             name = self._object_name(caller, filename)
-            body = safe_http.CappedBody(response, min(settings.fetch_max_bytes, settings.max_upload_bytes), settings.fetch_timeout_s)
+            body = safe_http.CappedBody(
+                response, min(settings.fetch_max_bytes, settings.max_upload_bytes), settings.fetch_timeout_s
+            )
             blob = self.storage.bucket(settings.upload_bucket).blob(name, chunk_size=UPLOAD_CHUNK)
             blob.metadata = metadata
             blob.upload_from_file(body, content_type=content_type, if_generation_match=0)
@@ -230,8 +245,11 @@ class JobsService:
             state = job.error["code"] if job.error else job.status.value
             raise ApiError(409, "not_ready", f"no {kind} available (job is {state})")
         path = layout.transcript_path(job_id, fmt) if kind == "transcript" else layout.notes_path(job_id, fmt)
-        content_type = layout.CONTENT_TYPES.get(fmt, "application/json") if kind == "transcript" else (
-            "application/json" if fmt == "json" else "text/markdown; charset=utf-8")
+        content_type = (
+            layout.CONTENT_TYPES.get(fmt, "application/json")
+            if kind == "transcript"
+            else ("application/json" if fmt == "json" else "text/markdown; charset=utf-8")
+        )
         return self.settings.results_bucket, path, content_type
 
     def stream(self, bucket: str, path: str) -> Iterator[bytes]:

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "infra" / "pulumi"))
 
-import pulumi  # noqa: E402
+import pulumi  # noqa: E402 (after the program's folder is on sys.path, as Pulumi puts it)
 
 
 @dataclass
@@ -58,9 +58,16 @@ def build_under_mocks(**overrides: Any) -> list[Recorded]:
 
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="mixscribe", stack="test", preview=False)
-    cfg = InfraConfig(project="mixscribe-test", region="us-central1", uploads_bucket="t-uploads",
-                      results_bucket="t-results", sources_bucket="t-sources", gpu=True,
-                      web_origin="https://app.example", upload_retention_days=14)
+    cfg = InfraConfig(
+        project="mixscribe-test",
+        region="us-central1",
+        uploads_bucket="t-uploads",
+        results_bucket="t-results",
+        sources_bucket="t-sources",
+        gpu=True,
+        web_origin="https://app.example",
+        upload_retention_days=14,
+    )
     cfg = replace(cfg, **overrides)
 
     @pulumi.runtime.test

@@ -18,9 +18,17 @@ from tests.conftest import REPO
 DOCKERFILES = [REPO / "jobs" / "transcribe" / "Dockerfile", REPO / "jobs" / "transcribe" / "Dockerfile.cpu"]
 FLEX_DOCKERFILE = REPO / "beam_pipelines" / "analytics" / "flex_template" / "Dockerfile"
 HADOLINT = Path(sys.executable).parent / "hadolint"
-REQUIRED_CONFIG = {"gcp:project", "gcp:region", "mixscribe:uploadsBucket", "mixscribe:resultsBucket",
-                   "mixscribe:sourcesBucket", "mixscribe:gpu", "mixscribe:model", "mixscribe:uploadRetentionDays",
-                   "mixscribe:webOrigin"}
+REQUIRED_CONFIG = {
+    "gcp:project",
+    "gcp:region",
+    "mixscribe:uploadsBucket",
+    "mixscribe:resultsBucket",
+    "mixscribe:sourcesBucket",
+    "mixscribe:gpu",
+    "mixscribe:model",
+    "mixscribe:uploadRetentionDays",
+    "mixscribe:webOrigin",
+}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES + [FLEX_DOCKERFILE], ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -44,7 +52,10 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("variant", JOB_IMAGE.variants, ids=lambda v: v.name)
 def test_dockerfiles_agree_with_the_image_manifest(variant):
     steps = instructions(REPO / variant.dockerfile)
-    values = lambda kind: [rest for keyword, rest in steps if keyword == kind]  # noqa: E731
+
+    def values(kind):
+        return [rest for keyword, rest in steps if keyword == kind]
+
     assert values("FROM") == [JOB_IMAGE.base] and values("WORKDIR") == [JOB_IMAGE.workdir]
     assert values("USER") == [str(JOB_IMAGE.user)] and json.loads(values("CMD")[0]) == list(JOB_IMAGE.cmd)
     copies = [rest.split() for rest in values("COPY")]
@@ -105,8 +116,19 @@ def test_flex_template_spec_matches_the_launcher():
     spec = json.loads((REPO / "beam_pipelines" / "analytics" / "flex_template" / "metadata.json").read_text())
     names = {p["name"] for p in spec["parameters"]}
     assert names == {"mode", "subscription", "results_bucket", "bigquery_dataset"}
-    args, beam_args = parse_args(to_pipeline_args(
-        ["--mode=streaming", "--subscription=projects/p/subscriptions/s", "--bigquery_dataset=p:mixscribe",
-         "--runner=DataflowRunner"]))
+    args, beam_args = parse_args(
+        to_pipeline_args(
+            [
+                "--mode=streaming",
+                "--subscription=projects/p/subscriptions/s",
+                "--bigquery_dataset=p:mixscribe",
+                "--runner=DataflowRunner",
+            ]
+        )
+    )
     assert (args.mode, args.subscription, args.bigquery_dataset, beam_args) == (
-        "streaming", "projects/p/subscriptions/s", "p:mixscribe", ["--runner=DataflowRunner"])
+        "streaming",
+        "projects/p/subscriptions/s",
+        "p:mixscribe",
+        ["--runner=DataflowRunner"],
+    )

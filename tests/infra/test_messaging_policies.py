@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mixscribe import topology
 from mixscribe_infra.functions import SPECS
+
+from mixscribe import topology
 from tests.infra.conftest import of_type
 
 PROJECT = "mixscribe-test"
@@ -29,18 +30,26 @@ def test_topics_and_subscriptions_equal_the_shared_topology(infra):
         sub = deployed[spec.name]
         assert sub["topic"] == spec.topic and sub["ackDeadlineSeconds"] == spec.ack_deadline_s, spec.name
         assert sub["messageRetentionDuration"] == f"{topology.RETENTION_S}s"
-        expected_retry = ({"minimumBackoff": f"{spec.retry.minimum_backoff_s}s", "maximumBackoff": f"{spec.retry.maximum_backoff_s}s"}
-                          if spec.retry else None)
+        expected_retry = (
+            {"minimumBackoff": f"{spec.retry.minimum_backoff_s}s", "maximumBackoff": f"{spec.retry.maximum_backoff_s}s"}
+            if spec.retry
+            else None
+        )
         assert sub.get("retryPolicy") == expected_retry, spec.name
-        expected_dead = ({"deadLetterTopic": f"messaging-{spec.dead_letter_topic}-id", "maxDeliveryAttempts": spec.dead_letter_after}
-                         if spec.dead_letter_topic else None)
+        expected_dead = (
+            {"deadLetterTopic": f"messaging-{spec.dead_letter_topic}-id", "maxDeliveryAttempts": spec.dead_letter_after}
+            if spec.dead_letter_topic
+            else None
+        )
         assert sub.get("deadLetterPolicy") == expected_dead, spec.name
         assert sub.get("filter") == (spec.filter or None), spec.name
         if spec.delivery == topology.PUSH:
             push = sub["pushConfig"]
             assert push["pushEndpoint"] == urls[spec.consumer] + topology.push_path(PROJECT, spec.topic), spec.name
-            assert push["oidcToken"] == {"serviceAccountEmail": f"mixscribe-trigger@{PROJECT}.iam.gserviceaccount.com",
-                                         "audience": urls[spec.consumer]}
+            assert push["oidcToken"] == {
+                "serviceAccountEmail": f"mixscribe-trigger@{PROJECT}.iam.gserviceaccount.com",
+                "audience": urls[spec.consumer],
+            }
         else:
             assert "pushConfig" not in sub, spec.name
 
@@ -50,8 +59,11 @@ def test_every_consumed_subscription_dead_letters_to_a_drained_topic(infra):
     so dead-letters-notes listened on a topic nothing fed."""
     deployed = subscriptions(infra)
     consumers = {spec.directory for spec in SPECS} | {"transcribe"}
-    drained = {s["topic"] for s in deployed.values()
-               if s.get("pushConfig", {}).get("pushEndpoint", "").startswith(function_urls(infra)["dead_letters"])}
+    drained = {
+        s["topic"]
+        for s in deployed.values()
+        if s.get("pushConfig", {}).get("pushEndpoint", "").startswith(function_urls(infra)["dead_letters"])
+    }
     work = [s for s in topology.SUBSCRIPTIONS if s.consumer in consumers and s.consumer != "dead_letters"]
     assert {s.consumer for s in work} == {"on_upload", "transcribe", "notes", "webhooks"}
     for spec in work:
@@ -59,20 +71,25 @@ def test_every_consumed_subscription_dead_letters_to_a_drained_topic(infra):
         dead_topic = policy["deadLetterTopic"].removeprefix("messaging-").removesuffix("-id")
         assert dead_topic in drained, f"{spec.name} dead-letters to {dead_topic}, which no function drains"
         assert policy["maxDeliveryAttempts"] >= 5
-    agent_subscribers = {g.inputs["subscription"] for g in of_type(infra, "subscriptionIAMMember:SubscriptionIAMMember")
-                         if g.inputs["member"] == PUBSUB_AGENT}
+    agent_subscribers = {
+        g.inputs["subscription"]
+        for g in of_type(infra, "subscriptionIAMMember:SubscriptionIAMMember")
+        if g.inputs["member"] == PUBSUB_AGENT
+    }
     assert agent_subscribers == {s.name for s in topology.SUBSCRIPTIONS if s.dead_letter_topic}
-    dead_publishers = {g.inputs["topic"] for g in of_type(infra, "pubsub/topicIAMMember:TopicIAMMember")
-                       if g.inputs["member"] == PUBSUB_AGENT}
+    dead_publishers = {
+        g.inputs["topic"] for g in of_type(infra, "pubsub/topicIAMMember:TopicIAMMember") if g.inputs["member"] == PUBSUB_AGENT
+    }
     assert dead_publishers == set(topology.DEAD_LETTER_TOPICS)
 
 
 def test_the_webhooks_subscription_filters_as_its_handler_expects(infra):
     """Defect: the webhooks trigger had no filter in the cloud, so it ran for every event, heartbeats included."""
     sub = subscriptions(infra)["webhooks"]
-    assert sub["filter"] == ('attributes.type = "job.completed" OR attributes.type = "job.failed" OR '
-                             'attributes.type = "upload.rejected"')
-    handler = (topology.WEBHOOK_EVENT_TYPES)
+    assert sub["filter"] == (
+        'attributes.type = "job.completed" OR attributes.type = "job.failed" OR attributes.type = "upload.rejected"'
+    )
+    handler = topology.WEBHOOK_EVENT_TYPES
     assert all(f'"{t}"' in sub["filter"] for t in handler)
 
 
@@ -82,14 +99,19 @@ def test_uploads_reach_intake_through_a_bucket_notification(infra):
     assert notification.inputs["payloadFormat"] == "JSON_API_V1"
     assert notification.inputs["topic"] == f"messaging-{topology.UPLOADS}-id"
     storage_agent = "serviceAccount:service-123456789@gs-project-accounts.iam.gserviceaccount.com"
-    grants = [(g.inputs["topic"], g.inputs["role"]) for g in of_type(infra, "pubsub/topicIAMMember:TopicIAMMember")
-              if g.inputs["member"] == storage_agent]
+    grants = [
+        (g.inputs["topic"], g.inputs["role"])
+        for g in of_type(infra, "pubsub/topicIAMMember:TopicIAMMember")
+        if g.inputs["member"] == storage_agent
+    ]
     assert grants == [(topology.UPLOADS, "roles/pubsub.publisher")]  # that topic only, not the project
 
 
 def test_function_timeouts_are_their_subscriptions_ack_deadlines(infra):
-    functions = {f.inputs["name"]: f.inputs["serviceConfig"]["timeoutSeconds"]
-                 for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    functions = {
+        f.inputs["name"]: f.inputs["serviceConfig"]["timeoutSeconds"]
+        for f in of_type(infra, "cloudfunctionsv2/function:Function")
+    }
     for spec in SPECS:
         pushes = topology.push_subscriptions(spec.directory)
         if pushes:
@@ -97,8 +119,10 @@ def test_function_timeouts_are_their_subscriptions_ack_deadlines(infra):
 
 
 def deployable_envs(infra) -> dict[str, dict[str, str]]:
-    envs = {f"function {f.inputs['name']}": f.inputs["serviceConfig"]["environmentVariables"]
-            for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    envs = {
+        f"function {f.inputs['name']}": f.inputs["serviceConfig"]["environmentVariables"]
+        for f in of_type(infra, "cloudfunctionsv2/function:Function")
+    }
     for job in of_type(infra, "cloudrunv2/job:Job"):
         container = job.inputs["template"]["template"]["containers"][0]
         envs[f"job {job.inputs['name']}"] = {e["name"]: e["value"] for e in container["envs"]}
@@ -115,5 +139,9 @@ def test_every_deployable_environment_is_the_shared_settings(infra):
         assert (settings.project, settings.upload_bucket, settings.results_bucket) == (PROJECT, "t-uploads", "t-results")
         # names of the topology come from its one declaration, never restated per deployable
         assert (settings.requests_topic, settings.requests_subscription, settings.events_topic, settings.notes_topic) == (
-            topology.REQUESTS, topology.REQUESTS_SUBSCRIPTION, topology.EVENTS, topology.NOTES), deployable
+            topology.REQUESTS,
+            topology.REQUESTS_SUBSCRIPTION,
+            topology.EVENTS,
+            topology.NOTES,
+        ), deployable
         assert settings.trace_exporter == "gcp" and settings.metrics_exporter == "gcp"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from mixscribe.warehouse import TABLES
 from mixscribe_infra.identity import ACCOUNTS, ROLE_RATIONALE
 from mixscribe_infra.jobs import GPU_TASK_TIMEOUT_CAP_S
+
+from mixscribe.warehouse import TABLES
 from tests.infra.conftest import build_under_mocks, of_type
 
 PUBLIC = {"allUsers", "allAuthenticatedUsers"}
@@ -72,22 +73,32 @@ def test_the_api_verifies_tokens_of_the_configured_provider(infra):
     assert env["MIXSCRIBE_AUTH_AUDIENCE"] == "mixscribe-test"
     assert env["MIXSCRIBE_AUTH_ISSUERS"] == "https://securetoken.google.com/mixscribe-test"
     assert env["MIXSCRIBE_WEB_ORIGIN"] == "https://app.example"
-    on_accounts = {(g.inputs["serviceAccountId"], g.inputs["role"], g.inputs["member"])
-                   for g in of_type(infra, "serviceaccount/iAMMember:IAMMember")}
+    on_accounts = {
+        (g.inputs["serviceAccountId"], g.inputs["role"], g.inputs["member"])
+        for g in of_type(infra, "serviceaccount/iAMMember:IAMMember")
+    }
     agent = "serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com"
     assert on_accounts == {  # the API signs as itself; Pub/Sub mints push tokens as the trigger account; nothing else
-        ("projects/mixscribe-test/serviceAccounts/mixscribe-api@mixscribe-test.iam.gserviceaccount.com",
-         "roles/iam.serviceAccountTokenCreator", "serviceAccount:mixscribe-api@mixscribe-test.iam.gserviceaccount.com"),
-        ("projects/mixscribe-test/serviceAccounts/mixscribe-trigger@mixscribe-test.iam.gserviceaccount.com",
-         "roles/iam.serviceAccountTokenCreator", agent),
+        (
+            "projects/mixscribe-test/serviceAccounts/mixscribe-api@mixscribe-test.iam.gserviceaccount.com",
+            "roles/iam.serviceAccountTokenCreator",
+            "serviceAccount:mixscribe-api@mixscribe-test.iam.gserviceaccount.com",
+        ),
+        (
+            "projects/mixscribe-test/serviceAccounts/mixscribe-trigger@mixscribe-test.iam.gserviceaccount.com",
+            "roles/iam.serviceAccountTokenCreator",
+            agent,
+        ),
     }
 
 
 def test_one_service_account_per_component_and_no_broad_roles(infra):
     accounts = of_type(infra, "serviceaccount/account:Account")
     assert sorted(a.inputs["accountId"] for a in accounts) == sorted(f"mixscribe-{k}" for k in ACCOUNTS)
-    functions = {f.inputs["name"]: f.inputs["serviceConfig"]["serviceAccountEmail"]
-                 for f in of_type(infra, "cloudfunctionsv2/function:Function")}
+    functions = {
+        f.inputs["name"]: f.inputs["serviceConfig"]["serviceAccountEmail"]
+        for f in of_type(infra, "cloudfunctionsv2/function:Function")
+    }
     for function, email in functions.items():  # dead-letters-requests and -notes share one account
         assert function.startswith(email.split("@")[0].removeprefix("mixscribe-")), function
     for job in of_type(infra, "cloudrunv2/job:Job"):
@@ -100,8 +111,12 @@ def test_one_service_account_per_component_and_no_broad_roles(infra):
             recorded = re.sub(r"^projects/[^/]+/roles/", "projects/{project}/roles/", role)
             assert (account, recorded) in ROLE_RATIONALE, f"{account} has {role} without a recorded reason"
     project_roles = {g.inputs["role"] for g in of_type(infra, "projects/iAMMember:IAMMember")}
-    assert project_roles <= {"roles/datastore.user", "roles/dataflow.worker", "roles/cloudtrace.agent",
-                             "roles/monitoring.metricWriter"}
+    assert project_roles <= {
+        "roles/datastore.user",
+        "roles/dataflow.worker",
+        "roles/cloudtrace.agent",
+        "roles/monitoring.metricWriter",
+    }
 
 
 def test_gpu_job_asks_for_an_l4_within_the_timeout_cap(infra):
@@ -127,7 +142,9 @@ def test_cpu_only_stack_dispatches_to_the_cpu_job():
 def test_firestore_ttl_and_indexes(infra):
     (database,) = of_type(infra, "firestore/database:Database")
     assert database.inputs["type"] == "FIRESTORE_NATIVE"
-    ttls = {(t.inputs["collection"], t.inputs["field"]) for t in of_type(infra, "firestore/field:Field") if "ttlConfig" in t.inputs}
+    ttls = {
+        (t.inputs["collection"], t.inputs["field"]) for t in of_type(infra, "firestore/field:Field") if "ttlConfig" in t.inputs
+    }
     assert ttls == {("jobs", "expires_at"), ("ratelimits", "expires_at"), ("deletions", "expires_at")}
     indexes = [[(f["fieldPath"], f["order"]) for f in i.inputs["fields"]] for i in of_type(infra, "firestore/index:Index")]
     # the API's list query: owner (and status), newest first, job id as the tie-breaker of the cursor
@@ -152,11 +169,13 @@ def test_secrets_come_from_secret_manager(infra):
     assert functions["notes"]["secretVolumes"][0]["secret"] == "llm-api-key"
     assert functions["notes"]["environmentVariables"]["MIXSCRIBE_LLM_API_KEY_FILE"] == "/secrets/llm/llm-api-key"
     assert functions["webhooks"]["secretVolumes"][0]["secret"] == "webhook-signing-key"
-    assert functions["webhooks"]["environmentVariables"]["MIXSCRIBE_WEBHOOK_SECRET_FILE"] == "/secrets/webhook/webhook-signing-key"
+    assert (
+        functions["webhooks"]["environmentVariables"]["MIXSCRIBE_WEBHOOK_SECRET_FILE"] == "/secrets/webhook/webhook-signing-key"
+    )
     assert not functions["api"].get("secretVolumes") and not functions["on-upload"].get("secretVolumes")
     for resource in of_type(infra, "cloudfunctionsv2/function:Function") + of_type(infra, "cloudrunv2/job:Job"):
         text = json.dumps(resource.inputs)
-        assert "MIXSCRIBE_LLM_API_KEY\"" not in text and "sk-" not in text
+        assert 'MIXSCRIBE_LLM_API_KEY"' not in text and "sk-" not in text
 
 
 def test_slos_with_burn_rate_alerts_and_pages_for_dead_letters(infra):
@@ -201,4 +220,6 @@ def test_the_edge_agent_has_its_own_account_limited_to_its_uploads():
     bucket = by_type["BucketIAMMember"]
     assert bucket["bucket"] == "t-uploads" and bucket["role"] == "projects/mixscribe-test/roles/mixscribeEdgeUploader"
     assert bucket["condition"]["expression"] == f'resource.name.startsWith("projects/_/buckets/t-uploads/objects/{EDGE_PREFIX}")'
-    assert by_type["TopicIAMMember"]["topic"] == "mixscribe-events" and by_type["TopicIAMMember"]["role"] == "roles/pubsub.publisher"
+    assert (
+        by_type["TopicIAMMember"]["topic"] == "mixscribe-events" and by_type["TopicIAMMember"]["role"] == "roles/pubsub.publisher"
+    )

@@ -53,8 +53,8 @@ def test_requirements_install_only_locked_versions(directory):
     lines = archive.read("requirements.txt").decode().splitlines()
     assert lines[-1] == CONSTRAINT_LINE
     assert archive.read("constraints.txt") == (REPO / "constraints.txt").read_bytes()
-    pinned = [l for l in lines if l and not l.startswith(("#", "-c"))]
-    assert pinned and all("==" in l for l in pinned)
+    pinned = [line for line in lines if line and not line.startswith(("#", "-c"))]
+    assert pinned and all("==" in line for line in pinned)
 
 
 def test_a_missing_declared_file_fails_the_build_naming_it(tmp_path):

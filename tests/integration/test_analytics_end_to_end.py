@@ -24,18 +24,37 @@ def known_jobs(stack, audio_dir, tmp_path_factory):
     from google.cloud import pubsub_v1
 
     project = stack.env["GOOGLE_CLOUD_PROJECT"]
-    pubsub_v1.SubscriberClient().create_subscription(request={
-        "name": f"projects/{project}/subscriptions/{SUBSCRIPTION}", "topic": f"projects/{project}/topics/mixscribe-events"})
+    pubsub_v1.SubscriberClient().create_subscription(
+        request={
+            "name": f"projects/{project}/subscriptions/{SUBSCRIPTION}",
+            "topic": f"projects/{project}/topics/mixscribe-events",
+        }
+    )
     path = tmp_path_factory.mktemp("warehouse") / "w.duckdb"
     log = open(path.parent / "beam.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "beam_pipelines.analytics", "streaming", "--subscription",
-         f"projects/{project}/subscriptions/{SUBSCRIPTION}", "--warehouse", str(path)],
-        cwd=REPO, env={**os.environ, **stack.env}, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "beam_pipelines.analytics",
+            "streaming",
+            "--subscription",
+            f"projects/{project}/subscriptions/{SUBSCRIPTION}",
+            "--warehouse",
+            str(path),
+        ],
+        cwd=REPO,
+        env={**os.environ, **stack.env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        uploads = [(SAMPLE, "users/fay/a.flac", None, None), (SAMPLE, "users/fay/b.flac", None, {"notes": "false"}),
-                   (audio_dir / "corrupt.flac", "users/fay/c.flac", "audio/flac", None),
-                   (audio_dir / "text.wav", "users/fay/d.wav", "audio/wav", None)]
+        uploads = [
+            (SAMPLE, "users/fay/a.flac", None, None),
+            (SAMPLE, "users/fay/b.flac", None, {"notes": "false"}),
+            (audio_dir / "corrupt.flac", "users/fay/c.flac", "audio/flac", None),
+            (audio_dir / "text.wav", "users/fay/d.wav", "audio/wav", None),
+        ]
         job_ids = [stack.upload(*u)[1] for u in uploads]
         docs = [stack.wait(j) for j in job_ids]
         deadline = time.monotonic() + 120
@@ -54,10 +73,20 @@ def known_jobs(stack, audio_dir, tmp_path_factory):
 
 def test_jobs_rows_match_the_jobs(known_jobs):
     path, docs = known_jobs
-    _, rows = warehouse.run_query(path, "SELECT job_id, status, error_code, owner, audio_duration_s, attempts "
-                                        "FROM mixscribe.jobs ORDER BY job_id")
-    expected = sorted((d["job_id"], d["status"], (d.get("error") or {}).get("code"), "fay",
-                       d.get("metrics", {}).get("duration_s"), d["attempts"]) for d in docs)
+    _, rows = warehouse.run_query(
+        path, "SELECT job_id, status, error_code, owner, audio_duration_s, attempts FROM mixscribe.jobs ORDER BY job_id"
+    )
+    expected = sorted(
+        (
+            d["job_id"],
+            d["status"],
+            (d.get("error") or {}).get("code"),
+            "fay",
+            d.get("metrics", {}).get("duration_s"),
+            d["attempts"],
+        )
+        for d in docs
+    )
     assert rows == expected
     _, events = warehouse.run_query(path, "SELECT count(*), count(DISTINCT event_id) FROM mixscribe.events")
     assert events[0][0] == events[0][1] >= 4 + 2 * 3  # every event once
@@ -84,10 +113,11 @@ def test_example_queries_give_the_expected_numbers(known_jobs):
 def test_hourly_stats_count_the_finished_jobs(known_jobs):
     path, _ = known_jobs
     deadline = time.monotonic() + 60  # the on-time pane waits for the watermark; early panes come every 30 s
-    rows = []
+    rows: list[tuple] = []
     while time.monotonic() < deadline:
-        _, rows = warehouse.run_query(path, "SELECT sum(jobs), sum(failed) FROM mixscribe.job_stats_hourly "
-                                            "WHERE dimension = 'owner' AND key = 'fay'")
+        _, rows = warehouse.run_query(
+            path, "SELECT sum(jobs), sum(failed) FROM mixscribe.job_stats_hourly WHERE dimension = 'owner' AND key = 'fay'"
+        )
         if rows and rows[0][0] == 4:
             break
         time.sleep(1)
@@ -97,19 +127,38 @@ def test_hourly_stats_count_the_finished_jobs(known_jobs):
 def test_backfill_rebuilds_jobs_from_the_results_bucket(stack, known_jobs, tmp_path):
     _, docs = known_jobs
     path = tmp_path / "rebuilt.duckdb"
-    proc = subprocess.run([sys.executable, "-m", "beam_pipelines.analytics", "backfill", "--results-bucket",
-                           stack.env["MIXSCRIBE_RESULTS_BUCKET"], "--warehouse", str(path)],
-                          cwd=REPO, env={**os.environ, **stack.env}, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "beam_pipelines.analytics",
+            "backfill",
+            "--results-bucket",
+            stack.env["MIXSCRIBE_RESULTS_BUCKET"],
+            "--warehouse",
+            str(path),
+        ],
+        cwd=REPO,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics_objects = [b for b in stack.results.list_blobs(prefix="jobs/") if b.name.endswith("/metrics.json")]
     _, count = warehouse.run_query(path, "SELECT count(*) FROM mixscribe.jobs")
     assert count[0][0] == len(metrics_objects)
     good = [d for d in docs if d["status"] == "done"]
-    _, rows = warehouse.run_query(path, "SELECT job_id, audio_duration_s, status FROM mixscribe.jobs WHERE job_id IN ("
-                                        + ", ".join(f"'{d['job_id']}'" for d in good) + ") ORDER BY job_id")
+    _, rows = warehouse.run_query(
+        path,
+        "SELECT job_id, audio_duration_s, status FROM mixscribe.jobs WHERE job_id IN ("
+        + ", ".join(f"'{d['job_id']}'" for d in good)
+        + ") ORDER BY job_id",
+    )
     notes_on = {d["job_id"]: "notes_json" in d["outputs"] for d in good}
     assert [(r[0], r[1], r[2]) for r in rows] == sorted(
-        (d["job_id"], 8.401, "done" if notes_on[d["job_id"]] else "transcribed") for d in good)
+        (d["job_id"], 8.401, "done" if notes_on[d["job_id"]] else "transcribed") for d in good
+    )
 
 
 def test_report_renders_a_chart_and_tables(known_jobs, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from local_emulators.identity import generate_key_file
+from mixscribe.gcp.firestore_documents import FirestoreDocuments
 from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
 from mixscribe.store import JobStore, utcnow
 from tests.support.api_client import ApiClient, check_response
@@ -25,11 +26,17 @@ def new_client(stack, prefix: str = "u") -> ApiClient:
 
 def seed_jobs(stack, uid: str, count: int, status: JobStatus = JobStatus.DONE) -> list[Job]:
     """Job records written straight to the Firestore emulator (what the pipeline would leave)."""
-    store = JobStore(stack.db)
+    store = JobStore(FirestoreDocuments(stack.db))
     base = utcnow() - timedelta(minutes=count)
     jobs = []
     for i in range(count):
-        source = SourceObject(stack.env["MIXSCRIBE_UPLOAD_BUCKET"], f"users/{uid}/seed/{uuid.uuid4().hex[:8]}-{i}.flac", 1000 + i, 2048, "audio/flac")
+        source = SourceObject(
+            stack.env["MIXSCRIBE_UPLOAD_BUCKET"],
+            f"users/{uid}/seed/{uuid.uuid4().hex[:8]}-{i}.flac",
+            1000 + i,
+            2048,
+            "audio/flac",
+        )
         job = Job.new(source, JobOptions(model="tiny.en"), base + timedelta(seconds=i), 1, status=status)
         store.create(job)
         jobs.append(job)
@@ -96,7 +103,12 @@ def test_someone_elses_job_is_indistinguishable_from_a_missing_one(stack):
     (job,) = seed_jobs(stack, alice.uid, 1)
     assert alice.call("GET", f"/v1/jobs/{job.job_id}").status_code == 200
     missing = "j" + "0" * 31
-    for path in (f"/v1/jobs/{job.job_id}", f"/v1/jobs/{job.job_id}/transcript", f"/v1/jobs/{job.job_id}/audio", f"/v1/jobs/{missing}"):
+    for path in (
+        f"/v1/jobs/{job.job_id}",
+        f"/v1/jobs/{job.job_id}/transcript",
+        f"/v1/jobs/{job.job_id}/audio",
+        f"/v1/jobs/{missing}",
+    ):
         response = bob.call("GET", path)
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", path
     assert bob.call("DELETE", f"/v1/jobs/{job.job_id}").status_code == 404
@@ -146,7 +158,10 @@ def test_outputs_of_an_unfinished_job_are_409_and_formats_are_checked(stack):
         ({"filename": "a.flac", "content_type": "audio/flac", "size": 10, "extra": 1}, "invalid_request"),
         ({"filename": "a.flac", "content_type": "audio/flac", "size": 10, "options": {"model": "large-v3"}}, "invalid_option"),
         ({"filename": "a.flac", "content_type": "audio/flac", "size": 10, "options": {"language": "de"}}, "invalid_option"),
-        ({"filename": "a.flac", "content_type": "audio/flac", "size": 10, "options": {"webhook": "https://169.254.169.254/x"}}, "invalid_option"),
+        (
+            {"filename": "a.flac", "content_type": "audio/flac", "size": 10, "options": {"webhook": "https://169.254.169.254/x"}},
+            "invalid_option",
+        ),
         ({"filename": "notes.pdf", "content_type": "audio/flac", "size": 10}, "unsupported_format"),
         ({"filename": "../../etc/a.flac", "content_type": "audio/flac", "size": 10}, "invalid_object_name"),
         ({"filename": "a.flac", "content_type": "text/html", "size": 10}, "unsupported_content_type"),
@@ -160,7 +175,12 @@ def test_upload_requests_are_validated(stack, body, code):
 
 def test_bodies_over_the_limit_are_413_and_non_json_is_400(stack):
     client = new_client(stack)
-    big = {"filename": "a.flac", "content_type": "audio/flac", "size": 10, "options": {"webhook": "https://x.example/" + "a" * 20000}}
+    big = {
+        "filename": "a.flac",
+        "content_type": "audio/flac",
+        "size": 10,
+        "options": {"webhook": "https://x.example/" + "a" * 20000},
+    }
     response = client.call("POST", "/v1/uploads", json=big)
     assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
     response = client.call("POST", "/v1/uploads", data="not json", headers={"Content-Type": "text/plain"})

@@ -30,7 +30,7 @@ class LoopbackServer:
             def log_message(self, *_):
                 return
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 body, content_type = owner.files.get(self.path.lstrip("/"), (b"", ""))
                 self.send_response(200 if content_type else 404)
                 self.send_header("Content-Type", content_type or "text/plain")
@@ -38,7 +38,7 @@ class LoopbackServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 owner.posts.append((dict(self.headers.items()), self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(owner.post_status)
                 self.send_header("Content-Length", "0")
@@ -47,7 +47,7 @@ class LoopbackServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -134,7 +134,9 @@ def test_webhooks_are_signed_and_failures_are_recorded(stack, audio_dir: Path):
     secret = Path(stack.env["MIXSCRIBE_WEBHOOK_SECRET_FILE"]).read_text().strip().encode()
     client = new_client(stack)
     with LoopbackServer() as good, LoopbackServer(post_status=500) as bad:
-        ok = upload_via_api(client, audio_dir / "first_sentence.flac", "audio/flac", {"notes": False, "webhook": f"{good.url}/hook?token=abc"})
+        ok = upload_via_api(
+            client, audio_dir / "first_sentence.flac", "audio/flac", {"notes": False, "webhook": f"{good.url}/hook?token=abc"}
+        )
         failing = upload_via_api(client, audio_dir / "corrupt.flac", "audio/flac", {"webhook": f"{bad.url}/hook"})
         assert wait_for(client, ok["job_id"])["status"] == "done"
         assert wait_for(client, failing["job_id"])["status"] == "failed"
@@ -142,7 +144,7 @@ def test_webhooks_are_signed_and_failures_are_recorded(stack, audio_dir: Path):
         assert delivered["state"] == "delivered" and delivered["attempts"] == 1
         assert failed["state"] == "failed" and failed["attempts"] == 3 and failed["last_status"] == 500
         assert len(bad.posts) == 3
-        (headers, body), = good.posts
+        ((headers, body),) = good.posts
         assert verify(secret, headers[SIGNATURE_HEADER], body)
         payload = json.loads(body)
         assert payload["job_id"] == ok["job_id"] and payload["type"] == "job.completed" and payload["status"] == "done"

@@ -22,13 +22,13 @@ BAD = [
 
 def test_bad_uploads_fail_with_codes_and_good_ones_complete(stack, audio_dir):
     stack.drain_events(wait_s=0.2)
-    uploads = [(audio_dir / f, name, ctype, meta) for f, name, ctype, meta, _ in BAD]
+    uploads: list[tuple] = [(audio_dir / f, name, ctype, meta) for f, name, ctype, meta, _ in BAD]
     uploads.append((SAMPLE, "users/bob/good.flac", None, {"notes": "false"}))
     uploads.append((audio_dir / "speech.m4a", "users/bob/good.m4a", None, None))
     with ThreadPoolExecutor(8) as pool:
         job_ids = list(pool.map(lambda u: stack.upload(*u)[1], uploads))
     codes = {}
-    for (_, name, _, _, expected), job_id in zip(BAD, job_ids):
+    for (_, name, _, _, _expected), job_id in zip(BAD, job_ids):
         doc = stack.wait(job_id, ("failed",), timeout_s=60)
         codes[name] = doc["error"]["code"]
         assert doc["error"]["message"]

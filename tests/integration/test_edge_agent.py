@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from mixscribe.jobs import job_id_for
 from local_emulators.deployables import deployable_env
+from mixscribe.jobs import job_id_for
 from tests.integration.conftest import EDGE_BUCKET as BUCKET
 from tests.support.edge_install import installed_agent, spool_rows
 
@@ -30,9 +30,14 @@ def edge_command() -> str:
 
 def agent(env: dict[str, str], *args: str) -> subprocess.Popen:
     """``mixscribe-edge run`` from its own venv, outside the repository, with nothing of it importable."""
-    return subprocess.Popen([edge_command(), "run", *args], cwd=Path(edge_command()).parent,
-                            env={**deployable_env(dict(os.environ)), **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [edge_command(), "run", *args],
+        cwd=Path(edge_command()).parent,
+        env={**deployable_env(dict(os.environ)), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stitched(blobs: list) -> np.ndarray:
@@ -51,10 +56,12 @@ def source_frames(path: Path) -> np.ndarray:
 def test_replay_into_the_stack_arrives_once_losslessly_with_both_speakers(stack, audio_dir: Path, tmp_path: Path):
     source = audio_dir / "two_voices.wav"
     config = tmp_path / "edge.toml"
-    config.write_text(f'device_id = "ag06-test"\nchannel_map = "host,guest"\nbucket = "{stack.env["MIXSCRIBE_UPLOAD_BUCKET"]}"\n'
-                      f'segment_s = 9.0\nquiet_window_s = 3.0\nspool_dir = "{tmp_path / "spool"}"\n'
-                      f'project = "{stack.env["GOOGLE_CLOUD_PROJECT"]}"\nevents_topic = "mixscribe-events"\n'
-                      '[options]\nnotes = "false"\n')
+    config.write_text(
+        f'device_id = "ag06-test"\nchannel_map = "host,guest"\nbucket = "{stack.env["MIXSCRIBE_UPLOAD_BUCKET"]}"\n'
+        f'segment_s = 9.0\nquiet_window_s = 3.0\nspool_dir = "{tmp_path / "spool"}"\n'
+        f'project = "{stack.env["GOOGLE_CLOUD_PROJECT"]}"\nevents_topic = "mixscribe-events"\n'
+        '[options]\nnotes = "false"\n'
+    )
     run = agent(stack.env, "--config", str(config), "--source", str(source), "--fast")
     out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
@@ -78,16 +85,29 @@ def test_replay_into_the_stack_arrives_once_losslessly_with_both_speakers(stack,
     assert "stand-up" in guest_text or "standup" in guest_text or "stand up" in guest_text
     srt = stack.results.blob(f"jobs/{host_part['job_id']}/transcript.srt").download_as_text()
     assert "host: Welcome" in srt
-    uploaded_events = [e for e in stack.drain_events() if e["type"] == "edge.segment_uploaded"
-                       and e["attributes"]["device"] == "ag06-test"]
+    uploaded_events = [
+        e for e in stack.drain_events() if e["type"] == "edge.segment_uploaded" and e["attributes"]["device"] == "ag06-test"
+    ]
     assert sorted(e["attributes"]["seq"] for e in uploaded_events) == [0, 1]
 
 
 def test_a_storage_outage_mid_session_loses_and_duplicates_nothing(edge_gcs, audio_dir: Path, tmp_path: Path):
     source = audio_dir / "two_voices.wav"
     spool = tmp_path / "spool"
-    run = agent({"STORAGE_EMULATOR_HOST": edge_gcs.url}, "--source", str(source), "--spool", str(spool), "--bucket", BUCKET,
-                "--segment-s", "2", "--quiet-window-s", "0.5", "--exit-when-drained")
+    run = agent(
+        {"STORAGE_EMULATOR_HOST": edge_gcs.url},
+        "--source",
+        str(source),
+        "--spool",
+        str(spool),
+        "--bucket",
+        BUCKET,
+        "--segment-s",
+        "2",
+        "--quiet-window-s",
+        "0.5",
+        "--exit-when-drained",
+    )
     time.sleep(3)
     edge_gcs.stop()  # storage goes away while recording continues
     time.sleep(6)
@@ -136,9 +156,24 @@ def test_sigkill_mid_segment_then_restart_uploads_every_complete_segment_only(ed
 def test_a_full_spool_stops_recording_loudly_and_deletes_nothing(audio_dir: Path, tmp_path: Path):
     spool = tmp_path / "spool"
     offline = {"STORAGE_EMULATOR_HOST": "http://127.0.0.1:9"}  # nothing listens: uploads keep failing
-    run = agent(offline, "--source", str(audio_dir / "two_voices.wav"), "--fast", "--spool", str(spool), "--bucket", BUCKET,
-                "--segment-s", "2", "--quiet-window-s", "0.5", "--spool-budget-bytes", "900000",
-                "--spool-full-hold-s", "1")
+    run = agent(
+        offline,
+        "--source",
+        str(audio_dir / "two_voices.wav"),
+        "--fast",
+        "--spool",
+        str(spool),
+        "--bucket",
+        BUCKET,
+        "--segment-s",
+        "2",
+        "--quiet-window-s",
+        "0.5",
+        "--spool-budget-bytes",
+        "900000",
+        "--spool-full-hold-s",
+        "1",
+    )
     out, err = run.communicate(timeout=60)
     assert run.returncode == 3
     assert "spool is full" in err

@@ -29,21 +29,29 @@ sys.path.insert(0, str(REPO / "infra" / "pulumi"))  # the edge role the Pulumi p
 # roles/storage.objectCreator, as Google documents it: create objects (and XML multipart uploads), nothing to read
 # google-cloud-storage looks its bucket up once in the background (tracing attributes); a 403 there is cached and ignored
 BACKGROUND = {"storage.buckets.get"}
-OBJECT_CREATOR = {"storage.objects.create", "storage.multipartUploads.create", "storage.multipartUploads.abort",
-                  "storage.multipartUploads.listParts", "storage.managedFolders.create"}
+OBJECT_CREATOR = {
+    "storage.objects.create",
+    "storage.multipartUploads.create",
+    "storage.multipartUploads.abort",
+    "storage.multipartUploads.listParts",
+    "storage.managedFolders.create",
+}
 
 
 def unit() -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None, strict=True, comment_prefixes=("#",))
-    parser.optionxform = str  # systemd keys are case-sensitive
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys are case-sensitive (configparser's documented way)
     parser.read(UNIT)
     return parser
 
 
 def install_lines(target: str) -> list[list[str]]:
     """README's ``install`` commands whose destination is ``target``, as argument lists."""
-    return [shlex.split(line.removeprefix("sudo ")) for line in readme_install_block()
-            if line.startswith("sudo install ") and line.split()[-1] == target]
+    return [
+        shlex.split(line.removeprefix("sudo "))
+        for line in readme_install_block()
+        if line.startswith("sudo install ") and line.split()[-1] == target
+    ]
 
 
 def mode_owner_group(args: list[str]) -> tuple[int, str, str]:
@@ -59,14 +67,22 @@ def test_readme_install_gives_a_working_command_and_only_its_dependencies():
     env = deployable_env(dict(os.environ))
     help_text = subprocess.run([str(command), "--help"], cwd=venv, env=env, capture_output=True, text=True, check=True).stdout
     assert "run,drain,status" in help_text
-    probe = "import importlib.util as u; print([m for m in ('pyloudnorm', 'scipy', 'faster_whisper', 'google.cloud.firestore', 'functions_framework') if u.find_spec(m.split('.')[0]) and (m != 'google.cloud.firestore' or u.find_spec(m))])"
-    present = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=venv, env=env, capture_output=True, text=True,
-                             check=True).stdout.strip()
+    probe = (
+        "import importlib.util as u; print([m for m in ('pyloudnorm', 'scipy', 'faster_whisper', 'google.cloud.firestore',"
+        " 'functions_framework') if u.find_spec(m.split('.')[0]) and (m != 'google.cloud.firestore' or u.find_spec(m))])"
+    )
+    present = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], cwd=venv, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert present == "['pyloudnorm', 'scipy']"  # what the level meter needs, nothing of the cloud side
-    frozen = subprocess.run([str(venv / "bin" / "pip"), "freeze", "--exclude-editable"], env=env, capture_output=True,
-                            text=True, check=True).stdout.splitlines()
-    locked = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
-              for line in (REPO / "constraints.txt").read_text().splitlines() if "==" in line}
+    frozen = subprocess.run(
+        [str(venv / "bin" / "pip"), "freeze", "--exclude-editable"], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    locked = {
+        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+        for line in (REPO / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
     for line in frozen:
         name, _, version = line.partition("==")
         if not name.lower().startswith("mixscribe-edge"):
@@ -92,8 +108,10 @@ def test_the_unit_runs_the_installed_command_as_a_user_who_can_read_its_config_a
     (folder,) = install_lines("/etc/mixscribe")
     mode, _, owning_group = mode_owner_group(folder)
     assert owning_group in groups and mode & 0o050 == 0o050  # the user may enter its config folder
-    assert any(line.startswith("sudo useradd --system --user-group --groups audio") and line.endswith(f" {user}")
-               for line in readme_install_block())
+    assert any(
+        line.startswith("sudo useradd --system --user-group --groups audio") and line.endswith(f" {user}")
+        for line in readme_install_block()
+    )
     assert "ReadWritePaths" not in service and service["ProtectSystem"] == "strict"
     state = Path("/var/lib") / service["StateDirectory"]  # systemd creates it for the user, writable
     example = tomllib.loads((REPO / "edge_agent" / "deploy" / "edge.toml").read_text())
@@ -117,10 +135,30 @@ def replay(storage_url: str, spool: Path, source: Path) -> subprocess.Popen:
     """The installed agent replaying ``source`` into ``storage_url``."""
     spool.parent.mkdir(parents=True)
     env = {**deployable_env(dict(os.environ)), "STORAGE_EMULATOR_HOST": storage_url}
-    return subprocess.Popen([str(installed_agent() / "bin" / "mixscribe-edge"), "run", "--source", str(source), "--fast",
-                             "--spool", str(spool), "--bucket", BUCKET, "--device-id", "iam-test", "--segment-s", "5",
-                             "--quiet-window-s", "1"], cwd=spool.parent, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            str(installed_agent() / "bin" / "mixscribe-edge"),
+            "run",
+            "--source",
+            str(source),
+            "--fast",
+            "--spool",
+            str(spool),
+            "--bucket",
+            BUCKET,
+            "--device-id",
+            "iam-test",
+            "--segment-s",
+            "5",
+            "--quiet-window-s",
+            "1",
+        ],
+        cwd=spool.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def spool_states(spool: Path) -> list[str]:

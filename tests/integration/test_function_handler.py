@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cloudevents.conversion import to_binary
@@ -28,9 +28,12 @@ def client(stack, monkeypatch):
 
 def as_cloud_event(body: bytes) -> tuple[dict, bytes]:
     push = json.loads(body)
-    attributes = {"type": "google.cloud.pubsub.topic.v1.messagePublished",
-                  "source": f"//pubsub.googleapis.com/projects/p/topics/{topology.UPLOADS}",
-                  "id": push["message"]["messageId"], "time": push["message"]["publishTime"]}
+    attributes = {
+        "type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "source": f"//pubsub.googleapis.com/projects/p/topics/{topology.UPLOADS}",
+        "id": push["message"]["messageId"],
+        "time": push["message"]["publishTime"],
+    }
     return to_binary(CloudEvent(attributes, {"message": push["message"], "subscription": push["subscription"]}))
 
 
@@ -46,15 +49,16 @@ def test_handler_creates_a_job(stack, client, mode):
     blob = stack.uploads.blob(f"users/dave/handler-{mode}.flac")
     blob.upload_from_filename(str(SAMPLE), if_generation_match=0)  # the stack's own subscription also delivers
     assert post(client, storage_event(blob, f"handler-{mode}"), mode) == 200
-    job = stack.wait(job_id_for(blob.bucket.name, blob.name, blob.generation),
-                     ("queued", "transcribing", "transcribed", "summarizing", "done"))  # the stack may be quick
+    job = stack.wait(
+        job_id_for(blob.bucket.name, blob.name, blob.generation), ("queued", "transcribing", "transcribed", "summarizing", "done")
+    )  # the stack may be quick
     assert job["source"]["md5"] == blob.md5_hash
 
 
 def test_stale_malformed_and_foreign_notifications_are_dropped_not_retried(stack, client):
     bucket = stack.env["MIXSCRIBE_UPLOAD_BUCKET"]
     obj = {"bucket": bucket, "name": "users/dave/not-uploaded.flac", "generation": "1", "size": "10"}
-    stale = notification_body(bucket, obj, "stale-1", datetime.now(timezone.utc) - timedelta(days=4))
+    stale = notification_body(bucket, obj, "stale-1", datetime.now(UTC) - timedelta(days=4))
     path = topology.push_path("p", topology.UPLOADS)
     headers = {"Content-Type": "application/json"}
     assert client.post(path, data=stale, headers=headers).status_code == 200

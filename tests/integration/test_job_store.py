@@ -1,22 +1,30 @@
-"""JobStore against the Firestore emulator: transitions never go backwards, one worker per job."""
+"""JobStore on both ``Documents`` (the in-memory fake and Firestore's emulator): transitions never go
+backwards, one worker per job, pages and backlog from queries."""
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from mixscribe.errors import TransitionRefused
+from mixscribe.gcp.firestore_documents import FirestoreDocuments
 from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
 from mixscribe.store import ClaimOutcome, JobStore
+from tests.fakes import FakeDocuments
 
 
-@pytest.fixture()
-def store(stack):
+@pytest.fixture(params=["fake", "firestore"])
+def store(request):
     """A JobStore whose test jobs (in a bucket no worker serves) are deleted afterwards."""
-    yield JobStore(stack.db)
+    if request.param == "fake":
+        yield JobStore(FakeDocuments())
+        return
+    stack = request.getfixturevalue("stack")
+    yield JobStore(FirestoreDocuments(stack.db))
     for snap in stack.db.collection("jobs").where(filter=FieldFilter("source.bucket", "==", BUCKET)).stream():
         snap.reference.delete()
 
@@ -26,7 +34,7 @@ BUCKET = "job-store-tests"
 
 def new_job(store: JobStore, name: str) -> Job:
     source = SourceObject(BUCKET, name, 1, 10, "audio/wav")
-    job, created = store.create(Job.new(source, JobOptions(model="tiny.en"), datetime.now(timezone.utc), 1))
+    job, created = store.create(Job.new(source, JobOptions(model="tiny.en"), datetime.now(UTC), 1))
     assert created
     return job
 
@@ -56,7 +64,7 @@ def test_one_claim_wins_and_an_expired_lease_is_taken_over(store, request):
         claims = list(pool.map(lambda i: store.claim(job.job_id, f"w{i}", lease_s=120), range(4)))
     outcomes = sorted(c.outcome.value for c in claims)
     assert outcomes == ["busy", "busy", "busy", "claimed"]
-    later = datetime.now(timezone.utc) + timedelta(seconds=121)
+    later = datetime.now(UTC) + timedelta(seconds=121)
     takeover = store.claim(job.job_id, "w-late", lease_s=120, now=later)
     assert takeover.outcome is ClaimOutcome.CLAIMED and takeover.job.attempts == 2
     store.transition(job.job_id, JobStatus.TRANSCRIBED)
@@ -72,5 +80,35 @@ def test_publish_and_dispatch_have_one_winner(store, request):
     with ThreadPoolExecutor(6) as pool:
         launches = list(pool.map(lambda _: store.try_dispatch(name, 60), range(6)))
     assert launches.count(True) == 1
-    assert store.try_dispatch(name, 60, now=datetime.now(timezone.utc) + timedelta(seconds=61))
+    assert store.try_dispatch(name, 60, now=datetime.now(UTC) + timedelta(seconds=61))
 
+
+def test_pages_of_an_owner_newest_first_and_the_backlog(store, request):
+    owner = f"owner-{uuid.uuid4().hex[:8]}"
+    start = datetime.now(UTC)
+    made = []
+    for i in range(5):
+        source = SourceObject(BUCKET, f"users/{owner}/{request.node.name}-{i}.wav", 1, 10, "audio/wav")
+        job = Job.new(source, JobOptions(model="tiny.en"), start + timedelta(seconds=i), 1)
+        job.probe = {"duration_s": 60.0 * (i + 1)}
+        store.create(job)
+        made.append(job.job_id)
+    store.transition(made[0], JobStatus.DONE)
+    first, more = store.list_for_owner(owner, 2)
+    assert [j.job_id for j in first] == made[:-3:-1] and more
+    last = first[-1]
+    second, more = store.list_for_owner(owner, 10, after=(last.created_at, last.job_id))
+    assert [j.job_id for j in second] == made[2::-1] and not more
+    done, _ = store.list_for_owner(owner, 10, status=JobStatus.DONE)
+    assert [j.job_id for j in done] == [made[0]]
+    backlog = store.backlog(shard_min_s=600)
+    assert backlog.jobs >= 4 and backlog.audio_s >= 60.0 * (2 + 3 + 4 + 5)
+
+
+def test_only_the_lease_holder_renews(store, request):
+    job = new_job(store, request.node.name)
+    assert store.claim(job.job_id, "holder", lease_s=30).outcome is ClaimOutcome.CLAIMED
+    store.renew_lease(job.job_id, "holder", 30)
+    with pytest.raises(TransitionRefused):
+        store.renew_lease(job.job_id, "someone-else", 30)
+    assert store.claim(job.job_id, "someone-else", lease_s=30).outcome is ClaimOutcome.BUSY

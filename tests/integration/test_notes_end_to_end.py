@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
+from mixscribe.config import Settings
 from mixscribe.notes.schema import validate_notes
 from mixscribe.requests import NotesRequest, publish_notes_request
-from mixscribe.config import Settings
 from tests.conftest import REPO
 
 
@@ -62,8 +62,14 @@ def test_fallback_notes_can_be_resummarised_with_one_command(stack, llm_server, 
     assert fallback["generator"] == "extractive-fallback"
     assert "planning meeting" in fallback["notes"]["key_points"][0]["text"].lower()
     env = {**os.environ, **stack.env}
-    proc = subprocess.run([sys.executable, "-m", "mixscribe.notes", "resummarize", "--all-fallback"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mixscribe.notes", "resummarize", "--all-fallback"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and job_id in proc.stdout, proc.stderr
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and stack.job(job_id)["notes"]["generator"] != "llm":

@@ -14,7 +14,11 @@ TRANSCRIPT = {
     "duration_s": 8.4,
     "segments": [
         {"start": 0.0, "end": 2.38, "text": "Welcome to the weekly planning meeting."},
-        {"start": 2.8, "end": 7.92, "text": "Today we will review the budget, and Maria will send the final report to the team by Friday."},
+        {
+            "start": 2.8,
+            "end": 7.92,
+            "text": "Today we will review the budget, and Maria will send the final report to the team by Friday.",
+        },
     ],
 }
 

@@ -52,8 +52,7 @@ def scrape(url: str) -> dict[str, float]:
 
 def total(samples: dict[str, float], name: str, **labels: str) -> float:
     wanted = [f'{k}="{v}"' for k, v in labels.items()]
-    return sum(v for k, v in samples.items()
-               if re.match(rf"^{name}(\{{|$)", k) and all(w in k for w in wanted))
+    return sum(v for k, v in samples.items() if re.match(rf"^{name}(\{{|$)", k) and all(w in k for w in wanted))
 
 
 def test_one_trace_follows_a_job_from_the_upload_to_the_notes(stack):
@@ -76,8 +75,16 @@ def test_one_trace_follows_a_job_from_the_upload_to_the_notes(stack):
     services = {s["service"] for s in spans}
     assert {"api", "on_upload", "transcribe", "notes"} <= services
     names = {s["name"] for s in spans}
-    assert {"api POST", "intake", "transcribe.request", "download", "decode", "model", "write_outputs",
-            "notes"} <= names  # notes.generate too, unless an earlier test cached these notes
+    assert {
+        "api POST",
+        "intake",
+        "transcribe.request",
+        "download",
+        "decode",
+        "model",
+        "write_outputs",
+        "notes",
+    } <= names  # notes.generate too, unless an earlier test cached these notes
     for span in spans:  # one tree: every parent is a span of this trace, or the client's own
         assert span["parent_span_id"] in by_id or span["parent_span_id"] == root_span, span
     intake = next(s for s in spans if s["name"] == "intake")
@@ -109,8 +116,10 @@ def test_metrics_reach_the_local_prometheus_endpoint(stack):
     deadline = time.monotonic() + 20  # processes export every 2 s; the task's last export is at its exit
     while True:
         samples = scrape(url)
-        ready = total(samples, "mixscribe_jobs_total", status="done") >= 1 and total(
-            samples, "mixscribe_transcribe_real_time_factor_ratio_count") >= 1
+        ready = (
+            total(samples, "mixscribe_jobs_total", status="done") >= 1
+            and total(samples, "mixscribe_transcribe_real_time_factor_ratio_count") >= 1
+        )
         if ready or time.monotonic() > deadline:
             break
         time.sleep(1)

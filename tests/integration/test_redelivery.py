@@ -29,9 +29,7 @@ def test_same_event_delivered_five_times(stack):
     time.sleep(2)
     again = stack.job(job_id)
     assert again["updated_at"] == doc["updated_at"] and again["attempts"] == 1
-    assert generations == {
-        fmt: stack.results.get_blob(uri.split("/", 3)[3]).generation for fmt, uri in doc["outputs"].items()
-    }
+    assert generations == {fmt: stack.results.get_blob(uri.split("/", 3)[3]).generation for fmt, uri in doc["outputs"].items()}
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = stack.db.collection("jobs").where(filter=FieldFilter("source.name", "==", blob.name))
@@ -39,5 +37,9 @@ def test_same_event_delivered_five_times(stack):
     assert jobs_for_object == [job_id]
     events = [e for e in stack.drain_events() if e["job_id"] == job_id]
     assert sorted(e["type"] for e in events) == [
-        "job.completed", "job.notes_ready", "job.queued", "job.started", "job.transcribed"]
-
+        "job.completed",
+        "job.notes_ready",
+        "job.queued",
+        "job.started",
+        "job.transcribed",
+    ]

@@ -15,7 +15,7 @@ from google.api_core import exceptions as gexc
 from local_emulators.processes import free_ports
 from local_emulators.run_jobs import JobDefinition, LocalJobsApi, make_handler
 from mixscribe.config import Settings
-from mixscribe.launcher import CloudRunLauncher
+from mixscribe.gcp.cloud_run_launcher import CloudRunLauncher
 
 # A real task process: records its env, fails until attempt 2 on task 1.
 TASK = (
@@ -29,13 +29,15 @@ TASK = (
 @pytest.fixture()
 def run_api(tmp_path):
     """The stand-in on a free port with a ``demo`` job, and a launcher for it as on_upload builds one."""
-    api = LocalJobsApi({"demo": JobDefinition("demo", [sys.executable, "-c", TASK], max_retries=3, env={"HOLD_S": "1.5"})},
-                       tmp_path, cores=4)
+    api = LocalJobsApi(
+        {"demo": JobDefinition("demo", [sys.executable, "-c", TASK], max_retries=3, env={"HOLD_S": "1.5"})}, tmp_path, cores=4
+    )
     (port,) = free_ports(1)
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(api))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = Settings(project="p", region="r", transcribe_job="demo", launcher="cloudrun",
-                        run_api_endpoint=f"http://127.0.0.1:{port}")
+    settings = Settings(
+        project="p", region="r", transcribe_job="demo", launcher="cloudrun", run_api_endpoint=f"http://127.0.0.1:{port}"
+    )
     yield api, CloudRunLauncher(settings), settings
     server.shutdown()
 
@@ -61,8 +63,11 @@ def test_executions_read_back_through_the_official_client(run_api):
 
     api, launcher, settings = run_api
     name = launcher.run(1)
-    client = run_v2.ExecutionsClient(transport="rest", client_options={"api_endpoint": settings.run_api_endpoint},
-                                     credentials=__import__("google.auth.credentials", fromlist=["x"]).AnonymousCredentials())
+    client = run_v2.ExecutionsClient(
+        transport="rest",
+        client_options={"api_endpoint": settings.run_api_endpoint},
+        credentials=__import__("google.auth.credentials", fromlist=["x"]).AnonymousCredentials(),
+    )
     running = client.get_execution(name=name)
     assert running.task_count == 1 and running.running_count == 1 and "completion_time" not in running
     deadline = time.monotonic() + 30
@@ -75,8 +80,9 @@ def test_executions_read_back_through_the_official_client(run_api):
 
 def test_unknown_jobs_and_bad_counts_are_refused_like_the_api(run_api):
     api, _, settings = run_api
-    other = CloudRunLauncher(Settings(project="p", region="r", transcribe_job="nope", launcher="cloudrun",
-                                      run_api_endpoint=settings.run_api_endpoint))
+    other = CloudRunLauncher(
+        Settings(project="p", region="r", transcribe_job="nope", launcher="cloudrun", run_api_endpoint=settings.run_api_endpoint)
+    )
     with pytest.raises(gexc.NotFound):
         other.run(1)
     _, launcher, _ = run_api

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -19,8 +21,10 @@ import soundfile
 
 from jobs.transcribe.engine import ModelCache
 from jobs.transcribe.pipeline import Outcome, TaskIdentity, TranscriptionPipeline
+from jobs.transcribe.worker import Heartbeat
 from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
+from mixscribe.gcp.firestore_documents import FirestoreDocuments
 from mixscribe.jobs import Job, JobOptions, SourceObject
 from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
@@ -32,8 +36,9 @@ pytestmark = pytest.mark.integration
 def long_recording(path: Path) -> Path:
     """The meeting, two seconds of silence, then the 77 s stand-up: about 87 s of two talks."""
     rate = 16000
-    audio = np.concatenate([decode_mono(SAMPLE, rate), np.zeros(2 * rate, np.float32),
-                            decode_mono(REPO / "samples" / "standup.opus", rate)])
+    audio = np.concatenate(
+        [decode_mono(SAMPLE, rate), np.zeros(2 * rate, np.float32), decode_mono(REPO / "samples" / "standup.opus", rate)]
+    )
     soundfile.write(str(path), audio, rate, subtype="PCM_16")
     return path
 
@@ -56,12 +61,14 @@ def setup(stack, tmp_path_factory):
     subscriber.create_subscription(request={"name": subscription, "topic": f"projects/{project}/topics/{topic}"})
     settings = Settings.from_env({**env, "MIXSCRIBE_REQUESTS_TOPIC": topic, "MIXSCRIBE_SHARD_MIN_S": "30"})
     models = ModelCache(settings)
-    store = JobStore(stack.db)
+    store = JobStore(FirestoreDocuments(stack.db))
     events = PubSubEventSink(publisher, settings.topic_path(settings.events_topic))
 
-    def pipeline(index: int, count: int) -> TranscriptionPipeline:
-        return TranscriptionPipeline(settings, store, stack.gcs, publisher, events, models,
-                                     TaskIdentity(index, count, 0, "test-exec"), max_attempts=5)
+    def pipeline(index: int, count: int, lease_s: int | None = None) -> TranscriptionPipeline:
+        own = settings if lease_s is None else settings.model_copy(update={"lease_s": lease_s})
+        return TranscriptionPipeline(
+            own, store, stack.gcs, publisher, events, models, TaskIdentity(index, count, 0, "test-exec"), max_attempts=5
+        )
 
     audio = long_recording(tmp_path_factory.mktemp("long") / "two_talks.wav")
     yield pipeline, store, subscriber, subscription, audio, settings
@@ -93,7 +100,10 @@ def test_two_tasks_give_the_single_task_transcript(stack, setup):
 
     docs = {r.job_id: stack.wait(r.job_id) for r in (single, sharded)}
     assert all(d["status"] == "done" for d in docs.values())
-    read = lambda r: json.loads(stack.results.blob(f"jobs/{r.job_id}/transcript.json").download_as_bytes())  # noqa: E731
+
+    def read(r):
+        return json.loads(stack.results.blob(f"jobs/{r.job_id}/transcript.json").download_as_bytes())
+
     one, two = read(single), read(sharded)
     assert two["options"]["shards"] == 2
     cut = two["options"]["shard_cores_s"][0][1]
@@ -102,7 +112,9 @@ def test_two_tasks_give_the_single_task_transcript(stack, setup):
     # previous-text context), so the tiny model may hear a word differently ("passed"/"past").
     # So: as close to the reference text as the single-task run, and nothing dropped or doubled
     # at the seam (the same number of words around it).
-    truth = " ".join(normalized({"segments": [{"text": (REPO / "samples" / f).read_text()} for f in ("meeting.txt", "standup.txt")]}))
+    truth = " ".join(
+        normalized({"segments": [{"text": (REPO / "samples" / f).read_text()} for f in ("meeting.txt", "standup.txt")]})
+    )
     single_wer = jiwer.wer(truth, " ".join(normalized(one)))
     sharded_wer = jiwer.wer(truth, " ".join(normalized(two)))
     assert sharded_wer <= single_wer + 0.03, (single_wer, sharded_wer)
@@ -120,3 +132,32 @@ def test_two_tasks_give_the_single_task_transcript(stack, setup):
     assert not list(stack.results.list_blobs(prefix=f"jobs/{sharded.job_id}/pieces/"))  # pieces cleaned up
     metrics = json.loads(stack.results.blob(f"jobs/{sharded.job_id}/metrics.json").download_as_bytes())
     assert metrics["duration_s"] == pytest.approx(one["duration_s"], abs=0.05)
+
+
+def test_the_planner_keeps_the_job_lease_alive_while_piece_0_runs_past_it(stack, setup):
+    """Piece 0 takes longer than the lease: the heartbeat renews the job's lease as well as the piece's."""
+    pipeline, store, subscriber, subscription, audio, settings = setup
+    request = new_job(stack, store, audio)
+    planner = pipeline(0, 2, lease_s=1)
+    margins: list[float] = []
+    done = threading.Event()
+
+    def watch() -> None:  # the job's lease, as another worker deciding whether to take over would read it
+        while not done.wait(0.1):
+            lease = (stack.job(request.job_id) or {}).get("lease")
+            if lease and lease.get("until"):
+                margins.append((lease["until"] - utcnow()).total_seconds())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        with Heartbeat(lambda: planner.renew(request.job_id), interval_s=0.25):
+            assert planner.process(request.to_json()) is Outcome.DONE  # plans, publishes piece 1, does piece 0
+    finally:
+        done.set()
+        watcher.join()
+    assert time.monotonic() - started > 3 * 1  # piece 0 outlived the lease several times over
+    assert margins and min(margins) > 0, f"the job's lease lapsed during piece 0: {min(margins):.2f} s"
+    response = subscriber.pull(request={"subscription": subscription, "max_messages": 10}, timeout=30)
+    subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [m.ack_id for m in response.received_messages]})

@@ -19,8 +19,9 @@ def image(tmp_path_factory) -> AssembledImage:
 
 
 def run_task(image: AssembledImage, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(image.argv(), cwd=image.app, env={**deployable_env(env), **image.env}, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        image.argv(), cwd=image.app, env={**deployable_env(env), **image.env}, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_bad_configuration_exits_non_zero_with_one_json_line(image):
@@ -32,8 +33,13 @@ def test_bad_configuration_exits_non_zero_with_one_json_line(image):
 
 
 def test_idle_queue_exits_zero(stack, image):
-    env = {**os.environ, **stack.env, "MIXSCRIBE_IDLE_TIMEOUT_S": "2", "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "1",
-           "MIXSCRIBE_REQUESTS_SUBSCRIPTION": "tests-idle-subscription"}
+    env = {
+        **os.environ,
+        **stack.env,
+        "MIXSCRIBE_IDLE_TIMEOUT_S": "2",
+        "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "1",
+        "MIXSCRIBE_REQUESTS_SUBSCRIPTION": "tests-idle-subscription",
+    }
     from google.cloud import pubsub_v1
 
     project = stack.env["GOOGLE_CLOUD_PROJECT"]

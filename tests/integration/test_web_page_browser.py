@@ -40,7 +40,7 @@ def test_upload_watch_read_and_download_in_a_browser(stack, tmp_path: Path):
 
             segments = page.locator("#transcript li")
             expect(segments.first).to_contain_text("Welcome to the weekly planning meeting", timeout=30_000)
-            second_start = float(page.locator("#transcript button.ts").nth(1).text_content().split(":")[1])
+            second_start = float((page.locator("#transcript button.ts").nth(1).text_content() or "").split(":")[1])
             page.locator("#transcript button.ts").nth(1).click()
             page.wait_for_function(f"document.getElementById('player').currentTime >= {second_start - 0.05}")
             expect(page.locator("#notes")).to_contain_text("Maria", timeout=120_000)

@@ -29,8 +29,12 @@ def test_secrets_never_reach_the_logs(stack, audio_dir: Path):
     client = new_client(stack)
     token = client.token()
     with LoopbackServer() as receiver:
-        upload = upload_via_api(client, audio_dir / "second_sentence.flac", "audio/flac",
-                                {"webhook": f"{receiver.url}/hook?token=hook-url-secret-123"})
+        upload = upload_via_api(
+            client,
+            audio_dir / "second_sentence.flac",
+            "audio/flac",
+            {"webhook": f"{receiver.url}/hook?token=hook-url-secret-123"},
+        )
         job = wait_for(client, upload["job_id"])
         assert job["status"] == "done" and "notes_json" in job["outputs"]
         wait_webhook(stack, upload["job_id"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture(scope="session")
-def rstack(tmp_path_factory: pytest.TempPathFactory) -> StackClient:
+def rstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackClient]:
     root = tmp_path_factory.mktemp("reliability-stack")
     service_env = {
         "MIXSCRIBE_ACK_DEADLINE_S": "10",
@@ -53,8 +54,9 @@ def rstack(tmp_path_factory: pytest.TempPathFactory) -> StackClient:
         "MIXSCRIBE_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "MIXSCRIBE_MAX_DURATION_S": str(MAX_DURATION_S),
     }
-    options = StackOptions(transcribe_tasks=2, idle_timeout_s=20, dispatch_debounce_s=5, service_env=service_env,
-                           fault_proxies=True)
+    options = StackOptions(
+        transcribe_tasks=2, idle_timeout_s=20, dispatch_debounce_s=5, service_env=service_env, fault_proxies=True
+    )
     with running_stack(root, options) as client:
         client.root = root  # type: ignore[attr-defined]
         yield client

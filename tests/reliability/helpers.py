@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 def stack_processes(stack_env: dict[str, str], needle: str = "", service: str = "") -> list[int]:
@@ -35,8 +36,13 @@ def rss_mb(pid: int) -> float:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-def wait_all(stack: Any, job_ids: Iterable[str], statuses: tuple[str, ...] = ("done", "failed"), timeout_s: float = 600,
-             labels: dict[str, str] | None = None) -> dict[str, dict]:
+def wait_all(
+    stack: Any,
+    job_ids: Iterable[str],
+    statuses: tuple[str, ...] = ("done", "failed"),
+    timeout_s: float = 600,
+    labels: dict[str, str] | None = None,
+) -> dict[str, dict]:
     """Every job's document once all are in ``statuses`` (batched reads)."""
     pending = set(job_ids)
     docs: dict[str, dict] = {}
@@ -55,4 +61,3 @@ def wait_all(stack: Any, job_ids: Iterable[str], statuses: tuple[str, ...] = ("d
         summary = {(labels or {}).get(j, j): (d.get("status"), d.get("attempts")) for j, d in states.items()}
         raise AssertionError(f"{len(pending)} jobs unfinished after {timeout_s} s: {summary}")
     return docs
-

@@ -34,7 +34,16 @@ class Case:
 def wav_header(rate: int, channels: int, data_bytes: int, bits: int = 16) -> bytes:
     block = channels * bits // 8
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block & 0xFFFFFFFF, block & 0xFFFF, bits)
-    return b"RIFF" + struct.pack("<I", (36 + data_bytes) & 0xFFFFFFFF) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", data_bytes & 0xFFFFFFFF)
+    return (
+        b"RIFF"
+        + struct.pack("<I", (36 + data_bytes) & 0xFFFFFFFF)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_bytes & 0xFFFFFFFF)
+    )
 
 
 def flac_claiming(flac: bytes, hours: int) -> bytes:
@@ -59,8 +68,12 @@ def corpus(tmp: Path) -> list[Case]:
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("meeting.txt", "not audio")
-    eight = write_wav(tmp / "eight.wav", np.tile(np.frombuffer(wav[44:], "<i2")[:16000 * 3, None] / 32768.0, (1, 8)), 16000).read_bytes()
-    silence = ffmpeg_bytes(tmp, "silence.flac", "-f", "lavfi", "-i", f"anullsrc=r=8000:cl=mono:d={MAX_DURATION_S + 600}", "-c:a", "flac")
+    eight = write_wav(
+        tmp / "eight.wav", np.tile(np.frombuffer(wav[44:], "<i2")[: 16000 * 3, None] / 32768.0, (1, 8)), 16000
+    ).read_bytes()
+    silence = ffmpeg_bytes(
+        tmp, "silence.flac", "-f", "lavfi", "-i", f"anullsrc=r=8000:cl=mono:d={MAX_DURATION_S + 600}", "-c:a", "flac"
+    )
     return [
         Case("empty file", "empty.wav", b"", "empty_audio"),
         Case("one byte", "one.flac", b"\x00", "unsupported_format"),
@@ -68,14 +81,24 @@ def corpus(tmp: Path) -> list[Case]:
         Case("truncated MP3", "truncated.mp3", mp3[:300], "corrupt_audio"),
         Case("truncated WAV header", "truncated.wav", wav[:30], "corrupt_audio"),
         Case("WAV header, no samples", "nosamples.wav", wav_header(16000, 1, 0), "empty_audio"),
-        Case("WAV absurd sample rate", "rate.wav", wav_header(4_000_000_000, 1, 32000) + wav[44:44 + 32000], "corrupt_audio"),
-        Case("WAV absurd channel count", "channels.wav", wav_header(16000, 65535, 32000) + wav[44:44 + 32000], "corrupt_audio"),
+        Case("WAV absurd sample rate", "rate.wav", wav_header(4_000_000_000, 1, 32000) + wav[44 : 44 + 32000], "corrupt_audio"),
+        Case("WAV absurd channel count", "channels.wav", wav_header(16000, 65535, 32000) + wav[44 : 44 + 32000], "corrupt_audio"),
         Case("tiny file claiming hours", "claims.flac", flac_claiming(flac, hours=10), "too_long"),
         Case("text named .wav", "text.wav", b"this is a text file named like audio\n" * 40, "unsupported_format"),
         Case("HTML named .mp3", "page.mp3", b"<!doctype html><html><body>login</body></html>", "unsupported_format"),
-        Case("PDF named .m4a", "paper.m4a", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n", "unsupported_format"),
+        Case(
+            "PDF named .m4a",
+            "paper.m4a",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
+            "unsupported_format",
+        ),
         Case("zip named .ogg", "archive.ogg", zipped.getvalue(), "unsupported_format"),
-        Case("video without audio", "video.mp4", ffmpeg_bytes(tmp, "v.mp4", "-f", "lavfi", "-i", "color=c=black:s=64x64:d=1", "-c:v", "mpeg4"), "no_audio_stream"),
+        Case(
+            "video without audio",
+            "video.mp4",
+            ffmpeg_bytes(tmp, "v.mp4", "-f", "lavfi", "-i", "color=c=black:s=64x64:d=1", "-c:v", "mpeg4"),
+            "no_audio_stream",
+        ),
         Case("long silence over the limit", "silence.flac", silence, "too_long"),
         Case("executable extension", "clip.wav.exe", flac, "unsupported_format"),
         Case("no extension", "noextension", flac, "unsupported_format"),
@@ -87,7 +110,13 @@ def corpus(tmp: Path) -> list[Case]:
         Case("option: unknown model", "model.flac", flac, "invalid_option", metadata={"model": "large-v9"}),
         Case("option: language for an English model", "lang.flac", flac, "invalid_option", metadata={"language": "de"}),
         Case("option: notes not a boolean", "notes.flac", flac, "invalid_option", metadata={"notes": "maybe"}),
-        Case("option: webhook with credentials", "hook.flac", flac, "invalid_option", metadata={"webhook": "https://u:p@example.com/x"}),
+        Case(
+            "option: webhook with credentials",
+            "hook.flac",
+            flac,
+            "invalid_option",
+            metadata={"webhook": "https://u:p@example.com/x"},
+        ),
         Case("8 channels", "eight.wav", eight, "done"),
         Case("unicode name (valid)", "réunion-会議.flac", flac, "done"),
     ]
@@ -119,10 +148,9 @@ def test_bad_input_corpus_ends_with_stable_codes(rstack, tmp_path, short_clip, r
     for case, job_id in zip(cases, job_ids):
         doc = docs[job_id]
         table[case.kind] = doc["error"]["code"] if doc["status"] == "failed" else doc["status"]
-    good = [docs[j]["status"] for j in job_ids[len(cases):]]
+    good = [docs[j]["status"] for j in job_ids[len(cases) :]]
     rss_after = sum(rss_mb(p) for p in function_pid)
-    report["bad_inputs"] = {"table": table, "function_rss_mb": [round(rss_before), round(rss_after)],
-                            "good_uploads": good}
+    report["bad_inputs"] = {"table": table, "function_rss_mb": [round(rss_before), round(rss_after)], "good_uploads": good}
     assert table == {c.kind: c.expected for c in cases}
     assert good == ["done"] * 4
     assert all(docs[j]["error"]["message"] for j, c in zip(job_ids, cases) if c.expected != "done")
@@ -132,5 +160,11 @@ def test_bad_input_corpus_ends_with_stable_codes(rstack, tmp_path, short_clip, r
 
 def _content_type(filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1] if "." in filename else ""
-    return {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "m4a": "audio/mp4", "ogg": "audio/ogg",
-            "mp4": "video/mp4"}.get(ext, "application/octet-stream")
+    return {
+        "wav": "audio/wav",
+        "flac": "audio/flac",
+        "mp3": "audio/mpeg",
+        "m4a": "audio/mp4",
+        "ogg": "audio/ogg",
+        "mp4": "video/mp4",
+    }.get(ext, "application/octet-stream")

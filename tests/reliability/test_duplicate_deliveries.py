@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from mixscribe.jobs import job_id_for
-
 from tests.support.storage_events import deliver, storage_event
 
 from .helpers import wait_all
@@ -42,8 +41,10 @@ def test_200_events_delivered_5_times_make_200_jobs_and_one_set_of_outputs(rstac
     all_done_s = time.monotonic() - started
     assert {d["status"] for d in docs.values()} == {"done"}
     attempts = Counter(d["attempts"] for d in docs.values())
-    generations = {j: {fmt: rstack.results.get_blob(uri.split("/", 3)[3]).generation for fmt, uri in d["outputs"].items()}
-                   for j, d in docs.items()}
+    generations = {
+        j: {fmt: rstack.results.get_blob(uri.split("/", 3)[3]).generation for fmt, uri in d["outputs"].items()}
+        for j, d in docs.items()
+    }
 
     # After completion, the same 1,000 deliveries again: nothing may change.
     again = events * DELIVERIES
@@ -54,7 +55,8 @@ def test_200_events_delivered_5_times_make_200_jobs_and_one_set_of_outputs(rstac
     after = wait_all(rstack, job_ids)
     changed_docs = sum(after[j]["updated_at"] != docs[j]["updated_at"] for j in job_ids)
     rewritten = sum(
-        generations[j] != {fmt: rstack.results.get_blob(uri.split("/", 3)[3]).generation for fmt, uri in after[j]["outputs"].items()}
+        generations[j]
+        != {fmt: rstack.results.get_blob(uri.split("/", 3)[3]).generation for fmt, uri in after[j]["outputs"].items()}
         for j in job_ids
     )
 
@@ -72,12 +74,18 @@ def test_200_events_delivered_5_times_make_200_jobs_and_one_set_of_outputs(rstac
         ranks = [STATUS_ORDER.index(e["type"]) for e in seen if e["type"] in STATUS_ORDER]
         regressed += ranks != sorted(ranks)
     figures = {
-        "objects": OBJECTS, "deliveries": OBJECTS * DELIVERIES, "after_completion_deliveries": len(again),
-        "jobs": len(jobs_for_prefix), "duplicate_jobs": len(jobs_for_prefix) - OBJECTS,
-        "attempts_histogram": dict(attempts), "duplicate_transcribed_events": sum(
-            n - 1 for (j, t), n in per_job_type.items() if t == "job.transcribed" and n > 1),
-        "outputs_rewritten_after_done": rewritten, "docs_changed_after_done": changed_docs,
-        "regressed_states": regressed, "redelivery_s": round(redelivery_s, 1), "all_done_s": round(all_done_s, 1),
+        "objects": OBJECTS,
+        "deliveries": OBJECTS * DELIVERIES,
+        "after_completion_deliveries": len(again),
+        "jobs": len(jobs_for_prefix),
+        "duplicate_jobs": len(jobs_for_prefix) - OBJECTS,
+        "attempts_histogram": dict(attempts),
+        "duplicate_transcribed_events": sum(n - 1 for (j, t), n in per_job_type.items() if t == "job.transcribed" and n > 1),
+        "outputs_rewritten_after_done": rewritten,
+        "docs_changed_after_done": changed_docs,
+        "regressed_states": regressed,
+        "redelivery_s": round(redelivery_s, 1),
+        "all_done_s": round(all_done_s, 1),
     }
     report["duplicates"] = figures
     assert sorted(jobs_for_prefix) == sorted(job_ids)

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 
+from mixscribe.gcp.firestore_documents import FirestoreDocuments
 from mixscribe.jobs import Job, JobOptions, SourceObject
 from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
@@ -25,7 +26,9 @@ from .helpers import stack_processes, wait_all
 
 def minute_of_speech(tmp: Path) -> Path:
     out = tmp / "minute.flac"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", "7", "-i", str(SAMPLE), "-t", "60", str(out)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", "7", "-i", str(SAMPLE), "-t", "60", str(out)], check=True
+    )
     return out
 
 
@@ -57,8 +60,13 @@ def test_task_killed_mid_file_is_redelivered_and_completes_once(rstack, tmp_path
     recovered_s = time.monotonic() - killed_at
     events = [e for e in rstack.drain_events() if e["job_id"] == job_id]
     transcribed = [e for e in events if e["type"] == "job.transcribed"]
-    report["sigkill"] = {"killed_tasks": len(tasks), "attempts": doc["attempts"], "recovered_s": round(recovered_s, 1),
-                         "transcribed_events": len(transcribed), "outputs_visible_early": any(seen_outputs_early)}
+    report["sigkill"] = {
+        "killed_tasks": len(tasks),
+        "attempts": doc["attempts"],
+        "recovered_s": round(recovered_s, 1),
+        "transcribed_events": len(transcribed),
+        "outputs_visible_early": any(seen_outputs_early),
+    }
     assert doc["status"] == "done", doc.get("error")
     assert doc["attempts"] == 2 and len(transcribed) == 1 and not any(seen_outputs_early)
     assert [e["attributes"]["attempt"] for e in events if e["type"] == "job.started"] == [1, 2]
@@ -96,17 +104,21 @@ def test_pubsub_and_firestore_outages_mid_run_lose_nothing(rstack, short_clip, r
         started = time.monotonic()
         fault(rstack, emulator)
         docs = wait_all(rstack, job_ids, timeout_s=300)
-        figures[name] = {"jobs": len(job_ids), "done": sum(d["status"] == "done" for d in docs.values()),
-                         "all_done_after_s": round(time.monotonic() - started, 1),
-                         "attempts": sorted(d["attempts"] for d in docs.values())}
+        figures[name] = {
+            "jobs": len(job_ids),
+            "done": sum(d["status"] == "done" for d in docs.values()),
+            "all_done_after_s": round(time.monotonic() - started, 1),
+            "attempts": sorted(d["attempts"] for d in docs.values()),
+        }
         assert [d["status"] for d in docs.values()] == ["done"] * len(job_ids), (name, docs)
     report["outages"] = figures
 
 
 def test_poison_request_is_dead_lettered_and_fails_its_job(rstack, short_clip, report):
-    store = JobStore(rstack.db)
-    source = SourceObject(rstack.env["MIXSCRIBE_UPLOAD_BUCKET"], f"users/poison/{uuid.uuid4().hex}.flac", 1, 10,
-                          "audio/flac", "", "")
+    store = JobStore(FirestoreDocuments(rstack.db))
+    source = SourceObject(
+        rstack.env["MIXSCRIBE_UPLOAD_BUCKET"], f"users/poison/{uuid.uuid4().hex}.flac", 1, 10, "audio/flac", "", ""
+    )
     job = Job.new(source, JobOptions(model="tiny.en"), utcnow(), 1)
     store.create(job)
     rstack.db.collection("jobs").document(job.job_id).update({"options.channels": 123})  # unreadable by this version
@@ -125,10 +137,16 @@ def test_poison_request_is_dead_lettered_and_fails_its_job(rstack, short_clip, r
         if alerts or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    crashes = [e for e in log_entries(rstack, "*.log") if e.get("job_id") == job.job_id
-               and e["message"] == "request failed; returned to the queue"]
-    report["poison"] = {"deliveries_before_dead_letter": len(crashes), "code": failed["error"]["code"],
-                        "alert_severity": alerts[0]["severity"] if alerts else None}
+    crashes = [
+        e
+        for e in log_entries(rstack, "*.log")
+        if e.get("job_id") == job.job_id and e["message"] == "request failed; returned to the queue"
+    ]
+    report["poison"] = {
+        "deliveries_before_dead_letter": len(crashes),
+        "code": failed["error"]["code"],
+        "alert_severity": alerts[0]["severity"] if alerts else None,
+    }
     assert len(alerts) == 1 and alerts[0]["severity"] == "CRITICAL" and alerts[0]["alert"] is True
     assert len(crashes) == 5  # the subscription's max delivery attempts
 
@@ -137,7 +155,7 @@ def test_stale_events_are_dropped_with_a_log(rstack, short_clip, report):
     blob, job_id = rstack.upload(short_clip, f"users/stale-{uuid.uuid4().hex[:6]}/clip.flac")
     assert rstack.wait(job_id)["status"] == "done"
     fresh_name = f"users/stale-{uuid.uuid4().hex[:6]}/never.flac"
-    old = datetime.now(timezone.utc) - timedelta(days=4)
+    old = datetime.now(UTC) - timedelta(days=4)
     event = storage_event(blob, f"stale-{uuid.uuid4().hex[:6]}", event_time=old, name=fresh_name, generation="1")
     status = deliver(requests.Session(), rstack.env["MIXSCRIBE_FUNCTION_URL"], event)
     assert status == 200  # acknowledged: never retried
@@ -145,6 +163,10 @@ def test_stale_events_are_dropped_with_a_log(rstack, short_clip, report):
 
     assert rstack.job(job_id_for(blob.bucket.name, fresh_name, 1)) is None
     time.sleep(0.5)
-    dropped = [e for e in log_entries(rstack, "on_upload.log") if e["message"] == "stale event dropped" and fresh_name in e.get("object", "")]
+    dropped = [
+        e
+        for e in log_entries(rstack, "on_upload.log")
+        if e["message"] == "stale event dropped" and fresh_name in e.get("object", "")
+    ]
     report["stale"] = {"dropped_with_log": len(dropped)}
     assert len(dropped) == 1 and dropped[0]["severity"] == "WARNING"

@@ -40,7 +40,7 @@ def check_response(method: str, path: str, response: requests.Response) -> None:
         if "$ref" in schema:
             schema = {"$ref": SPEC_URI + schema["$ref"]}
         Draft202012Validator(schema, registry=registry).validate(response.json())
-    for header in (documented.get("headers") or {}):
+    for header in documented.get("headers") or {}:
         assert header in response.headers, f"{method} {path} {response.status_code} lacks header {header}"
 
 
@@ -53,13 +53,18 @@ class ApiClient:
     session: requests.Session = field(default_factory=requests.Session)
 
     @classmethod
-    def for_stack(cls, env: dict[str, str], uid: str) -> "ApiClient":
+    def for_stack(cls, env: dict[str, str], uid: str) -> ApiClient:
         key = json.loads(open(env["MIXSCRIBE_LOCAL_IDENTITY_KEY_FILE"], encoding="utf-8").read())
         return cls(env["MIXSCRIBE_API_URL"], key, env["MIXSCRIBE_AUTH_AUDIENCE"], uid)
 
     def token(self, **overrides: Any) -> str:
-        args = {"private_key_pem": self.key["private_key"], "kid": self.key["kid"], "subject": self.uid,
-                "audience": self.audience, **overrides}
+        args = {
+            "private_key_pem": self.key["private_key"],
+            "kid": self.key["kid"],
+            "subject": self.uid,
+            "audience": self.audience,
+            **overrides,
+        }
         return issue_token(**args)
 
     def call(self, method: str, path: str, token: str | None = "default", check: bool = True, **kwargs: Any) -> requests.Response:

@@ -58,8 +58,9 @@ def installed_agent() -> Path:
             shutil.rmtree(venv, ignore_errors=True)
             env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
             for command in commands:
-                proc = subprocess.run(command.replace(INSTALL_PREFIX, str(venv)), shell=True, cwd=REPO, env=env,
-                                      capture_output=True, text=True)
+                proc = subprocess.run(
+                    command.replace(INSTALL_PREFIX, str(venv)), shell=True, cwd=REPO, env=env, capture_output=True, text=True
+                )
                 assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
             shutil.rmtree(REPO / "edge_agent" / "build", ignore_errors=True)  # setuptools' in-tree leftovers
             (venv / ".complete").touch()

@@ -23,10 +23,28 @@ class GcsServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port), "-backend", "filesystem",
-             "-filesystem-root", str(self.root), "-log-level", "warn", "-external-url", self.url, "-public-host",
-             f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                fake_gcs_binary(),
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(self.port),
+                "-backend",
+                "filesystem",
+                "-filesystem-root",
+                str(self.root),
+                "-log-level",
+                "warn",
+                "-external-url",
+                self.url,
+                "-public-host",
+                f"127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -48,5 +66,4 @@ class GcsServer:
         from google.cloud import storage
 
         # an explicit endpoint, not STORAGE_EMULATOR_HOST: this process's other clients keep theirs
-        return storage.Client(project="edge-test", credentials=AnonymousCredentials(),
-                              client_options={"api_endpoint": self.url})
+        return storage.Client(project="edge-test", credentials=AnonymousCredentials(), client_options={"api_endpoint": self.url})

@@ -63,7 +63,7 @@ class IamStorage:
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
 
-    def __enter__(self) -> "IamStorage":
+    def __enter__(self) -> IamStorage:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -98,21 +98,29 @@ class IamStorage:
                 if not iam.allows(permission, name):
                     iam.denied.append((permission, name))
                     message = f"edge@test does not have {permission} access to the Google Cloud Storage object."
-                    self._reply(403, json.dumps({"error": {"code": 403, "message": message,
-                                                           "errors": [{"reason": "forbidden", "message": message}]}}).encode(),
-                                {"Content-Type": "application/json"})
+                    self._reply(
+                        403,
+                        json.dumps(
+                            {"error": {"code": 403, "message": message, "errors": [{"reason": "forbidden", "message": message}]}}
+                        ).encode(),
+                        {"Content-Type": "application/json"},
+                    )
                     return
                 if iam.fail_first_upload and permission == "storage.objects.create" and "upload_id" not in query:
                     with iam._lock:
                         first = name not in iam._failed
                         iam._failed.add(name)
                     if first:
-                        self._reply(503, b'{"error": {"code": 503, "message": "backend unavailable"}}',
-                                    {"Content-Type": "application/json"})
+                        self._reply(
+                            503,
+                            b'{"error": {"code": 503, "message": "backend unavailable"}}',
+                            {"Content-Type": "application/json"},
+                        )
                         return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
-                upstream = requests.request(self.command, iam.upstream + self.path, data=body, headers=headers,
-                                            allow_redirects=False, timeout=60)
+                upstream = requests.request(
+                    self.command, iam.upstream + self.path, data=body, headers=headers, allow_redirects=False, timeout=60
+                )
                 reply_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
                 location = upstream.headers.get("Location", "")
                 if location:  # a resumable session: remember its object, keep the client talking to this front
@@ -121,6 +129,6 @@ class IamStorage:
                     reply_headers["Location"] = location.replace(iam.upstream, iam.url)
                 self._reply(upstream.status_code, upstream.content, reply_headers)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward  # noqa: N815 (http.server's method names)
 
         return Handler

@@ -37,7 +37,7 @@ def notes_for(user: str) -> dict[str, Any]:
             "questions": [q for p in partials for q in p["questions"]],
             "diary": partials[-1]["diary"],
         }
-    lines = [m.groups() for m in (LINE.match(l) for l in user.splitlines()) if m]
+    lines = [m.groups() for m in (LINE.match(row) for row in user.splitlines()) if m]
     first = lines[0] if lines else ("0", "0", user[:80] or "(empty)")
     return {
         "title": f"Notes: {first[2][:60]}",
@@ -67,7 +67,7 @@ class OpenAIProtocolServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def __enter__(self) -> "OpenAIProtocolServer":
+    def __enter__(self) -> OpenAIProtocolServer:
         self._thread.start()
         return self
 
@@ -106,7 +106,7 @@ class OpenAIProtocolServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with outer._lock:
                     outer.requests.append({**request, "authorization": self.headers.get("Authorization")})
@@ -129,9 +129,14 @@ class OpenAIProtocolServer:
                             "object": "chat.completion",
                             "created": int(time.time()),
                             "model": request["model"],
-                            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                            "usage": {"prompt_tokens": len(user) // 4, "completion_tokens": len(content) // 4,
-                                      "total_tokens": len(user) // 4 + len(content) // 4},
+                            "choices": [
+                                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                            ],
+                            "usage": {
+                                "prompt_tokens": len(user) // 4,
+                                "completion_tokens": len(content) // 4,
+                                "total_tokens": len(user) // 4 + len(content) // 4,
+                            },
                         }
                         self._reply(200, json.dumps(body).encode())
                 finally:

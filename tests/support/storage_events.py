@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -19,15 +19,30 @@ class PushDelivery:
     body: bytes
 
 
-def notification_body(bucket: str, obj: dict[str, Any], message_id: str, event_time: datetime | None = None,
-                      subscription: str = "projects/p/subscriptions/on-upload") -> bytes:
+def notification_body(
+    bucket: str,
+    obj: dict[str, Any],
+    message_id: str,
+    event_time: datetime | None = None,
+    subscription: str = "projects/p/subscriptions/on-upload",
+) -> bytes:
     """The push body Pub/Sub sends for one Cloud Storage ``OBJECT_FINALIZE`` notification (``JSON_API_V1``)."""
-    when = (event_time or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z")
-    attributes = {"bucketId": bucket, "objectId": str(obj["name"]), "objectGeneration": str(obj["generation"]),
-                  "eventType": topology.NOTIFICATION_EVENT, "payloadFormat": topology.NOTIFICATION_PAYLOAD,
-                  "eventTime": when, "notificationConfig": f"projects/_/buckets/{bucket}/notificationConfigs/1"}
-    message = {"data": base64.b64encode(json.dumps(obj).encode()).decode(), "attributes": attributes,
-               "messageId": message_id, "publishTime": when}
+    when = (event_time or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
+    attributes = {
+        "bucketId": bucket,
+        "objectId": str(obj["name"]),
+        "objectGeneration": str(obj["generation"]),
+        "eventType": topology.NOTIFICATION_EVENT,
+        "payloadFormat": topology.NOTIFICATION_PAYLOAD,
+        "eventTime": when,
+        "notificationConfig": f"projects/_/buckets/{bucket}/notificationConfigs/1",
+    }
+    message = {
+        "data": base64.b64encode(json.dumps(obj).encode()).decode(),
+        "attributes": attributes,
+        "messageId": message_id,
+        "publishTime": when,
+    }
     return json.dumps({"message": message, "subscription": subscription}).encode()
 
 
@@ -40,6 +55,5 @@ def storage_event(blob: Any, message_id: str, event_time: datetime | None = None
 
 
 def deliver(session: requests.Session, function_url: str, event: PushDelivery) -> int:
-    response = session.post(function_url + event.path, data=event.body, headers={"Content-Type": "application/json"},
-                            timeout=120)
+    response = session.post(function_url + event.path, data=event.body, headers={"Content-Type": "application/json"}, timeout=120)
     return response.status_code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
 import pytest
@@ -18,38 +18,61 @@ from beam_pipelines.analytics.records import JobFold, parse_event
 from beam_pipelines.analytics.transforms import BuildJobRows, DedupeEvents, HourlyStats, ParseEvents
 from mixscribe.events import make_event
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 BATCH = ["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner"]
 
 
 def job_events(job: str, start: datetime, owner: str = "alice", fail: bool = False) -> list[bytes]:
     """The events of one job, as published (bytes)."""
+
     def at(seconds: float) -> datetime:
         return start + timedelta(seconds=seconds)
 
-    events = [make_event("job.queued", job, "t", {"owner": owner, "options": {"model": "tiny.en", "language": "auto"}}, now=at(0)),
-              make_event("job.started", job, "t", {"attempt": 1}, "1", now=at(2))]
+    events = [
+        make_event("job.queued", job, "t", {"owner": owner, "options": {"model": "tiny.en", "language": "auto"}}, now=at(0)),
+        make_event("job.started", job, "t", {"attempt": 1}, "1", now=at(2)),
+    ]
     if fail:
         events.append(make_event("job.failed", job, "t", {"code": "corrupt_audio"}, now=at(3)))
     else:
-        events += [make_event("job.transcribed", job, "t", {"duration_s": 360.0, "word_count": 50, "loudness_lufs": -20.0,
-                                                          "real_time_factor": 0.2, "speech_ratio": 0.9}, now=at(10)),
-                   make_event("job.notes_ready", job, "t", {"generator": "llm", "usage": {"prompt_tokens": 10,
-                              "completion_tokens": 5}, "cost_usd": 0.001}, now=at(12)),
-                   make_event("job.completed", job, "t", {"status": "done"}, now=at(13))]
+        events += [
+            make_event(
+                "job.transcribed",
+                job,
+                "t",
+                {"duration_s": 360.0, "word_count": 50, "loudness_lufs": -20.0, "real_time_factor": 0.2, "speech_ratio": 0.9},
+                now=at(10),
+            ),
+            make_event(
+                "job.notes_ready",
+                job,
+                "t",
+                {"generator": "llm", "usage": {"prompt_tokens": 10, "completion_tokens": 5}, "cost_usd": 0.001},
+                now=at(12),
+            ),
+            make_event("job.completed", job, "t", {"status": "done"}, now=at(13)),
+        ]
     return [e.to_json() for e in events]
 
 
 def test_parse_sends_bad_records_to_the_dead_letter_output():
     good = job_events("j1", T0)
-    bad = [b"{not json", json.dumps({"event_id": "e", "type": "nope", "job_id": "j", "source": "s", "schema_version": 1,
-                                     "occurred_at": T0.isoformat()}).encode(), b"[]",
-           json.dumps({"event_id": "e", "type": "job.queued", "job_id": "j", "source": "s", "schema_version": 1,
-                       "occurred_at": "yesterday"}).encode()]
+    bad = [
+        b"{not json",
+        json.dumps(
+            {"event_id": "e", "type": "nope", "job_id": "j", "source": "s", "schema_version": 1, "occurred_at": T0.isoformat()}
+        ).encode(),
+        b"[]",
+        json.dumps(
+            {"event_id": "e", "type": "job.queued", "job_id": "j", "source": "s", "schema_version": 1, "occurred_at": "yesterday"}
+        ).encode(),
+    ]
     with TestPipeline(argv=BATCH) as p:
         parsed = p | beam.Create(good + bad) | ParseEvents()
-        assert_that(parsed.events | beam.Map(lambda e: e["type"]),
-                    equal_to(["job.queued", "job.started", "job.transcribed", "job.notes_ready", "job.completed"]))
+        assert_that(
+            parsed.events | beam.Map(lambda e: e["type"]),
+            equal_to(["job.queued", "job.started", "job.transcribed", "job.notes_ready", "job.completed"]),
+        )
         errors = parsed.dead_letter | beam.Map(lambda d: d["error"].split(":")[0].split(" ")[0])
         assert_that(errors, equal_to(["not", "unknown", "an", "occurred_at"]), label="dead letters")
 
@@ -93,8 +116,12 @@ def test_build_job_rows_ends_with_the_complete_row():
     events = [parse_event(e) for e in job_events("j1", T0) + job_events("j2", T0, fail=True)]
     with TestPipeline(argv=BATCH) as p:
         rows = p | beam.Create(events) | BuildJobRows()
-        final = (rows | beam.Map(lambda r: (r["job_id"], r)) | beam.CombinePerKey(lambda rs: max(rs, key=lambda r: r["updated_at"]))
-                 | beam.Map(lambda kv: (kv[0], kv[1]["status"], kv[1]["total_s"])))
+        final = (
+            rows
+            | beam.Map(lambda r: (r["job_id"], r))
+            | beam.CombinePerKey(lambda rs: max(rs, key=lambda r: r["updated_at"]))
+            | beam.Map(lambda kv: (kv[0], kv[1]["status"], kv[1]["total_s"]))
+        )
         assert_that(final, equal_to([("j1", "done", 13.0), ("j2", "failed", 3.0)]))
 
 
@@ -116,18 +143,30 @@ def test_hourly_windows_with_late_and_duplicate_rows():
     def ts(row):
         return TimestampedValue(row, row["updated_at"].timestamp())
 
-    stream = (TestStream()
-              .add_elements([ts(r1), ts(r2), ts(r1)])  # r1 twice: counted once
-              .add_elements([ts(r3)])
-              .advance_watermark_to((T0 + timedelta(hours=2)).timestamp())
-              .add_elements([ts(late)])  # hour 9 is closed by now: a late pane updates it
-              .advance_watermark_to_infinity())
+    stream = (
+        TestStream()
+        .add_elements([ts(r1), ts(r2), ts(r1)])  # r1 twice: counted once
+        .add_elements([ts(r3)])
+        .advance_watermark_to((T0 + timedelta(hours=2)).timestamp())
+        .add_elements([ts(late)])  # hour 9 is closed by now: a late pane updates it
+        .advance_watermark_to_infinity()
+    )
     hour9 = IntervalWindow(T0.timestamp(), (T0 + timedelta(hours=1)).timestamp())
     hour10 = IntervalWindow((T0 + timedelta(hours=1)).timestamp(), (T0 + timedelta(hours=2)).timestamp())
     with TestPipeline(options=options) as p:
-        stats = (p | stream | HourlyStats(streaming=True)
-                 | beam.Map(lambda s: (s["dimension"], s["key"], s["jobs"], s["failed"], s["audio_hours"])))
-        assert_that(stats, equal_to_per_window({
-            hour9: [("owner", "alice", 2, 1, 0.1), ("owner", "alice", 3, 1, 0.2)],  # on time, then late pane
-            hour10: [("owner", "edge:ag06", 1, 0, 0.1), ("device", "ag06", 1, 0, 0.1)],
-        }), reify_windows=True)
+        stats = (
+            p
+            | stream
+            | HourlyStats(streaming=True)
+            | beam.Map(lambda s: (s["dimension"], s["key"], s["jobs"], s["failed"], s["audio_hours"]))
+        )
+        assert_that(
+            stats,
+            equal_to_per_window(
+                {
+                    hour9: [("owner", "alice", 2, 1, 0.1), ("owner", "alice", 3, 1, 0.2)],  # on time, then late pane
+                    hour10: [("owner", "edge:ag06", 1, 0, 0.1), ("device", "ag06", 1, 0, 0.1)],
+                }
+            ),
+            reify_windows=True,
+        )

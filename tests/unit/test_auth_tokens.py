@@ -32,8 +32,13 @@ def keys(tmp_path: Path) -> tuple[dict, dict]:
 
 
 def make_verifier(published: dict[str, str], clock=time.monotonic) -> tuple[TokenVerifier, CertificateCache]:
-    cache = CertificateCache("https://certs.invalid", min_cache_s=300, refetch_interval_s=60,
-                             fetch=lambda url: FakeCertsResponse(dict(published), 3600), clock=clock)
+    cache = CertificateCache(
+        "https://certs.invalid",
+        min_cache_s=300,
+        refetch_interval_s=60,
+        fetch=lambda url: FakeCertsResponse(dict(published), 3600),
+        clock=clock,
+    )
     return TokenVerifier(cache, AUDIENCE, (LOCAL_ISSUER,)), cache
 
 

@@ -59,8 +59,11 @@ def test_a_long_file_takes_as_many_tasks_as_it_has_pieces():
 
 
 def test_a_burst_gets_its_tasks_within_seconds_and_its_tail_when_the_window_ends():
-    arrivals = [Backlog(jobs=1, audio_s=10, pieces=1), Backlog(jobs=400, audio_s=4000, pieces=400),
-                Backlog(jobs=900, audio_s=9000, pieces=900)]
+    arrivals = [
+        Backlog(jobs=1, audio_s=10, pieces=1),
+        Backlog(jobs=400, audio_s=4000, pieces=400),
+        Backlog(jobs=900, audio_s=9000, pieces=900),
+    ]
     backlog = [arrivals.pop(0)]
     launcher, window, naps = FakeLauncher(), FakeWindow(), []
 
@@ -78,8 +81,9 @@ def test_a_burst_gets_its_tasks_within_seconds_and_its_tail_when_the_window_ends
 
 def test_no_waiting_once_the_maximum_runs():
     naps: list[float] = []
-    dispatcher = Dispatcher("transcribe", RULE, 15, FakeWindow(), lambda: Backlog(10_000, 3_600_000, 10_000),
-                            FakeLauncher(), sleep=naps.append)
+    dispatcher = Dispatcher(
+        "transcribe", RULE, 15, FakeWindow(), lambda: Backlog(10_000, 3_600_000, 10_000), FakeLauncher(), sleep=naps.append
+    )
     dispatcher.dispatch()
     assert naps == []
 

@@ -1,6 +1,5 @@
 """Device and compute-type choice, and model resolution, without loading a model."""
 
-
 import pytest
 
 from jobs.transcribe.engine import Placement, available_cpus, choose_placement, resolve_model_path

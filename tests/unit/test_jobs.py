@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -43,7 +43,7 @@ def test_owner_from_prefix(name, owner):
 
 
 def test_job_document_round_trip():
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     source = SourceObject("b", "users/u/a.wav", 5, 10, "audio/wav")
     job = Job.new(source, JobOptions(model="tiny.en", channels=("host", "guest")), now, ttl_days=7)
     again = Job.from_document(job.to_document())

@@ -48,7 +48,9 @@ def test_windowed_true_peak_matches_full_oversampling():
     rate = 48000
     t = np.arange(3 * rate) / rate
     # A quarter-rate sine at 45° puts every sample at 0.707 of the crest: a 3 dB inter-sample peak.
-    x = 0.5 * np.sin(2 * np.pi * 12000 * t + np.pi / 4) * (1 + 0.2 * np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.standard_normal(t.shape)
+    x = 0.5 * np.sin(2 * np.pi * 12000 * t + np.pi / 4) * (1 + 0.2 * np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.standard_normal(
+        t.shape
+    )
     x = x[:, None]
     meter = LevelMeter(rate, 1)
     for start in range(0, len(x), 960):  # 20 ms frames, like Opus

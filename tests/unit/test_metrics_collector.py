@@ -21,8 +21,7 @@ def free_port() -> int:
 
 def provider(endpoint: str, service: str) -> MeterProvider:
     delta = AggregationTemporality.DELTA
-    exporter = OTLPMetricExporter(endpoint=endpoint, insecure=True,
-                                  preferred_temporality={Counter: delta, Histogram: delta})
+    exporter = OTLPMetricExporter(endpoint=endpoint, insecure=True, preferred_temporality={Counter: delta, Histogram: delta})
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=60_000)
     return MeterProvider(resource=Resource.create({"service.name": service}), metric_readers=[reader])
 
@@ -35,8 +34,7 @@ def test_deltas_from_two_processes_sum_and_render_as_prometheus():
             meters = provider(f"127.0.0.1:{grpc_port}", service)
             meter = meters.get_meter("test")
             meter.create_counter("mixscribe.jobs", "{job}").add(jobs, {"status": "done"})
-            histogram = meter.create_histogram("mixscribe.stage.duration", "s",
-                                               explicit_bucket_boundaries_advisory=[1, 10])
+            histogram = meter.create_histogram("mixscribe.stage.duration", "s", explicit_bucket_boundaries_advisory=[1, 10])
             for value in seconds:
                 histogram.record(value, {"stage": "transcribe"})
             meters.shutdown()  # exports what is left, as a task does at exit
@@ -50,12 +48,15 @@ def test_deltas_from_two_processes_sum_and_render_as_prometheus():
     assert f'mixscribe_stage_duration_seconds_bucket{{{labels},le="1"}} 1' in lines
     assert f'mixscribe_stage_duration_seconds_bucket{{{labels},le="10"}} 2' in lines
     assert f'mixscribe_stage_duration_seconds_bucket{{{labels},le="+Inf"}} 3' in lines
-    assert f'mixscribe_stage_duration_seconds_count{{{labels}}} 3' in lines
-    assert f'mixscribe_stage_duration_seconds_sum{{{labels}}} 43.2' in lines
+    assert f"mixscribe_stage_duration_seconds_count{{{labels}}} 3" in lines
+    assert f"mixscribe_stage_duration_seconds_sum{{{labels}}} 43.2" in lines
     assert 'mixscribe_jobs_in_status{status="queued"} 3' in lines
 
 
 def test_prometheus_names_carry_unit_and_counter_suffixes():
     assert prometheus_name("mixscribe.api.request.duration", "s", "histogram") == "mixscribe_api_request_duration_seconds"
-    assert prometheus_name("mixscribe.transcribe.real_time_factor", "1", "histogram") == "mixscribe_transcribe_real_time_factor_ratio"
+    assert (
+        prometheus_name("mixscribe.transcribe.real_time_factor", "1", "histogram")
+        == "mixscribe_transcribe_real_time_factor_ratio"
+    )
     assert prometheus_name("mixscribe.llm.tokens", "{token}", "counter") == "mixscribe_llm_tokens_total"

@@ -10,7 +10,11 @@ from tests.conftest import SAMPLE_TEXT
 
 DEMO_SEGMENTS = [
     {"start": 0.0, "end": 2.38, "text": "Welcome to the weekly planning meeting."},
-    {"start": 2.8, "end": 7.92, "text": "Today we will review the budget, and Maria will send the final report to the team by Friday."},
+    {
+        "start": 2.8,
+        "end": 7.92,
+        "text": "Today we will review the budget, and Maria will send the final report to the team by Friday.",
+    },
 ]
 
 
@@ -60,8 +64,14 @@ def test_fallback_notes_on_the_demo_transcript_are_useful():
 
 
 def test_fallback_finds_decisions_questions_and_collective_tasks():
-    segments = [{"start": 0, "end": 9, "text": "We need to book the venue before next Monday. Did we agree on the caterer? "
-                 "We decided to go with the blue design. Tom should update the roadmap by the end of the week."}]
+    segments = [
+        {
+            "start": 0,
+            "end": 9,
+            "text": "We need to book the venue before next Monday. Did we agree on the caterer? "
+            "We decided to go with the blue design. Tom should update the roadmap by the end of the week.",
+        }
+    ]
     notes = validate_notes(extractive_notes(segments, 9))
     assert notes["decisions"] == ["We decided to go with the blue design."]
     assert notes["questions"] == ["Did we agree on the caterer?"]
@@ -92,5 +102,5 @@ def test_markdown_names_the_generator_and_times_key_points():
 def test_chunks_respect_the_token_budget_and_keep_order():
     lines = [f"[{i}.0-{i + 1}.0] {SAMPLE_TEXT}" for i in range(60)]
     chunks = chunk_lines(lines, 250)
-    assert len(chunks) > 5 and [l for c in chunks for l in c] == lines
-    assert all(sum(count_tokens(l) + 1 for l in c) <= 250 for c in chunks)
+    assert len(chunks) > 5 and [line for c in chunks for line in c] == lines
+    assert all(sum(count_tokens(line) + 1 for line in c) <= 250 for c in chunks)

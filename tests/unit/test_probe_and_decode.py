@@ -69,9 +69,19 @@ def test_too_long_by_header_and_by_decoding(audio_dir):
 
 @pytest.mark.parametrize(
     "head,family",
-    [(b"RIFF\0\0\0\0WAVEfmt ", "wav"), (b"fLaC", "flac"), (b"ID3\x04", "mp3"), (b"OggS", "ogg"),
-     (b"\x1a\x45\xdf\xa3", "matroska"), (b"\0\0\0\x20ftypisom", "mp4"), (b"\xff\xf1", "aac"), (b"\xff\xfb", "mp3"),
-     (b"PK\x03\x04", None), (b"%PDF-1.7", None), (b"<html>", None)],
+    [
+        (b"RIFF\0\0\0\0WAVEfmt ", "wav"),
+        (b"fLaC", "flac"),
+        (b"ID3\x04", "mp3"),
+        (b"OggS", "ogg"),
+        (b"\x1a\x45\xdf\xa3", "matroska"),
+        (b"\0\0\0\x20ftypisom", "mp4"),
+        (b"\xff\xf1", "aac"),
+        (b"\xff\xfb", "mp3"),
+        (b"PK\x03\x04", None),
+        (b"%PDF-1.7", None),
+        (b"<html>", None),
+    ],
 )
 def test_sniff(head, family):
     assert sniff_container(head) == family

@@ -10,26 +10,31 @@ from mixscribe.safe_http import UrlRefused, vet_url
 
 
 def resolver(table: dict[str, list[str]]):
-    def resolve(host, port, type=0):  # noqa: A002 (getaddrinfo's signature)
+    def resolve(host, port, type=0):
         if host not in table:
             raise socket.gaierror("no such host")
-        family = lambda a: socket.AF_INET6 if ":" in a else socket.AF_INET  # noqa: E731
+
+        def family(a):
+            return socket.AF_INET6 if ":" in a else socket.AF_INET
+
         return [(family(a), socket.SOCK_STREAM, 6, "", (a, port)) for a in table[host]]
 
     return resolve
 
 
-DNS = resolver({
-    "public.example": ["93.184.216.34"],
-    "loopback.example": ["127.0.0.1"],
-    "private.example": ["10.1.2.3"],
-    "metadata.google.internal": ["169.254.169.254"],
-    "cgnat.example": ["100.64.0.7"],
-    "v6loop.example": ["::1"],
-    "mapped.example": ["::ffff:127.0.0.1"],
-    "mixed.example": ["93.184.216.34", "192.168.0.5"],
-    "zero.example": ["0.0.0.0"],
-})
+DNS = resolver(
+    {
+        "public.example": ["93.184.216.34"],
+        "loopback.example": ["127.0.0.1"],
+        "private.example": ["10.1.2.3"],
+        "metadata.google.internal": ["169.254.169.254"],
+        "cgnat.example": ["100.64.0.7"],
+        "v6loop.example": ["::1"],
+        "mapped.example": ["::ffff:127.0.0.1"],
+        "mixed.example": ["93.184.216.34", "192.168.0.5"],
+        "zero.example": ["0.0.0.0"],
+    }
+)
 
 
 def test_public_https_is_accepted_and_pinned_to_the_vetted_address():

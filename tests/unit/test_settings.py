@@ -14,8 +14,14 @@ READERS = ("mixscribe/config.py", "edge_agent/config.py")  # the system's settin
 
 
 def test_values_are_typed_and_errors_name_the_variable_not_the_value():
-    settings = Settings.from_env({"MIXSCRIBE_ALLOWED_MODELS": "tiny.en, small", "GOOGLE_CLOUD_PROJECT": "p",
-                                  "MIXSCRIBE_SHARD_OVERLAP_S": "2.5", "CLOUD_RUN_TASK_INDEX": "3"})
+    settings = Settings.from_env(
+        {
+            "MIXSCRIBE_ALLOWED_MODELS": "tiny.en, small",
+            "GOOGLE_CLOUD_PROJECT": "p",
+            "MIXSCRIBE_SHARD_OVERLAP_S": "2.5",
+            "CLOUD_RUN_TASK_INDEX": "3",
+        }
+    )
     assert (settings.allowed_models, settings.default_model, settings.project) == (("tiny.en", "small"), "tiny.en", "p")
     assert (settings.shard_overlap_s, settings.task_index) == (2.5, 3)
     with pytest.raises(ValueError, match="MIXSCRIBE_IDLE_TIMEOUT_S") as bad_int:
@@ -31,11 +37,21 @@ def test_constructed_settings_ignore_the_environment(monkeypatch):
 
 
 def test_to_env_reproduces_the_settings():
-    settings = Settings(project="x", allowed_models=("tiny.en", "base.en"), allow_private_networks=("10.0.0.0/8",),
-                        shard_overlap_s=0.5, launcher="cloudrun")
+    settings = Settings(
+        project="x",
+        allowed_models=("tiny.en", "base.en"),
+        allow_private_networks=("10.0.0.0/8",),
+        shard_overlap_s=0.5,
+        launcher="cloudrun",
+    )
     assert Settings.from_env(settings.to_env()) == settings
-    assert set(settings.to_env()) == {"GOOGLE_CLOUD_PROJECT", "MIXSCRIBE_ALLOWED_MODELS", "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS",
-                                      "MIXSCRIBE_SHARD_OVERLAP_S", "MIXSCRIBE_LAUNCHER"}
+    assert set(settings.to_env()) == {
+        "GOOGLE_CLOUD_PROJECT",
+        "MIXSCRIBE_ALLOWED_MODELS",
+        "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS",
+        "MIXSCRIBE_SHARD_OVERLAP_S",
+        "MIXSCRIBE_LAUNCHER",
+    }
     assert Settings.from_env(Settings().to_env(everything=True)) == Settings()
 
 

@@ -24,10 +24,18 @@ EMAIL = "api@mixscribe-test.iam.gserviceaccount.com"
 def signer_and_keys(tmp_path: Path):
     record = generate_key_file(tmp_path / "raw.json")
     key_file = tmp_path / "signer.json"
-    key_file.write_text(json.dumps({
-        "type": "service_account", "client_email": EMAIL, "private_key": record["private_key"],
-        "private_key_id": record["kid"], "token_uri": "http://127.0.0.1:9/token", "project_id": "p",
-    }))
+    key_file.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "client_email": EMAIL,
+                "private_key": record["private_key"],
+                "private_key_id": record["kid"],
+                "token_uri": "http://127.0.0.1:9/token",
+                "project_id": "p",
+            }
+        )
+    )
     client = storage.Client(project="p", credentials=AnonymousCredentials())
     signer = UrlSigner(client, ENDPOINT, 900, str(key_file))
     keys = {EMAIL: serialization.load_pem_public_key(record["public_key"].encode())}

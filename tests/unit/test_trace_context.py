@@ -13,8 +13,16 @@ PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 def test_only_well_formed_traceparents_are_accepted():
     assert telemetry.valid_traceparent(PARENT)
-    for bad in ("", "garbage", PARENT.upper(), "01" + PARENT[2:], PARENT.replace("4bf92f3577b34da6a3ce929d0e0e4736", "0" * 32),
-                PARENT + "-extra", None, 42):
+    for bad in (
+        "",
+        "garbage",
+        PARENT.upper(),
+        "01" + PARENT[2:],
+        PARENT.replace("4bf92f3577b34da6a3ce929d0e0e4736", "0" * 32),
+        PARENT + "-extra",
+        None,
+        42,
+    ):
         assert not telemetry.valid_traceparent(bad), bad
     assert telemetry.traceparent_from({"traceparent": "nonsense"}) is None
     assert telemetry.traceparent_from({"traceparent": PARENT}) == PARENT

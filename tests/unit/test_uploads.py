@@ -16,8 +16,7 @@ def code_of(**kwargs) -> str:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "/abs.wav", "dir/", "a/../b.wav", "a//b.wav", "./a.wav", "a\x00b.wav", "a\nb.wav", "x" * 1030 + ".wav",
-     "e\u0301.wav"],
+    ["", "/abs.wav", "dir/", "a/../b.wav", "a//b.wav", "./a.wav", "a\x00b.wav", "a\nb.wav", "x" * 1030 + ".wav", "e\u0301.wav"],
 )
 def test_bad_object_names(name):
     assert code_of(name=name) is ErrorCode.INVALID_OBJECT_NAME
@@ -40,8 +39,15 @@ def test_sizes():
 
 @pytest.mark.parametrize(
     "metadata",
-    [{"model": "large-v9"}, {"language": "xx"}, {"model": "tiny.en", "language": "de"}, {"priority": "urgent"},
-     {"notes": "maybe"}, {"channels": "a,b c"}, {"channels": ",".join("abcdefghi")}],
+    [
+        {"model": "large-v9"},
+        {"language": "xx"},
+        {"model": "tiny.en", "language": "de"},
+        {"priority": "urgent"},
+        {"notes": "maybe"},
+        {"channels": "a,b c"},
+        {"channels": ",".join("abcdefghi")},
+    ],
 )
 def test_options_outside_the_allow_list(metadata):
     assert code_of(metadata=metadata) is ErrorCode.INVALID_OPTION
@@ -49,16 +55,27 @@ def test_options_outside_the_allow_list(metadata):
 
 def test_good_upload_with_options():
     options = validate_upload(
-        "users/ünï/Mé eting.m4a", "audio/mp4; codecs=mp4a", 999,
-        {"Model": "small", "language": "de", "priority": "batch", "notes": "false", "channels": "host, guest",
-         "device": "ag06"},
+        "users/ünï/Mé eting.m4a",
+        "audio/mp4; codecs=mp4a",
+        999,
+        {"Model": "small", "language": "de", "priority": "batch", "notes": "false", "channels": "host, guest", "device": "ag06"},
         SETTINGS,
     )
     assert (options.model, options.language, options.priority, options.notes, options.channels) == (
-        "small", "de", "batch", False, ("host", "guest"))
+        "small",
+        "de",
+        "batch",
+        False,
+        ("host", "guest"),
+    )
 
 
 def test_defaults():
     options = parse_options(None, SETTINGS)
     assert (options.model, options.language, options.priority, options.notes, options.channels) == (
-        "tiny.en", "auto", "normal", True, ())
+        "tiny.en",
+        "auto",
+        "normal",
+        True,
+        (),
+    )

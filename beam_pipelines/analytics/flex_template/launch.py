@@ -5,14 +5,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from beam_pipelines.analytics.pipeline import run  # noqa: E402
+from beam_pipelines.analytics.pipeline import run  # noqa: E402 (the template's image runs this file directly: repository root first)
 
 
 def to_pipeline_args(argv: list[str]) -> list[str]:
     """``--mode=streaming --subscription=… --bigquery_dataset=…`` → the pipeline's own arguments."""
     mode = next((a.split("=", 1)[1] for a in argv if a.startswith("--mode=")), "streaming")
-    rest = [a.replace("--bigquery_dataset=", "--bigquery-dataset=").replace("--results_bucket=", "--results-bucket=")
-            for a in argv if not a.startswith("--mode=")]
+    rest = [
+        a.replace("--bigquery_dataset=", "--bigquery-dataset=").replace("--results_bucket=", "--results-bucket=")
+        for a in argv
+        if not a.startswith("--mode=")
+    ]
     return [mode, *rest]
 
 

@@ -30,7 +30,7 @@ class InfraConfig:
     repo: Path = REPO
 
     @classmethod
-    def load(cls) -> "InfraConfig":
+    def load(cls) -> InfraConfig:
         import pulumi
 
         gcp = pulumi.Config("gcp")
@@ -41,7 +41,7 @@ class InfraConfig:
             uploads_bucket=cfg.require("uploadsBucket"),
             results_bucket=cfg.require("resultsBucket"),
             sources_bucket=cfg.require("sourcesBucket"),
-            gpu=cfg.get_bool("gpu") if cfg.get_bool("gpu") is not None else True,
+            gpu=_flag(cfg.get_bool("gpu"), default=True),
             model=cfg.get("model") or "tiny.en",
             upload_retention_days=cfg.get_int("uploadRetentionDays") or 30,
             web_origin=cfg.get("webOrigin") or "",
@@ -49,7 +49,7 @@ class InfraConfig:
             max_tasks=cfg.get_int("maxTasks") or 10,
             llm_model=cfg.get("llmModel") or "gpt-4o-mini",
             llm_base_url=cfg.get("llmBaseUrl") or "https://api.openai.com/v1",
-            api_public=cfg.get_bool("apiPublic") if cfg.get_bool("apiPublic") is not None else True,
+            api_public=_flag(cfg.get_bool("apiPublic"), default=True),
             auth_provider=cfg.get("authProvider") or "firebase",
             auth_audience=cfg.get("authAudience") or "",
             alert_email=cfg.get("alertEmail") or "",
@@ -64,9 +64,15 @@ class InfraConfig:
         if self.auth_provider != "firebase":
             raise ValueError("mixscribe:authProvider must be firebase or google")
         audience = self.auth_audience or self.project
-        return {"auth_audience": audience,
-                "auth_certs_url": "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
-                "auth_issuers": (f"https://securetoken.google.com/{audience}",)}
+        return {
+            "auth_audience": audience,
+            "auth_certs_url": "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com",
+            "auth_issuers": (f"https://securetoken.google.com/{audience}",),
+        }
 
     def image(self, name: str) -> str:
         return f"{self.region}-docker.pkg.dev/{self.project}/mixscribe/{name}:{self.transcribe_image_tag}"
+
+
+def _flag(value: bool | None, default: bool) -> bool:
+    return default if value is None else value

@@ -19,18 +19,33 @@ class Database(pulumi.ComponentResource):
         super().__init__("mixscribe:database:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.database = gcp.firestore.Database(
-            f"{name}-default", name="(default)", project=project, location_id=region, type="FIRESTORE_NATIVE",
-            concurrency_mode="OPTIMISTIC", delete_protection_state="DELETE_PROTECTION_ENABLED", opts=child,
+            f"{name}-default",
+            name="(default)",
+            project=project,
+            location_id=region,
+            type="FIRESTORE_NATIVE",
+            concurrency_mode="OPTIMISTIC",
+            delete_protection_state="DELETE_PROTECTION_ENABLED",
+            opts=child,
         )
         after_db = pulumi.ResourceOptions(parent=self, depends_on=[self.database])
         for collection, field in TTL_FIELDS.items():
             gcp.firestore.Field(
-                f"{name}-{collection}-ttl", project=project, database=self.database.name, collection=collection,
-                field=field, ttl_config=gcp.firestore.FieldTtlConfigArgs(), opts=after_db,
+                f"{name}-{collection}-ttl",
+                project=project,
+                database=self.database.name,
+                collection=collection,
+                field=field,
+                ttl_config=gcp.firestore.FieldTtlConfigArgs(),
+                opts=after_db,
             )
         for i, fields in enumerate(JOB_INDEXES):
             gcp.firestore.Index(
-                f"{name}-jobs-index-{i}", project=project, database=self.database.name, collection="jobs",
-                fields=[gcp.firestore.IndexFieldArgs(field_path=f, order=o) for f, o in fields], opts=after_db,
+                f"{name}-jobs-index-{i}",
+                project=project,
+                database=self.database.name,
+                collection="jobs",
+                fields=[gcp.firestore.IndexFieldArgs(field_path=f, order=o) for f, o in fields],
+                opts=after_db,
             )
         self.register_outputs({"database": self.database.name})

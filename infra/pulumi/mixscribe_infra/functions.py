@@ -59,8 +59,15 @@ SPECS = (
 
 
 class Functions(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, sources_bucket: pulumi.Input[str],
-                 settings: dict, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        cfg: InfraConfig,
+        accounts: Accounts,
+        sources_bucket: pulumi.Input[str],
+        settings: dict,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("mixscribe:functions:Functions", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         build_dir = cfg.repo / "infra" / "pulumi" / ".build"
@@ -69,24 +76,38 @@ class Functions(pulumi.ComponentResource):
         for spec in SPECS:
             archive = build_archive(cfg.repo, spec.directory)
             source = gcp.storage.BucketObject(
-                f"{name}-{spec.name}-source", bucket=sources_bucket, name=archive.object_name,
-                source=pulumi.FileAsset(str(archive.write(build_dir))), opts=child,
+                f"{name}-{spec.name}-source",
+                bucket=sources_bucket,
+                name=archive.object_name,
+                source=pulumi.FileAsset(str(archive.write(build_dir))),
+                opts=child,
             )
             function_env, secret_volumes = self._env_and_secrets(spec, cfg, settings)
             function = gcp.cloudfunctionsv2.Function(
-                f"{name}-{spec.name}", name=spec.name, location=cfg.region, project=cfg.project,
+                f"{name}-{spec.name}",
+                name=spec.name,
+                location=cfg.region,
+                project=cfg.project,
                 build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(
-                    runtime="python311", entry_point=SOURCES[spec.directory].entry_point,
+                    runtime="python311",
+                    entry_point=SOURCES[spec.directory].entry_point,
                     source=gcp.cloudfunctionsv2.FunctionBuildConfigSourceArgs(
                         storage_source=gcp.cloudfunctionsv2.FunctionBuildConfigSourceStorageSourceArgs(
-                            bucket=sources_bucket, object=source.name)),
+                            bucket=sources_bucket, object=source.name
+                        )
+                    ),
                 ),
                 service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
-                    available_memory=spec.memory, timeout_seconds=spec.timeout_s, max_instance_count=50,
-                    max_instance_request_concurrency=spec.concurrency, available_cpu="1" if spec.concurrency > 1 else None,
+                    available_memory=spec.memory,
+                    timeout_seconds=spec.timeout_s,
+                    max_instance_count=50,
+                    max_instance_request_concurrency=spec.concurrency,
+                    available_cpu="1" if spec.concurrency > 1 else None,
                     ingress_settings="ALLOW_ALL" if spec.public else "ALLOW_INTERNAL_ONLY",
-                    all_traffic_on_latest_revision=True, service_account_email=accounts.emails[spec.account],
-                    environment_variables=function_env, secret_volumes=secret_volumes,
+                    all_traffic_on_latest_revision=True,
+                    service_account_email=accounts.emails[spec.account],
+                    environment_variables=function_env,
+                    secret_volumes=secret_volumes,
                 ),
                 opts=child,
             )
@@ -94,12 +115,18 @@ class Functions(pulumi.ComponentResource):
             self.urls[spec.directory] = function.url
             if spec.public and not cfg.api_public:
                 continue  # IAM-only API: nobody is granted the invoker role here
-            grantee, member, suffix = (("public", "allUsers", "public") if spec.public
-                                       else ("trigger", accounts.member("trigger"), "invoker"))
+            grantee, member, suffix = (
+                ("public", "allUsers", "public") if spec.public else ("trigger", accounts.member("trigger"), "invoker")
+            )
             why(grantee, "roles/run.invoker")
             gcp.cloudrunv2.ServiceIamMember(
-                f"{name}-{spec.name}-{suffix}", name=function.name, location=cfg.region, project=cfg.project,
-                role="roles/run.invoker", member=member, opts=child,
+                f"{name}-{spec.name}-{suffix}",
+                name=function.name,
+                location=cfg.region,
+                project=cfg.project,
+                role="roles/run.invoker",
+                member=member,
+                opts=child,
             )
         self.register_outputs({n: f.url for n, f in self.functions.items()})
 
@@ -118,6 +145,8 @@ class Functions(pulumi.ComponentResource):
             own.update(cfg.auth_settings())
             if cfg.web_origin:
                 own["web_origin"] = cfg.web_origin
-        volumes = [gcp.cloudfunctionsv2.FunctionServiceConfigSecretVolumeArgs(
-            mount_path=path, project_id=cfg.project, secret=secret) for path, secret in mounts]
+        volumes = [
+            gcp.cloudfunctionsv2.FunctionServiceConfigSecretVolumeArgs(mount_path=path, project_id=cfg.project, secret=secret)
+            for path, secret in mounts
+        ]
         return Settings(**own).to_env(), volumes

@@ -43,29 +43,33 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("transcribe", "roles/datastore.user"): "project: claim jobs, renew leases, move statuses",
     ("transcribe", "roles/pubsub.subscriber"): "transcribe-requests-worker subscription: pull, extend deadlines, ack",
     ("transcribe", "roles/pubsub.publisher"): "mixscribe-events, notes-requests and transcribe-requests topics: events, "
-                                              "notes requests, piece requests of long files",
+    "notes requests, piece requests of long files",
     ("notes", "roles/storage.objectUser"): "results bucket: read transcript.json, write notes.json and notes.md",
     ("notes", "roles/datastore.user"): "project: move jobs to done, cache LLM results in notes_cache",
     ("notes", "roles/pubsub.publisher"): "mixscribe-events topic: job.notes_ready and job.completed",
     ("notes", "roles/secretmanager.secretAccessor"): "llm-api-key secret: mounted as a file, never an env value",
     ("api", "roles/datastore.user"): "project: read, list and delete the caller's jobs; rate-limit buckets",
     ("api", "roles/storage.objectUser"): "uploads bucket: imports into callers' prefixes, deletes; results bucket: "
-                                         "stream and delete outputs",
+    "stream and delete outputs",
     ("api", "roles/iam.serviceAccountTokenCreator"): "its own account only: sign V4 URLs with signBlob (no key file)",
     ("webhooks", "roles/datastore.user"): "project: read the finished job, record the delivery outcome",
     ("webhooks", "roles/secretmanager.secretAccessor"): "webhook-signing-key secret: mounted as a file",
     ("dead-letters", "roles/datastore.user"): "project: fail the dead-lettered request's job",
     ("dead-letters", "roles/pubsub.publisher"): "mixscribe-events topic: job.failed for the dead-lettered job",
-    **{(account, "roles/cloudtrace.agent"): "project: export the component's spans to Cloud Trace (write only)"
-       for account in TELEMETRY_ACCOUNTS},
-    **{(account, "roles/monitoring.metricWriter"): "project: export the component's metrics (write only)"
-       for account in TELEMETRY_ACCOUNTS},
+    **{
+        (account, "roles/cloudtrace.agent"): "project: export the component's spans to Cloud Trace (write only)"
+        for account in TELEMETRY_ACCOUNTS
+    },
+    **{
+        (account, "roles/monitoring.metricWriter"): "project: export the component's metrics (write only)"
+        for account in TELEMETRY_ACCOUNTS
+    },
     ("trigger", "roles/run.invoker"): "each event-driven function's service: push subscriptions deliver with its "
-                                      "OIDC tokens (private functions)",
+    "OIDC tokens (private functions)",
     ("pubsub-agent", "roles/iam.serviceAccountTokenCreator"): "the trigger account only: Pub/Sub mints the push "
-                                                              "subscriptions' OIDC tokens as it",
+    "subscriptions' OIDC tokens as it",
     ("edge", f"projects/{{project}}/roles/{EDGE_UPLOADER_ROLE}"): "uploads bucket, objects under edge/ only: create "
-                                                                 "segments, read back the one a retry may have stored",
+    "segments, read back the one a retry may have stored",
     ("edge", "roles/pubsub.publisher"): "mixscribe-events topic: edge.segment_uploaded and edge.heartbeat",
     ("public", "roles/run.invoker"): "the api function only, when apiPublic: it checks ID tokens itself",
     ("dataflow", "roles/dataflow.worker"): "project: run Dataflow worker VMs",
@@ -75,7 +79,7 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
 }
 SERVICE_AGENT_ROLES = {
     "roles/pubsub.publisher": "Cloud Storage service agent: publish the uploads bucket's notifications to "
-                              "upload-notifications (that topic only)",
+    "upload-notifications (that topic only)",
     "pubsub-dlq-publisher": "Pub/Sub service agent: forward undeliverable messages to dead-letter topics",
     "pubsub-dlq-subscriber": "Pub/Sub service agent: acknowledge messages it dead-lettered",
 }
@@ -107,28 +111,47 @@ class Identity(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         accounts = {
             key: gcp.serviceaccount.Account(
-                f"{name}-{key}", account_id=f"mixscribe-{key}", display_name=f"mixscribe {key}",
-                description=purpose, project=project, opts=child,
+                f"{name}-{key}",
+                account_id=f"mixscribe-{key}",
+                display_name=f"mixscribe {key}",
+                description=purpose,
+                project=project,
+                opts=child,
             )
             for key, purpose in ACCOUNTS.items()
         }
-        self.accounts = Accounts({key: acc.email for key, acc in accounts.items()},
-                                 {key: acc.name for key, acc in accounts.items()})
-        telemetry = [(account, role) for account in TELEMETRY_ACCOUNTS
-                     for role in ("roles/cloudtrace.agent", "roles/monitoring.metricWriter")]
-        for account, role in [("on-upload", "roles/datastore.user"), ("transcribe", "roles/datastore.user"),
-                              ("notes", "roles/datastore.user"), ("api", "roles/datastore.user"),
-                              ("webhooks", "roles/datastore.user"), ("dead-letters", "roles/datastore.user"),
-                              ("dataflow", "roles/dataflow.worker"),
-                              *telemetry]:
+        self.accounts = Accounts(
+            {key: acc.email for key, acc in accounts.items()}, {key: acc.name for key, acc in accounts.items()}
+        )
+        telemetry = [
+            (account, role)
+            for account in TELEMETRY_ACCOUNTS
+            for role in ("roles/cloudtrace.agent", "roles/monitoring.metricWriter")
+        ]
+        for account, role in [
+            ("on-upload", "roles/datastore.user"),
+            ("transcribe", "roles/datastore.user"),
+            ("notes", "roles/datastore.user"),
+            ("api", "roles/datastore.user"),
+            ("webhooks", "roles/datastore.user"),
+            ("dead-letters", "roles/datastore.user"),
+            ("dataflow", "roles/dataflow.worker"),
+            *telemetry,
+        ]:
             why(account, role)
             gcp.projects.IAMMember(
-                f"{name}-{account}-{role.split('/')[1]}", project=project, role=role,
-                member=self.accounts.member(account), opts=child,
+                f"{name}-{account}-{role.split('/')[1]}",
+                project=project,
+                role=role,
+                member=self.accounts.member(account),
+                opts=child,
             )
         why("api", "roles/iam.serviceAccountTokenCreator")
         gcp.serviceaccount.IAMMember(
-            f"{name}-api-signs-as-itself", service_account_id=accounts["api"].name,
-            role="roles/iam.serviceAccountTokenCreator", member=self.accounts.member("api"), opts=child,
+            f"{name}-api-signs-as-itself",
+            service_account_id=accounts["api"].name,
+            role="roles/iam.serviceAccountTokenCreator",
+            member=self.accounts.member("api"),
+            opts=child,
         )
         self.register_outputs({key: email for key, email in self.accounts.emails.items()})

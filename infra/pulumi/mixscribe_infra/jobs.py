@@ -33,17 +33,25 @@ class JobSpec:
 
 
 class TranscriptionJobs(pulumi.ComponentResource):
-    def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, settings: dict,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, cfg: InfraConfig, accounts: Accounts, settings: dict, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mixscribe:jobs:TranscriptionJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.registry = gcp.artifactregistry.Repository(
-            f"{name}-registry", repository_id="mixscribe", format="DOCKER", location=cfg.region, project=cfg.project,
-            description="mixscribe job images", opts=child,
+            f"{name}-registry",
+            repository_id="mixscribe",
+            format="DOCKER",
+            location=cfg.region,
+            project=cfg.project,
+            description="mixscribe job images",
+            opts=child,
         )
         specs = [JobSpec("transcribe-cpu", cfg.image("transcribe-cpu"), "4", "8Gi", False, 4 * 3600, 12.0)]
         if cfg.gpu:
-            specs.insert(0, JobSpec("transcribe-gpu", cfg.image("transcribe-gpu"), "4", "16Gi", True, GPU_TASK_TIMEOUT_CAP_S, 30.0))
+            specs.insert(
+                0, JobSpec("transcribe-gpu", cfg.image("transcribe-gpu"), "4", "16Gi", True, GPU_TASK_TIMEOUT_CAP_S, 30.0)
+            )
         self.specs = specs
         self.jobs: dict[str, gcp.cloudrunv2.Job] = {}
         for spec in specs:
@@ -52,22 +60,33 @@ class TranscriptionJobs(pulumi.ComponentResource):
                 limits["nvidia.com/gpu"] = "1"
             job_env = Settings(**settings, transcribe_job=spec.name).to_env()
             job = gcp.cloudrunv2.Job(
-                f"{name}-{spec.name}", name=spec.name, location=cfg.region, project=cfg.project,
+                f"{name}-{spec.name}",
+                name=spec.name,
+                location=cfg.region,
+                project=cfg.project,
                 deletion_protection=False,
                 template=gcp.cloudrunv2.JobTemplateArgs(
-                    task_count=1, parallelism=cfg.max_tasks,
+                    task_count=1,
+                    parallelism=cfg.max_tasks,
                     template=gcp.cloudrunv2.JobTemplateTemplateArgs(
-                        service_account=accounts.emails["transcribe"], timeout=f"{spec.timeout_s}s",
+                        service_account=accounts.emails["transcribe"],
+                        timeout=f"{spec.timeout_s}s",
                         max_retries=spec.max_retries,
                         node_selector=gcp.cloudrunv2.JobTemplateTemplateNodeSelectorArgs(accelerator=GPU_ACCELERATOR)
-                        if spec.gpu else None,
+                        if spec.gpu
+                        else None,
                         gpu_zonal_redundancy_disabled=True if spec.gpu else None,
-                        containers=[gcp.cloudrunv2.JobTemplateTemplateContainerArgs(
-                            image=spec.image, commands=["python", "-m", "jobs.transcribe"],
-                            resources=gcp.cloudrunv2.JobTemplateTemplateContainerResourcesArgs(limits=limits),
-                            envs=[gcp.cloudrunv2.JobTemplateTemplateContainerEnvArgs(name=k, value=v)
-                                  for k, v in sorted(job_env.items())],
-                        )],
+                        containers=[
+                            gcp.cloudrunv2.JobTemplateTemplateContainerArgs(
+                                image=spec.image,
+                                commands=["python", "-m", "jobs.transcribe"],
+                                resources=gcp.cloudrunv2.JobTemplateTemplateContainerResourcesArgs(limits=limits),
+                                envs=[
+                                    gcp.cloudrunv2.JobTemplateTemplateContainerEnvArgs(name=k, value=v)
+                                    for k, v in sorted(job_env.items())
+                                ],
+                            )
+                        ],
                     ),
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.registry]),
@@ -76,8 +95,13 @@ class TranscriptionJobs(pulumi.ComponentResource):
             for role, suffix in (("roles/run.jobsExecutorWithOverrides", "dispatcher"), ("roles/run.viewer", "counter")):
                 why("on-upload", role)
                 gcp.cloudrunv2.JobIamMember(
-                    f"{name}-{spec.name}-{suffix}", name=job.name, location=cfg.region, project=cfg.project,
-                    role=role, member=accounts.member("on-upload"), opts=child,
+                    f"{name}-{spec.name}-{suffix}",
+                    name=job.name,
+                    location=cfg.region,
+                    project=cfg.project,
+                    role=role,
+                    member=accounts.member("on-upload"),
+                    opts=child,
                 )
         self.register_outputs({n: j.name for n, j in self.jobs.items()})
 

@@ -27,26 +27,50 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     secrets = Secrets("secrets", cfg.project, accounts)
     # what every deployable shares, as mixscribe.config settings (each becomes its environment with to_env)
     shared = {
-        "project": cfg.project, "region": cfg.region, "upload_bucket": cfg.uploads_bucket,
-        "results_bucket": cfg.results_bucket, "allowed_models": (cfg.model,), "idle_timeout_s": 120,
-        "dispatch_debounce_s": 60, "trace_exporter": "gcp", "metrics_exporter": "gcp",
+        "project": cfg.project,
+        "region": cfg.region,
+        "upload_bucket": cfg.uploads_bucket,
+        "results_bucket": cfg.results_bucket,
+        "allowed_models": (cfg.model,),
+        "idle_timeout_s": 120,
+        "dispatch_debounce_s": 60,
+        "trace_exporter": "gcp",
+        "metrics_exporter": "gcp",
     }
     jobs = TranscriptionJobs("jobs", cfg, accounts, shared)
     function_settings = {
-        **shared, "launcher": "cloudrun", "transcribe_job": jobs.dispatch_job, "transcribe_tasks": cfg.max_tasks,
-        "task_speed_x": jobs.dispatch_speed_x, "drain_target_s": 120,
-        "llm_model": cfg.llm_model, "llm_base_url": cfg.llm_base_url,
+        **shared,
+        "launcher": "cloudrun",
+        "transcribe_job": jobs.dispatch_job,
+        "transcribe_tasks": cfg.max_tasks,
+        "task_speed_x": jobs.dispatch_speed_x,
+        "drain_target_s": 120,
+        "llm_model": cfg.llm_model,
+        "llm_base_url": cfg.llm_base_url,
     }
-    functions = Functions("functions", cfg, accounts, storage.sources.name, function_settings,
-                          opts=pulumi.ResourceOptions(depends_on=[secrets, database]))
-    messaging = Messaging("messaging", cfg.project, project_number, accounts, storage.uploads.name, functions.urls,
-                          storage_agent)
+    functions = Functions(
+        "functions",
+        cfg,
+        accounts,
+        storage.sources.name,
+        function_settings,
+        opts=pulumi.ResourceOptions(depends_on=[secrets, database]),
+    )
+    messaging = Messaging("messaging", cfg.project, project_number, accounts, storage.uploads.name, functions.urls, storage_agent)
     analytics = Analytics("analytics", cfg.project, cfg.region, accounts)
     observability = Observability("observability", cfg.project, cfg.alert_email)
     pulumi.export("uploads_bucket", storage.uploads.name)
     pulumi.export("results_bucket", storage.results.name)
     pulumi.export("transcribe_job", jobs.dispatch_job)
     pulumi.export("service_accounts", accounts.emails)
-    return {"identity": identity, "storage": storage, "messaging": messaging, "database": database,
-            "secrets": secrets, "jobs": jobs, "functions": functions, "analytics": analytics,
-            "observability": observability}
+    return {
+        "identity": identity,
+        "storage": storage,
+        "messaging": messaging,
+        "database": database,
+        "secrets": secrets,
+        "jobs": jobs,
+        "functions": functions,
+        "analytics": analytics,
+        "observability": observability,
+    }

@@ -17,7 +17,9 @@ class Secrets(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.secrets = {
             secret_id: gcp.secretmanager.Secret(
-                f"{name}-{secret_id}", secret_id=secret_id, project=project,
+                f"{name}-{secret_id}",
+                secret_id=secret_id,
+                project=project,
                 replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
                 opts=child,
             )
@@ -25,12 +27,20 @@ class Secrets(pulumi.ComponentResource):
         }
         why("notes", "roles/secretmanager.secretAccessor")
         gcp.secretmanager.SecretIamMember(
-            f"{name}-{LLM_KEY}-notes", secret_id=self.secrets[LLM_KEY].id, project=project,
-            role="roles/secretmanager.secretAccessor", member=accounts.member("notes"), opts=child,
+            f"{name}-{LLM_KEY}-notes",
+            secret_id=self.secrets[LLM_KEY].id,
+            project=project,
+            role="roles/secretmanager.secretAccessor",
+            member=accounts.member("notes"),
+            opts=child,
         )
         why("webhooks", "roles/secretmanager.secretAccessor")
         gcp.secretmanager.SecretIamMember(
-            f"{name}-{WEBHOOK_KEY}-webhooks", secret_id=self.secrets[WEBHOOK_KEY].id, project=project,
-            role="roles/secretmanager.secretAccessor", member=accounts.member("webhooks"), opts=child,
+            f"{name}-{WEBHOOK_KEY}-webhooks",
+            secret_id=self.secrets[WEBHOOK_KEY].id,
+            project=project,
+            role="roles/secretmanager.secretAccessor",
+            member=accounts.member("webhooks"),
+            opts=child,
         )
         self.register_outputs({k: s.id for k, s in self.secrets.items()})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_gcp as gcp
 
@@ -24,24 +26,45 @@ class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, cfg: InfraConfig, accounts: Accounts, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mixscribe:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        common = {"location": cfg.region.upper(), "project": cfg.project, "uniform_bucket_level_access": True,
-                  "public_access_prevention": "enforced", "force_destroy": False}
-        cors = [gcp.storage.BucketCorArgs(
-            origins=[cfg.web_origin], methods=["GET", "PUT", "POST", "OPTIONS"],
-            response_headers=["Content-Type", "Content-Range", "Location", "Range", "x-goog-resumable", "x-goog-meta-*"],
-            max_age_seconds=3600,
-        )] if cfg.web_origin else []
+        common: dict[str, Any] = {
+            "location": cfg.region.upper(),
+            "project": cfg.project,
+            "uniform_bucket_level_access": True,
+            "public_access_prevention": "enforced",
+            "force_destroy": False,
+        }
+        cors = (
+            [
+                gcp.storage.BucketCorArgs(
+                    origins=[cfg.web_origin],
+                    methods=["GET", "PUT", "POST", "OPTIONS"],
+                    response_headers=["Content-Type", "Content-Range", "Location", "Range", "x-goog-resumable", "x-goog-meta-*"],
+                    max_age_seconds=3600,
+                )
+            ]
+            if cfg.web_origin
+            else []
+        )
         self.uploads = gcp.storage.Bucket(
-            f"{name}-uploads", name=cfg.uploads_bucket, cors=cors,
-            lifecycle_rules=[gcp.storage.BucketLifecycleRuleArgs(
-                action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
-                condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=cfg.upload_retention_days),
-            )],
-            opts=child, **common,
+            f"{name}-uploads",
+            name=cfg.uploads_bucket,
+            cors=cors,
+            lifecycle_rules=[
+                gcp.storage.BucketLifecycleRuleArgs(
+                    action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                    condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=cfg.upload_retention_days),
+                )
+            ],
+            opts=child,
+            **common,
         )
         self.results = gcp.storage.Bucket(
-            f"{name}-results", name=cfg.results_bucket, versioning=gcp.storage.BucketVersioningArgs(enabled=True),
-            lifecycle_rules=_tiering(), opts=child, **common,
+            f"{name}-results",
+            name=cfg.results_bucket,
+            versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+            lifecycle_rules=_tiering(),
+            opts=child,
+            **common,
         )
         self.sources = gcp.storage.Bucket(f"{name}-sources", name=cfg.sources_bucket, opts=child, **common)
         grants = [
@@ -56,8 +79,11 @@ class Storage(pulumi.ComponentResource):
         for label, bucket, account, role in grants:
             why(account, role)
             gcp.storage.BucketIAMMember(
-                f"{name}-{label}-{account}-{role.split('.')[-1]}", bucket=bucket.name, role=role,
-                member=accounts.member(account), opts=child,
+                f"{name}-{label}-{account}-{role.split('.')[-1]}",
+                bucket=bucket.name,
+                role=role,
+                member=accounts.member(account),
+                opts=child,
             )
         self._edge_uploader(name, cfg, accounts, child)
         self.register_outputs({"uploads": self.uploads.name, "results": self.results.name, "sources": self.sources.name})
@@ -65,17 +91,26 @@ class Storage(pulumi.ComponentResource):
     def _edge_uploader(self, name: str, cfg: InfraConfig, accounts: Accounts, child: pulumi.ResourceOptions) -> None:
         """The edge agent may create objects under ``edge/`` and read them back (its retries do), nothing more."""
         role = gcp.projects.IAMCustomRole(
-            f"{name}-edge-uploader-role", role_id=EDGE_UPLOADER_ROLE, project=cfg.project, title="mixscribe edge uploader",
+            f"{name}-edge-uploader-role",
+            role_id=EDGE_UPLOADER_ROLE,
+            project=cfg.project,
+            title="mixscribe edge uploader",
             description="create edge segments and read back one a retried upload may already have stored",
-            permissions=list(EDGE_UPLOADER_PERMISSIONS), opts=child,
+            permissions=list(EDGE_UPLOADER_PERMISSIONS),
+            opts=child,
         )
         why("edge", custom_role("{project}", EDGE_UPLOADER_ROLE))
         gcp.storage.BucketIAMMember(
-            f"{name}-uploads-edge-uploader", bucket=self.uploads.name, role=role.name, member=accounts.member("edge"),
+            f"{name}-uploads-edge-uploader",
+            bucket=self.uploads.name,
+            role=role.name,
+            member=accounts.member("edge"),
             condition=gcp.storage.BucketIAMMemberConditionArgs(
-                title="edge segments only", description=f"objects under {EDGE_PREFIX}",
+                title="edge segments only",
+                description=f"objects under {EDGE_PREFIX}",
                 expression=self.uploads.name.apply(
-                    lambda bucket: f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{EDGE_PREFIX}")'),
+                    lambda bucket: f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{EDGE_PREFIX}")'
+                ),
             ),
             opts=child,
         )

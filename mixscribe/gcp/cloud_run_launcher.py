@@ -13,8 +13,8 @@ import itertools
 import logging
 from typing import Any
 
-from .config import Settings
-from .logs import fields
+from ..config import Settings
+from ..logs import fields
 
 log = logging.getLogger(__name__)
 LIST_PAGES = 2  # live executions are recent: the newest 200 are enough
@@ -31,8 +31,9 @@ class CloudRunLauncher:
             from google.api_core.client_options import ClientOptions
             from google.auth.credentials import AnonymousCredentials
 
-            options.update(client_options=ClientOptions(api_endpoint=settings.run_api_endpoint),
-                           credentials=AnonymousCredentials())
+            options.update(
+                client_options=ClientOptions(api_endpoint=settings.run_api_endpoint), credentials=AnonymousCredentials()
+            )
         self._run_v2 = run_v2
         self._jobs = run_v2.JobsClient(**options)
         self._executions = run_v2.ExecutionsClient(**options)
@@ -40,7 +41,8 @@ class CloudRunLauncher:
 
     def run(self, task_count: int) -> str:
         request = self._run_v2.RunJobRequest(
-            name=self.name, overrides=self._run_v2.RunJobRequest.Overrides(task_count=task_count))
+            name=self.name, overrides=self._run_v2.RunJobRequest.Overrides(task_count=task_count)
+        )
         operation = self._jobs.run_job(request=request)
         execution = operation.metadata.name if operation.metadata else ""
         log.info("started Cloud Run job execution", extra=fields(job=self.name, execution=execution, tasks=task_count))

@@ -1,10 +1,11 @@
-"""Google Cloud clients built one way everywhere; emulator hosts in the environment are honoured."""
+"""The Google Cloud adapters: clients built one way everywhere (emulator hosts in the environment are
+honoured) and the implementations of the domain's ports (``mixscribe.ports``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .config import Settings
+from ..config import Settings
 
 
 def storage_client(settings: Settings) -> Any:
@@ -32,3 +33,10 @@ def subscriber_client() -> Any:
     from google.cloud import pubsub_v1
 
     return pubsub_v1.SubscriberClient()
+
+
+def documents(settings: Settings) -> Any:
+    """The domain's ``Documents`` port on this deployment's Firestore database."""
+    from .firestore_documents import FirestoreDocuments
+
+    return FirestoreDocuments(firestore_client(settings))

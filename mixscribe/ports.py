@@ -1,0 +1,82 @@
+"""The domain's ports: what it needs of the outside world, as small typed interfaces.
+
+The Google Cloud implementations live in ``mixscribe.gcp``; in-memory ones (named as fakes) in
+``tests/fakes.py`` serve the unit tests. Domain modules talk only to these.
+
+``Documents`` is the document database (Firestore in the cloud): documents addressed by slash
+paths (``jobs/{id}``, ``jobs/{id}/shards/{k}``), values that are JSON-like dicts with ``datetime``
+values, equality queries, optimistic compare-and-set and single-document transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+Document = dict[str, Any]
+Decide = Callable[[Document | None], Document | None]
+"""Given the current document (``None`` when absent), the fields to write, or ``None`` to leave it."""
+
+
+class DocumentMissing(LookupError):
+    """The document to update does not exist."""
+
+
+class Documents(Protocol):
+    """A document database."""
+
+    def get(self, path: str) -> Document | None:
+        """The document's fields, or ``None`` when it does not exist."""
+        ...
+
+    def create(self, path: str, values: Document) -> bool:
+        """Create the document unless it exists (atomically); ``False`` when it existed."""
+        ...
+
+    def set(self, path: str, values: Document, merge: bool = False) -> None:
+        """Write the whole document (with ``merge``, only these top-level fields)."""
+        ...
+
+    def update(self, path: str, values: Document) -> None:
+        """Set some top-level fields of an existing document; ``DocumentMissing`` if there is none."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove the document (nothing happens when there is none)."""
+        ...
+
+    def compare_and_set(self, path: str, decide: Decide) -> bool:
+        """Write ``decide(current)`` only if nobody wrote since it was read (re-read and re-decide
+        on a collision, a bounded number of times, then ``TransientError``). True when it wrote."""
+        ...
+
+    def transact(self, path: str, compute: Callable[[Document], Document]) -> Document:
+        """Read, ``compute`` the fields to set and write them in one transaction; returns the new
+        document. ``DocumentMissing`` when it does not exist; exceptions from ``compute`` abort."""
+        ...
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[tuple[str, Any]] = (),
+        order_by: Sequence[str] = (),
+        descending: bool = False,
+        start_after: Sequence[Any] | None = None,
+        limit: int | None = None,
+        select: Sequence[str] | None = None,
+    ) -> list[tuple[str, Document]]:
+        """``(id, document)`` of a collection's documents whose fields (dotted paths) equal the
+        ``where`` values, ordered by ``order_by`` (all ascending or all descending), after the
+        ``start_after`` values of those fields, at most ``limit``; only the ``select`` fields
+        (dotted paths, nested as stored) when given."""
+        ...
+
+
+class Future(Protocol):
+    def result(self, timeout: float | None = None) -> Any: ...
+
+
+class Publisher(Protocol):
+    """Pub/Sub's publisher (``google.cloud.pubsub_v1.PublisherClient`` is one)."""
+
+    def publish(self, topic: str, data: bytes, **attributes: str) -> Future: ...

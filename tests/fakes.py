@@ -1,0 +1,141 @@
+"""In-memory fakes of the domain's ports (``mixscribe.ports``), for unit tests.
+
+They keep the ports' contracts (``tests/integration/test_documents_contract.py`` runs the same
+checks on the fake and on Firestore's emulator) and nothing of Google Cloud.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mixscribe.ports import Decide, Document, DocumentMissing
+
+
+def _field(doc: Document, dotted: str) -> Any:
+    value: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _project(doc: Document, fields: Sequence[str]) -> Document:
+    out: Document = {}
+    for dotted in fields:
+        value = _field(doc, dotted)
+        if value is None:
+            continue
+        *parents, last = dotted.split(".")
+        target = out
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = copy.deepcopy(value)
+    return out
+
+
+class FakeDocuments:
+    """``Documents`` in a dict, one lock around every call (so compare-and-set never collides)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Document] = {}
+        self._lock = threading.RLock()
+
+    def get(self, path: str) -> Document | None:
+        with self._lock:
+            doc = self.docs.get(path)
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def create(self, path: str, values: Document) -> bool:
+        with self._lock:
+            if path in self.docs:
+                return False
+            self.docs[path] = copy.deepcopy(values)
+            return True
+
+    def set(self, path: str, values: Document, merge: bool = False) -> None:
+        with self._lock:
+            base = self.docs.get(path, {}) if merge else {}
+            self.docs[path] = {**base, **copy.deepcopy(values)}
+
+    def update(self, path: str, values: Document) -> None:
+        with self._lock:
+            if path not in self.docs:
+                raise DocumentMissing(path)
+            self.docs[path].update(copy.deepcopy(values))
+
+    def delete(self, path: str) -> None:
+        with self._lock:
+            self.docs.pop(path, None)
+
+    def compare_and_set(self, path: str, decide: Decide) -> bool:
+        with self._lock:
+            current = self.get(path)
+            values = decide(current)
+            if values is None:
+                return False
+            if current is None:
+                self.docs[path] = copy.deepcopy(values)
+            else:
+                self.docs[path].update(copy.deepcopy(values))
+            return True
+
+    def transact(self, path: str, compute: Callable[[Document], Document]) -> Document:
+        with self._lock:
+            current = self.get(path)
+            if current is None:
+                raise DocumentMissing(path)
+            values = compute(current)
+            self.docs[path].update(copy.deepcopy(values))
+            return {**current, **values}
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[tuple[str, Any]] = (),
+        order_by: Sequence[str] = (),
+        descending: bool = False,
+        start_after: Sequence[Any] | None = None,
+        limit: int | None = None,
+        select: Sequence[str] | None = None,
+    ) -> list[tuple[str, Document]]:
+        with self._lock:
+            depth = collection.count("/") + 2
+            found = [
+                (path.rsplit("/", 1)[1], copy.deepcopy(doc))
+                for path, doc in self.docs.items()
+                if path.startswith(collection + "/")
+                and path.count("/") + 1 == depth
+                and all(_field(doc, name) == value for name, value in where)
+            ]
+        found.sort(key=lambda item: (tuple(_field(item[1], name) for name in order_by), item[0]), reverse=descending)
+        if start_after is not None:
+            after = tuple(start_after)
+            beyond = (lambda key: key < after) if descending else (lambda key: key > after)
+            found = [item for item in found if beyond(tuple(_field(item[1], name) for name in order_by))]
+        if limit is not None:
+            found = found[:limit]
+        return [(key, _project(doc, select)) if select is not None else (key, doc) for key, doc in found]
+
+
+@dataclass
+class FakeFuture:
+    value: Any = None
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self.value
+
+
+@dataclass
+class FakePublisher:
+    """Records every message: ``(topic, data, attributes)``."""
+
+    messages: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)
+
+    def publish(self, topic: str, data: bytes, **attributes: str) -> FakeFuture:
+        self.messages.append((topic, data, attributes))
+        return FakeFuture(str(len(self.messages)))
