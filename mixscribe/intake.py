@@ -13,8 +13,6 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
 from . import telemetry
 from .config import Settings
 from .dispatch import Dispatcher
@@ -23,6 +21,7 @@ from .events import EventSink, make_event
 from .jobs import Job, JobStatus, SourceObject
 from .logs import fields
 from .notifications import StorageObjectData
+from .ports import BlobMissing, Blobs, Publisher
 from .probe import probe_stream
 from .requests import TranscriptionRequest, publish_request
 from .store import JobStore, utcnow
@@ -41,14 +40,14 @@ class Intake:
         self,
         settings: Settings,
         store: JobStore,
-        storage: Any,
-        publisher: Any,
+        blobs: Blobs,
+        publisher: Publisher,
         events: EventSink,
         dispatcher: Dispatcher | None,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.storage = storage
+        self.blobs = blobs
         self.publisher = publisher
         self.events = events
         self.dispatcher = dispatcher
@@ -100,11 +99,10 @@ class Intake:
         return self._resume(stored)
 
     def _probe(self, source: SourceObject) -> dict[str, Any]:
-        blob = self.storage.bucket(source.bucket).blob(source.name, generation=source.generation)
         try:
-            with blob.open("rb", chunk_size=PROBE_CHUNK_BYTES) as reader:
+            with self.blobs.open(source.bucket, source.name, source.generation, PROBE_CHUNK_BYTES) as reader:
                 return probe_stream(reader, self.settings.max_duration_s).to_dict()
-        except gexc.NotFound as exc:
+        except BlobMissing as exc:
             raise PermanentError(ErrorCode.SOURCE_MISSING, "the object was deleted or replaced") from exc
 
     def _reject(self, job: Job, err: PermanentError) -> Job:

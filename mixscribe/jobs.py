@@ -35,6 +35,11 @@ _RANK = {
 }
 
 
+def status_rank(status: JobStatus) -> int:
+    """A status's place in the lifecycle; both terminal states rank last (a job reaches one, once)."""
+    return _RANK[JobStatus.DONE] if status is JobStatus.FAILED else _RANK[status]
+
+
 def can_transition(current: JobStatus, new: JobStatus) -> bool:
     """True when ``current → new`` moves a job forward.
 

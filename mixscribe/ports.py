@@ -11,7 +11,7 @@ values, equality queries, optimistic compare-and-set and single-document transac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 Document = dict[str, Any]
 Decide = Callable[[Document | None], Document | None]
@@ -79,4 +79,32 @@ class Future(Protocol):
 class Publisher(Protocol):
     """Pub/Sub's publisher (``google.cloud.pubsub_v1.PublisherClient`` is one)."""
 
-    def publish(self, topic: str, data: bytes, **attributes: str) -> Future: ...
+    def publish(self, topic: str, data: bytes, **attributes: Any) -> Future: ...  # Any: the client takes options too
+
+
+class BlobMissing(LookupError):
+    """The object (or that generation of it) does not exist."""
+
+
+class Blobs(Protocol):
+    """An object store (Cloud Storage in the cloud); ``generation`` pins one version of an object."""
+
+    def open(self, bucket: str, name: str, generation: int | None = None, chunk_size: int = 256 * 1024) -> BinaryIO:
+        """A reader of the object's bytes; ``BlobMissing`` when it does not exist."""
+        ...
+
+    def download(self, bucket: str, name: str, path: str, generation: int | None = None) -> None:
+        """The object's bytes into the file ``path``; ``BlobMissing`` when it does not exist."""
+        ...
+
+    def read(self, bucket: str, name: str) -> bytes:
+        """The object's bytes; ``BlobMissing`` when it does not exist."""
+        ...
+
+    def write(self, bucket: str, name: str, body: bytes, content_type: str) -> None:
+        """Create or replace the object."""
+        ...
+
+    def delete(self, bucket: str, name: str) -> None:
+        """Remove the object (nothing happens when there is none)."""
+        ...

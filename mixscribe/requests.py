@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import ErrorCode, PermanentError
 from .jobs import JobOptions
+from .ports import Publisher
 from .telemetry import trace_attributes
 
 
@@ -68,10 +69,10 @@ class NotesRequest:
             raise PermanentError(ErrorCode.INVALID_REQUEST, f"malformed notes request: {exc}") from exc
 
 
-def publish_request(publisher: Any, topic: str, body: bytes, job_id: str, timeout_s: float = 30.0) -> None:
+def publish_request(publisher: Publisher, topic: str, body: bytes, job_id: str, timeout_s: float = 30.0) -> None:
     """Publish a work request with its ``job_id`` and the current trace; wait for the server's ack."""
     publisher.publish(topic, body, job_id=job_id, **trace_attributes()).result(timeout=timeout_s)
 
 
-def publish_notes_request(publisher: Any, settings: Any, request: NotesRequest, timeout_s: float = 30.0) -> None:
+def publish_notes_request(publisher: Publisher, settings: Any, request: NotesRequest, timeout_s: float = 30.0) -> None:
     publish_request(publisher, settings.topic_path(settings.notes_topic), request.to_json(), request.job_id, timeout_s)

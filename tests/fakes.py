@@ -7,12 +7,15 @@ checks on the fake and on Firestore's emulator) and nothing of Google Cloud.
 from __future__ import annotations
 
 import copy
+import io
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mixscribe.ports import Decide, Document, DocumentMissing
+from mixscribe.events import Event
+from mixscribe.ports import BlobMissing, Decide, Document, DocumentMissing
 
 
 def _field(doc: Document, dotted: str) -> Any:
@@ -139,3 +142,51 @@ class FakePublisher:
     def publish(self, topic: str, data: bytes, **attributes: str) -> FakeFuture:
         self.messages.append((topic, data, attributes))
         return FakeFuture(str(len(self.messages)))
+
+
+@dataclass
+class FakeBlobs:
+    """``Blobs`` in a dict keyed by ``(bucket, name)``; ``generation`` counts writes of a name from 1."""
+
+    objects: dict[tuple[str, str], tuple[bytes, str, int]] = field(default_factory=dict)
+
+    def put(self, bucket: str, name: str, body: bytes, content_type: str = "application/octet-stream") -> int:
+        """Store an object as an upload would; its generation."""
+        generation = self.objects.get((bucket, name), (b"", "", 0))[2] + 1
+        self.objects[(bucket, name)] = (body, content_type, generation)
+        return generation
+
+    def _body(self, bucket: str, name: str, generation: int | None = None) -> bytes:
+        found = self.objects.get((bucket, name))
+        if found is None or (generation is not None and found[2] != generation):
+            raise BlobMissing(f"gs://{bucket}/{name}")
+        return found[0]
+
+    def open(self, bucket: str, name: str, generation: int | None = None, chunk_size: int = 256 * 1024) -> io.BytesIO:
+        return io.BytesIO(self._body(bucket, name, generation))
+
+    def download(self, bucket: str, name: str, path: str, generation: int | None = None) -> None:
+        with open(path, "wb") as out:
+            shutil.copyfileobj(io.BytesIO(self._body(bucket, name, generation)), out)
+
+    def read(self, bucket: str, name: str) -> bytes:
+        return self._body(bucket, name)
+
+    def write(self, bucket: str, name: str, body: bytes, content_type: str) -> None:
+        self.put(bucket, name, body, content_type)
+
+    def delete(self, bucket: str, name: str) -> None:
+        self.objects.pop((bucket, name), None)
+
+
+@dataclass
+class FakeEventSink:
+    """Keeps every emitted event, in order."""
+
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def types(self, job_id: str) -> list[str]:
+        return [e.type for e in self.events if e.job_id == job_id]

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mixscribe.events import EVENT_TYPES
+from mixscribe.jobs import JobStatus, status_rank
 
 TERMINAL_TYPES = {"job.completed", "job.failed", "upload.rejected"}
-STATUS_RANK = {"queued": 0, "transcribing": 1, "transcribed": 2, "done": 3, "failed": 3}  # done/failed exclude each other
+STATUS_RANK = {status.value: status_rank(status) for status in JobStatus}  # the domain's lifecycle, not a copy
 _STATUS_OF = {
     "job.queued": "queued",
     "job.started": "transcribing",
@@ -91,6 +92,7 @@ class JobFold:
     fields: dict[str, Any] = field(default_factory=dict)
     times: dict[str, datetime] = field(default_factory=dict)
     status: str = "queued"
+    status_at: datetime | None = None  # when the event that set ``status`` occurred
     updated_at: datetime | None = None
     attempts: int = 0
 
@@ -108,7 +110,8 @@ class JobFold:
             self.times[stamp] = _min(self.times.get(stamp), at)
         if kind in TERMINAL_TYPES:
             self.times["completed_at"] = _min(self.times.get("completed_at"), at)
-        self.status = _later_status(self.status, _STATUS_OF.get(kind, self.status))
+        if kind in _STATUS_OF:
+            self.status, self.status_at = _later_status((self.status, self.status_at), (_STATUS_OF[kind], at))
         self.fields.update(_fields_of(kind, attrs))
         if kind == "job.started":
             self.attempts = max(self.attempts, int(attrs.get("attempt") or 1))
@@ -122,7 +125,7 @@ class JobFold:
             merged.fields.update({k: v for k, v in fold.fields.items() if v is not None})
             merged.attempts = max(merged.attempts, fold.attempts)
             merged.updated_at = max(filter(None, (merged.updated_at, fold.updated_at)), default=None)
-            merged.status = _later_status(merged.status, fold.status)
+            merged.status, merged.status_at = _later_status((merged.status, merged.status_at), (fold.status, fold.status_at))
         return merged
 
     @property
@@ -168,8 +171,19 @@ JOB_FIELDS = (
 )
 
 
-def _later_status(current: str, new: str) -> str:
-    return new if STATUS_RANK[new] > STATUS_RANK[current] else current
+def _later_status(current: tuple[str, datetime | None], new: tuple[str, datetime | None]) -> tuple[str, datetime | None]:
+    """The status the job is in after both: the later stage; of two terminal states the one reached
+    first (terminal states never change), so the fold does not depend on the order events arrive."""
+    (status, at), (other, other_at) = current, new
+    if STATUS_RANK[other] != STATUS_RANK[status]:
+        return new if STATUS_RANK[other] > STATUS_RANK[status] else current
+    if other == status:
+        return status, _earliest(at, other_at)
+    return min(current, new, key=lambda s: (s[1] is None, s[1] or datetime.min.replace(tzinfo=UTC), s[0]))
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _fields_of(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:

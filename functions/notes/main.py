@@ -41,7 +41,7 @@ def notes_step() -> NotesStep:
     return NotesStep(
         settings=settings,
         store=JobStore(documents),
-        storage=gcp.storage_client(settings),
+        blobs=gcp.blobs(settings),
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         service=NotesService(config, NotesLLM(config, breaker)),
         cache=NotesCache(documents),

@@ -38,7 +38,7 @@ def intake() -> Intake:
     return Intake(
         settings=settings,
         store=store,
-        storage=gcp.storage_client(settings),
+        blobs=gcp.blobs(settings),
         publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         dispatcher=dispatcher_for(settings, store, launcher_for(settings)),

@@ -49,12 +49,14 @@ def on_job_event(cloud_event: CloudEvent) -> None:
         log.error("malformed job event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
         return
     webhooks = sender()
-    with telemetry.span(
-        "webhook", telemetry.traceparent_from(attributes), **{"mixscribe.job_id": job_id, "mixscribe.event": event_type}
-    ):
-        job = webhooks.store.get(job_id)
-        if job is None:
-            return
-        state = webhooks.deliver(job, event_type, event_id)
-        log.info("job event handled", extra=fields(job_id=job_id, type=event_type, webhook=state))
-    telemetry.flush()
+    try:
+        with telemetry.span(
+            "webhook", telemetry.traceparent_from(attributes), **{"mixscribe.job_id": job_id, "mixscribe.event": event_type}
+        ):
+            job = webhooks.store.get(job_id)
+            if job is None:
+                return
+            state = webhooks.deliver(job, event_type, event_id)
+            log.info("job event handled", extra=fields(job_id=job_id, type=event_type, webhook=state))
+    finally:
+        telemetry.flush()  # in every path, the early return for a deleted job too

@@ -41,7 +41,7 @@ def main() -> int:
     pipeline = TranscriptionPipeline(
         settings=settings,
         store=JobStore(gcp.documents(settings)),
-        storage=gcp.storage_client(settings),
+        blobs=gcp.blobs(settings),
         publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         models=ModelCache(settings),

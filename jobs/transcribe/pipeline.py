@@ -13,8 +13,6 @@ import tempfile
 import time
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
 from mixscribe import layout, telemetry
 from mixscribe.audio import DecodedAudio, decode_audio
 from mixscribe.config import Settings
@@ -22,6 +20,7 @@ from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
 from mixscribe.events import EventSink, make_event
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
+from mixscribe.ports import BlobMissing, Blobs, Publisher
 from mixscribe.requests import NotesRequest, TranscriptionRequest, publish_notes_request
 from mixscribe.store import ClaimOutcome, JobStore
 from mixscribe.transcript import Transcript
@@ -40,8 +39,8 @@ class TranscriptionPipeline:
         self,
         settings: Settings,
         store: JobStore,
-        storage: Any,
-        publisher: Any,
+        blobs: Blobs,
+        publisher: Publisher,
         events: EventSink,
         models: ModelCache,
         task: TaskIdentity,
@@ -49,7 +48,7 @@ class TranscriptionPipeline:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.storage = storage
+        self.blobs = blobs
         self.publisher = publisher
         self.events = events
         self.models = models
@@ -123,11 +122,10 @@ class TranscriptionPipeline:
         """Download and decode the request's object (every channel too when it names speakers)."""
         started = time.monotonic()
         with tempfile.NamedTemporaryFile(prefix="mixscribe-", suffix=".audio") as tmp:
-            blob = self.storage.bucket(request.bucket).blob(request.name, generation=request.generation)
             try:
                 with telemetry.span("download", **{"gcs.object": f"gs://{request.bucket}/{request.name}"}):
-                    blob.download_to_filename(tmp.name)
-            except gexc.NotFound as exc:
+                    self.blobs.download(request.bucket, request.name, tmp.name, request.generation)
+            except BlobMissing as exc:
                 raise PermanentError(ErrorCode.SOURCE_MISSING, "the upload was deleted or replaced") from exc
             timings["download_s"] = time.monotonic() - started
             mark = time.monotonic()
@@ -254,7 +252,7 @@ class TranscriptionPipeline:
 
     def write_result(self, path: str, body: str, content_type: str) -> str:
         bucket = self.settings.results_bucket
-        self.storage.bucket(bucket).blob(path).upload_from_string(body.encode("utf-8"), content_type=content_type)
+        self.blobs.write(bucket, path, body.encode("utf-8"), content_type)
         return layout.gs_uri(bucket, path)
 
     def fail(self, job_id: str, code: ErrorCode, message: str) -> None:

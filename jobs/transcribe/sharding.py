@@ -16,8 +16,6 @@ import time
 from dataclasses import replace
 from typing import Any, Protocol
 
-from google.api_core import exceptions as gexc
-
 from mixscribe import layout
 from mixscribe.audio import MODEL_RATE, DecodedAudio
 from mixscribe.config import Settings
@@ -25,6 +23,7 @@ from mixscribe.dispatch import max_pieces
 from mixscribe.errors import ErrorCode, PermanentError
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
+from mixscribe.ports import Blobs, Publisher
 from mixscribe.requests import TranscriptionRequest, publish_request
 from mixscribe.shards import ShardStore, plan_bounds, shift, stitch
 from mixscribe.store import ClaimOutcome, JobStore
@@ -40,8 +39,8 @@ class PieceHost(Protocol):
 
     settings: Settings
     store: JobStore
-    storage: Any
-    publisher: Any
+    blobs: Blobs
+    publisher: Publisher
     task: TaskIdentity
 
     def load(self, request: TranscriptionRequest, timings: dict[str, float]) -> DecodedAudio: ...
@@ -153,10 +152,9 @@ class ShardedTranscription:
         if not self.shards.begin_stitch(request.job_id, self.p.task.worker, self.p.settings.lease_s):
             return
         started = time.monotonic()
-        results = self.p.storage.bucket(self.p.settings.results_bucket)
+        results = self.p.settings.results_bucket
         transcripts = [
-            Transcript.from_dict(json.loads(results.blob(piece_path(request.job_id, k)).download_as_bytes()))
-            for k in range(count)
+            Transcript.from_dict(json.loads(self.p.blobs.read(results, piece_path(request.job_id, k)))) for k in range(count)
         ]
         rate, cuts = plan["rate"], plan["cuts"]
         cores = [(cuts[k] / rate, cuts[k + 1] / rate if k + 1 < count else float("inf")) for k in range(count)]
@@ -169,8 +167,5 @@ class ShardedTranscription:
         speech_s = sum(float(p.get("speech_s", 0.0)) for p in pieces.values())
         self.p.finish(replace(request, shard=None), merged, base, speech_s, timings, started)
         for k in range(count):  # the pieces served their purpose; readers see only the job's outputs
-            try:
-                results.blob(piece_path(request.job_id, k)).delete()
-            except gexc.NotFound:
-                pass
+            self.p.blobs.delete(results, piece_path(request.job_id, k))
         log.info("long job stitched", extra=fields(job_id=request.job_id, pieces=count, segments=len(merged.segments)))

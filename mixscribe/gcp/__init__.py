@@ -40,3 +40,10 @@ def documents(settings: Settings) -> Any:
     from .firestore_documents import FirestoreDocuments
 
     return FirestoreDocuments(firestore_client(settings))
+
+
+def blobs(settings: Settings) -> Any:
+    """The domain's ``Blobs`` port on this deployment's Cloud Storage."""
+    from .storage_blobs import StorageBlobs
+
+    return StorageBlobs(storage_client(settings))

@@ -22,7 +22,7 @@ from ..errors import TransitionRefused
 from ..events import EventSink, make_event
 from ..jobs import Job, JobStatus
 from ..logs import fields
-from ..ports import Documents
+from ..ports import Blobs, Documents
 from ..store import JobStore
 from .llm import Usage
 from .schema import LLM_GENERATOR, PROMPT_VERSION, SCHEMA_VERSION, render_markdown
@@ -66,11 +66,11 @@ def content_key(transcript: dict[str, Any], model: str) -> tuple[str, str]:
 
 class NotesStep:
     def __init__(
-        self, settings: Settings, store: JobStore, storage: Any, events: EventSink, service: NotesService, cache: NotesCache
+        self, settings: Settings, store: JobStore, blobs: Blobs, events: EventSink, service: NotesService, cache: NotesCache
     ) -> None:
         self.settings = settings
         self.store = store
-        self.storage = storage
+        self.blobs = blobs
         self.events = events
         self.service = service
         self.cache = cache
@@ -89,7 +89,7 @@ class NotesStep:
         elif job.status is not JobStatus.SUMMARIZING and not resummarize:
             log.info("notes request dropped", extra=fields(job_id=job_id, status=job.status.value))
             return job
-        transcript = json.loads(self._results().blob(layout.transcript_path(job_id, "json")).download_as_text())
+        transcript = json.loads(self.blobs.read(self.settings.results_bucket, layout.transcript_path(job_id, "json")))
         result, transcript_sha, cache_hit = self._notes(transcript)
         outputs = self._write(job_id, transcript_sha, result)
         summary = {
@@ -140,9 +140,6 @@ class NotesStep:
             telemetry.NOTES_FALLBACKS.add(1, {"generator": result.generator})
         return result, transcript_sha, False
 
-    def _results(self) -> Any:
-        return self.storage.bucket(self.settings.results_bucket)
-
     def _write(self, job_id: str, transcript_sha: str, result: NotesResult) -> dict[str, str]:
         document = {
             "job_id": job_id,
@@ -171,6 +168,6 @@ class NotesStep:
         }
         outputs = {}
         for name, (path, body, content_type) in bodies.items():
-            self._results().blob(path).upload_from_string(body.encode("utf-8"), content_type=content_type)
+            self.blobs.write(self.settings.results_bucket, path, body.encode("utf-8"), content_type)
             outputs[name] = layout.gs_uri(self.settings.results_bucket, path)
         return outputs

@@ -25,6 +25,7 @@ from jobs.transcribe.worker import Heartbeat
 from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
 from mixscribe.gcp.firestore_documents import FirestoreDocuments
+from mixscribe.gcp.storage_blobs import StorageBlobs
 from mixscribe.jobs import Job, JobOptions, SourceObject
 from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
@@ -67,7 +68,14 @@ def setup(stack, tmp_path_factory):
     def pipeline(index: int, count: int, lease_s: int | None = None) -> TranscriptionPipeline:
         own = settings if lease_s is None else settings.model_copy(update={"lease_s": lease_s})
         return TranscriptionPipeline(
-            own, store, stack.gcs, publisher, events, models, TaskIdentity(index, count, 0, "test-exec"), max_attempts=5
+            own,
+            store,
+            StorageBlobs(stack.gcs),
+            publisher,
+            events,
+            models,
+            TaskIdentity(index, count, 0, "test-exec"),
+            max_attempts=5,
         )
 
     audio = long_recording(tmp_path_factory.mktemp("long") / "two_talks.wav")

@@ -14,7 +14,7 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to, equal_to_per_window
 from apache_beam.transforms.window import IntervalWindow, TimestampedValue
 
-from beam_pipelines.analytics.records import JobFold, parse_event
+from beam_pipelines.analytics.records import STATUS_RANK, JobFold, parse_event
 from beam_pipelines.analytics.transforms import BuildJobRows, DedupeEvents, HourlyStats, ParseEvents
 from mixscribe.events import make_event
 
@@ -170,3 +170,22 @@ def test_hourly_windows_with_late_and_duplicate_rows():
             ),
             reify_windows=True,
         )
+
+
+def test_of_two_terminal_events_the_first_reached_wins_in_any_arrival_order():
+    failed = parse_event(
+        make_event("job.failed", "j9", "t", {"code": "retries_exhausted"}, now=T0 + timedelta(seconds=5)).to_json()
+    )
+    completed = parse_event(make_event("job.completed", "j9", "t", {"status": "done"}, now=T0 + timedelta(seconds=9)).to_json())
+    queued = parse_event(job_events("j9", T0)[0])
+    for order in ([queued, failed, completed], [completed, queued, failed], [failed, completed, queued]):
+        fold = JobFold()
+        for event in order:
+            fold.add(event)
+        assert fold.status == "failed"
+        left, right = JobFold(), JobFold()
+        left.add(order[0])
+        for event in order[1:]:
+            right.add(event)
+        assert left.merge(right).status == right.merge(left).status == "failed"
+    assert STATUS_RANK["summarizing"] == STATUS_RANK["transcribed"] + 1
