@@ -166,20 +166,17 @@ class JobStore:
             holder = (doc.get("lease") or {}).get("worker")
             if holder != worker:
                 raise TransitionRefused(f"job {job_id} is leased to {holder}, not {worker}")
-            now = utcnow()
-            return {"lease": {"worker": worker, "until": now + timedelta(seconds=lease_s)}, "updated_at": now}
+            return {"lease": {"worker": worker, "until": utcnow() + timedelta(seconds=lease_s)}}
 
-        try:
-            self.documents.transact(_job(job_id), values)
-        except DocumentMissing as exc:
-            raise TransitionRefused(f"job {job_id} does not exist") from exc
+        self._transact(job_id, values)
 
     def _mutate(self, job_id: str, compute: Callable[[Job], dict[str, Any]]) -> Job:
-        def values(doc: dict[str, Any]) -> dict[str, Any]:
-            return {**compute(Job.from_document(doc)), "updated_at": utcnow()}
+        return Job.from_document(self._transact(job_id, lambda doc: compute(Job.from_document(doc))))
 
+    def _transact(self, job_id: str, compute: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """One transaction on the job's document, stamping ``updated_at``; a missing job refuses."""
         try:
-            return Job.from_document(self.documents.transact(_job(job_id), values))
+            return self.documents.transact(_job(job_id), lambda doc: {**compute(doc), "updated_at": utcnow()})
         except DocumentMissing as exc:
             raise TransitionRefused(f"job {job_id} does not exist") from exc
 
