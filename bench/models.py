@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.transcribe.engine import Placement, SpeechModel, available_cpus, choose_placement, resolve_model_path
 from mixscribe.config import Settings
+from mixscribe.transcription.engine import Placement, SpeechModel, available_cpus, choose_placement, resolve_model_path
 
 
 def load_engines(model: str = "tiny.en") -> tuple[Settings, Placement, SpeechModel, Any]:

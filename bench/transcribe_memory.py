@@ -22,7 +22,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "standup.opus"
 
 CHILD = r"""
 import json, os, resource, sys, time
-from jobs.transcribe.engine import SpeechModel, available_cpus, choose_placement, resolve_model_path
+from mixscribe.transcription.engine import SpeechModel, available_cpus, choose_placement, resolve_model_path
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions

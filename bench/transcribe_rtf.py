@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.transcribe.engine import SpeechModel, available_cpus, choose_placement, resolve_model_path
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
+from mixscribe.transcription.engine import SpeechModel, available_cpus, choose_placement, resolve_model_path
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "standup.opus"
 

@@ -21,7 +21,7 @@ class TranscriptionRequest:
     name: str
     generation: int
     options: JobOptions
-    shard: int | None = None  # a piece of a long file (see mixscribe.shards); None: the whole job
+    shard: int | None = None  # a piece of a long file (see mixscribe.transcription); None: the whole job
 
     def to_json(self) -> bytes:
         data = asdict(self)

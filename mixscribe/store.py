@@ -170,6 +170,21 @@ class JobStore:
 
         self._transact(job_id, values)
 
+    def keep_alive(self, job_id: str, lease_s: int) -> None:
+        """Extend a transcribing job's lease, whoever holds it, to at least ``lease_s`` from now: a task
+        working on one of its pieces keeps the job claimed, so a redelivered request cannot claim it
+        again (another attempt) while any piece is at work."""
+        now = utcnow()
+
+        def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            lease = (doc or {}).get("lease") or {}
+            if doc is None or doc.get("status") != JobStatus.TRANSCRIBING.value or lease.get("until") is None:
+                return None
+            until = max(lease["until"], now + timedelta(seconds=lease_s))
+            return {"lease": {"worker": lease.get("worker"), "until": until}}
+
+        self.documents.compare_and_set(_job(job_id), decide)
+
     def _mutate(self, job_id: str, compute: Callable[[Job], dict[str, Any]]) -> Job:
         return Job.from_document(self._transact(job_id, lambda doc: compute(Job.from_document(doc))))
 

@@ -149,6 +149,7 @@ class FakeBlobs:
     """``Blobs`` in a dict keyed by ``(bucket, name)``; ``generation`` counts writes of a name from 1."""
 
     objects: dict[tuple[str, str], tuple[bytes, str, int]] = field(default_factory=dict)
+    reads: list[tuple[str, str]] = field(default_factory=list)  # every download, open and read, in order
 
     def put(self, bucket: str, name: str, body: bytes, content_type: str = "application/octet-stream") -> int:
         """Store an object as an upload would; its generation."""
@@ -157,6 +158,7 @@ class FakeBlobs:
         return generation
 
     def _body(self, bucket: str, name: str, generation: int | None = None) -> bytes:
+        self.reads.append((bucket, name))
         found = self.objects.get((bucket, name))
         if found is None or (generation is not None and found[2] != generation):
             raise BlobMissing(f"gs://{bucket}/{name}")

@@ -9,9 +9,8 @@ from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
 from mixscribe.logs import fields
 from mixscribe.store import JobStore
+from mixscribe.transcription import ModelCache, TaskIdentity, Transcription
 
-from .engine import ModelCache
-from .pipeline import TaskIdentity, TranscriptionPipeline
 from .worker import PullWorker
 
 log = logging.getLogger("transcribe")
@@ -38,7 +37,7 @@ def main() -> int:
     settings = Settings.from_env()
     task = task_identity(settings)
     publisher = gcp.publisher_client()
-    pipeline = TranscriptionPipeline(
+    transcription = Transcription(
         settings=settings,
         store=JobStore(gcp.documents(settings)),
         blobs=gcp.blobs(settings),
@@ -51,13 +50,13 @@ def main() -> int:
     worker = PullWorker(
         subscriber=gcp.subscriber_client(),
         subscription=settings.subscription_path(settings.requests_subscription),
-        handle=pipeline.process,
-        renew=pipeline.renew,
+        handle=transcription.process,
+        renew=transcription.renew,
         idle_timeout_s=idle_timeout_s(settings, task),
         ack_deadline_s=settings.ack_deadline_s,
         busy_retry_s=settings.lease_s + 2,  # a live lease ends within lease_s unless its holder renews it
         retry=topology.subscription(topology.REQUESTS_SUBSCRIPTION).retry,
     )
     worker.install_signal_handlers()
-    log.info("task started", extra=fields(worker=task.worker, placement=str(pipeline.models.placement)))
+    log.info("task started", extra=fields(worker=task.worker, placement=str(transcription.models.placement)))
     return worker.run()

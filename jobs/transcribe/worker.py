@@ -22,8 +22,7 @@ from google.api_core import exceptions as gexc
 from mixscribe import telemetry
 from mixscribe.logs import fields
 from mixscribe.topology import RETRY, Retry
-
-from .pipeline import Outcome
+from mixscribe.transcription import Outcome
 
 log = logging.getLogger(__name__)
 

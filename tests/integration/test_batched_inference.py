@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from jobs.transcribe import engine
 from mixscribe.audio import decode_audio
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
+from mixscribe.transcription import engine
 from tests.conftest import SAMPLE, SAMPLE_TEXT
 
 

@@ -19,8 +19,6 @@ import numpy as np
 import pytest
 import soundfile
 
-from jobs.transcribe.engine import ModelCache
-from jobs.transcribe.pipeline import Outcome, TaskIdentity, TranscriptionPipeline
 from jobs.transcribe.worker import Heartbeat
 from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
@@ -29,6 +27,8 @@ from mixscribe.gcp.storage_blobs import StorageBlobs
 from mixscribe.jobs import Job, JobOptions, SourceObject
 from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
+from mixscribe.transcription import Outcome, TaskIdentity, Transcription
+from mixscribe.transcription.engine import ModelCache
 from tests.conftest import REPO, SAMPLE, decode_mono
 
 pytestmark = pytest.mark.integration
@@ -65,9 +65,9 @@ def setup(stack, tmp_path_factory):
     store = JobStore(FirestoreDocuments(stack.db))
     events = PubSubEventSink(publisher, settings.topic_path(settings.events_topic))
 
-    def pipeline(index: int, count: int, lease_s: int | None = None) -> TranscriptionPipeline:
+    def pipeline(index: int, count: int, lease_s: int | None = None) -> Transcription:
         own = settings if lease_s is None else settings.model_copy(update={"lease_s": lease_s})
-        return TranscriptionPipeline(
+        return Transcription(
             own,
             store,
             StorageBlobs(stack.gcs),

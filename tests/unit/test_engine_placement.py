@@ -2,9 +2,9 @@
 
 import pytest
 
-from jobs.transcribe.engine import Placement, available_cpus, choose_placement, resolve_model_path
 from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError
+from mixscribe.transcription.engine import Placement, available_cpus, choose_placement, resolve_model_path
 
 AUTO = Settings()
 
@@ -46,7 +46,7 @@ def test_bundled_model_resolves_and_unknown_models_are_unavailable(tmp_path):
 
 
 def test_batched_inference_only_on_a_gpu_with_enough_audio():
-    from jobs.transcribe.engine import batch_size_for
+    from mixscribe.transcription.engine import batch_size_for
 
     assert batch_size_for("cuda", 3600) == 16
     assert batch_size_for("cuda", 20) == 0  # would not fill a batch

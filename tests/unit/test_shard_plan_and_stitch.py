@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixscribe.shards import plan_bounds, shift, stitch
 from mixscribe.transcript import Segment, Transcript, Word
+from mixscribe.transcription.seams import plan_bounds, shift, stitch
 
 RATE = 16000
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jobs.transcribe.speakers import merge_channels
 from mixscribe.transcript import Segment
+from mixscribe.transcription.speakers import merge_channels
 
 
 def seg(start: float, end: float, text: str, speaker: str) -> Segment:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from jobs.transcribe.engine import ModelCache
-from jobs.transcribe.outcome import Outcome, TaskIdentity
-from jobs.transcribe.pipeline import TranscriptionPipeline
 from mixscribe import layout
 from mixscribe.config import Settings
 from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
 from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
+from mixscribe.transcription import Transcription
+from mixscribe.transcription.engine import ModelCache
+from mixscribe.transcription.outcome import Outcome, TaskIdentity
 from tests.conftest import SAMPLE
 from tests.fakes import FakeBlobs, FakeDocuments, FakeEventSink, FakePublisher
 
@@ -27,7 +27,7 @@ def test_a_request_is_claimed_once_transcribed_and_finished_with_every_output():
     job, _ = store.create(Job.new(source, options, utcnow(), 1))
     request = TranscriptionRequest(job.job_id, "uploads", source.name, generation, options)
     task = TaskIdentity(0, 1, 0, "unit-exec")
-    pipeline = TranscriptionPipeline(SETTINGS, store, blobs, publisher, events, ModelCache(SETTINGS), task, max_attempts=3)
+    pipeline = Transcription(SETTINGS, store, blobs, publisher, events, ModelCache(SETTINGS), task, max_attempts=3)
 
     assert pipeline.process(request.to_json()) is Outcome.DONE
     stored = store.get(job.job_id)
@@ -52,7 +52,7 @@ def test_a_deleted_upload_fails_its_job_as_source_missing():
     options = JobOptions(model="tiny.en", notes=False)
     job, _ = store.create(Job.new(source, options, utcnow(), 1))
     request = TranscriptionRequest(job.job_id, "uploads", source.name, 3, options)
-    pipeline = TranscriptionPipeline(
+    pipeline = Transcription(
         SETTINGS, store, blobs, FakePublisher(), events, ModelCache(SETTINGS), TaskIdentity(0, 1, 0, "unit"), max_attempts=3
     )
     assert pipeline.process(request.to_json()) is Outcome.DONE

@@ -132,7 +132,7 @@ class SpeechModel:
         self._batched_pipeline: Any = None
         log.info("model loaded", extra=fields(model=name, load_s=round(self.load_s, 3), **asdict(placement)))
 
-    def _batched(self):
+    def _batched(self) -> Any:
         from faster_whisper import BatchedInferencePipeline
 
         if self._batched_pipeline is None:

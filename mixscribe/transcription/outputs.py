@@ -1,0 +1,81 @@
+"""What a finished transcription leaves behind: the transcript in four formats and ``metrics.json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mixscribe import layout, telemetry
+from mixscribe.ports import Blobs
+from mixscribe.transcript import Transcript
+
+from .engine import Placement
+from .outcome import TaskIdentity
+
+SUMMARY_KEYS = ("duration_s", "language", "word_count", "real_time_factor", "speech_ratio")
+
+
+class ResultWriter:
+    """Writes a job's results to the results bucket; returns their ``gs://`` URIs."""
+
+    def __init__(self, blobs: Blobs, bucket: str) -> None:
+        self.blobs = blobs
+        self.bucket = bucket
+
+    def write(self, path: str, body: str, content_type: str) -> str:
+        self.blobs.write(self.bucket, path, body.encode("utf-8"), content_type)
+        return layout.gs_uri(self.bucket, path)
+
+    def transcript(self, job_id: str, transcript: Transcript) -> dict[str, str]:
+        """Every rendering of ``transcript``; format → URI."""
+        renderings = {
+            "json": transcript.to_json(),
+            "srt": transcript.to_srt(),
+            "vtt": transcript.to_vtt(),
+            "txt": transcript.to_txt(),
+        }
+        return {
+            fmt: self.write(layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
+            for fmt, body in renderings.items()
+        }
+
+    def metrics(self, job_id: str, metrics: dict[str, Any]) -> str:
+        return self.write(layout.metrics_path(job_id), json.dumps(metrics, indent=2, default=str), "application/json")
+
+
+def job_metrics(
+    base: dict[str, Any],
+    transcript: Transcript,
+    speech_s: float,
+    transcribe_s: float | None,
+    placement: Placement,
+    model_load_s: float,
+    task: TaskIdentity,
+) -> dict[str, Any]:
+    """``metrics.json`` without its timings: the audio's (``base``), the transcript's and the run's."""
+    duration = base["duration_s"]
+    return {
+        **base,
+        "speech_s": round(speech_s, 3),
+        "speech_ratio": round(min(1.0, speech_s / duration), 4) if duration else 0.0,
+        "word_count": len(transcript.text.split()),
+        "segment_count": len(transcript.segments),
+        "language": transcript.language,
+        "model": transcript.model,
+        "device": placement.device,
+        "compute_type": placement.compute_type,
+        "model_load_s": round(model_load_s, 3),
+        "real_time_factor": round(transcribe_s / duration, 4) if duration and transcribe_s is not None else None,
+        "worker": {"task_index": task.index, "task_count": task.count, "attempt": task.attempt},
+    }
+
+
+def record_metrics(metrics: dict[str, Any], since_upload_s: float) -> None:
+    """The run's stage times, speed and latency as OpenTelemetry metrics."""
+    for stage, seconds in metrics["timings"].items():
+        if stage != "total_s":
+            telemetry.STAGE_SECONDS.record(seconds, {"stage": stage.removesuffix("_s")})
+    if metrics["real_time_factor"] is not None:
+        telemetry.REAL_TIME_FACTOR.record(metrics["real_time_factor"], {"device": metrics["device"], "model": metrics["model"]})
+    if metrics["duration_s"]:
+        telemetry.TIME_PER_AUDIO_MINUTE.record(since_upload_s / (metrics["duration_s"] / 60), {"model": metrics["model"]})

@@ -1,0 +1,330 @@
+"""Transcription: one road for every request, whatever the file's length.
+
+A job's request claims the job (one claim, one attempts rule, one ``job.started``), fetches and
+decodes the file and plans its pieces: one, or for a long file in a multi-task execution one per
+task, cut at silences. It saves the other pieces' samples, hands them out as piece requests on the
+same topic, transcribes piece 0 and, if its piece is the last one done, completes the job. A piece
+request claims its piece (the same attempts rule, per piece), reads the samples the planner saved,
+transcribes them and completes the job if it finishes the last piece. Whoever works on a piece
+keeps the job's lease alive, so no redelivered request claims the job meanwhile.
+
+Completing means: stitch the pieces (a single piece is its own transcript), write every output,
+then move the job forward, so a reader who sees ``transcribed`` or ``done`` finds every output. A
+crash before that leaves the job ``transcribing`` under an expiring lease (or a piece under its
+own), and the redelivered request takes it over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from mixscribe import layout, telemetry
+from mixscribe.audio import MODEL_RATE, DecodedAudio
+from mixscribe.config import Settings
+from mixscribe.dispatch import max_pieces
+from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
+from mixscribe.events import EventSink, make_event
+from mixscribe.jobs import Job, JobStatus
+from mixscribe.logs import fields
+from mixscribe.ports import Blobs, Publisher
+from mixscribe.requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
+from mixscribe.store import ClaimOutcome, JobStore
+from mixscribe.transcript import Transcript
+
+from .engine import ModelCache
+from .outcome import Outcome, TaskIdentity
+from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics
+from .piece_store import Plan, ShardStore
+from .seams import plan_bounds, shift, stitch
+from .source import PieceAudio, base_metrics, cut, fetch_and_decode, load_piece_audio, piece_audio_path, save_piece_audio
+from .speakers import transcribe_channels
+
+log = logging.getLogger(__name__)
+SOURCE = "jobs/transcribe"
+
+
+def piece_path(job_id: str, index: int) -> str:
+    """Where piece ``index``'s transcript waits for the stitcher (absolute timestamps)."""
+    return f"{layout.job_prefix(job_id)}pieces/{index}.json"
+
+
+@dataclass(frozen=True)
+class PieceResult:
+    transcript: Transcript  # timestamps from the file's start
+    speech_s: float  # speech seconds within the piece's core range
+    transcribe_s: float
+
+
+class Transcription:
+    """The use case on its ports; ``process`` takes one request's message body."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        blobs: Blobs,
+        publisher: Publisher,
+        events: EventSink,
+        models: ModelCache,
+        task: TaskIdentity,
+        max_attempts: int,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.pieces = ShardStore(store.documents)
+        self.blobs = blobs
+        self.results = ResultWriter(blobs, settings.results_bucket)
+        self.publisher = publisher
+        self.events = events
+        self.models = models
+        self.task = task
+        self.max_attempts = max_attempts
+        self.claimed: str | None = None  # the job this worker holds the lease of, while it works on it
+        self.working: tuple[str, int] | None = None  # the (job, piece) this worker transcribes now
+
+    def renew(self, job_id: str) -> None:
+        """Keep this worker's claims alive (the worker's heartbeat calls it): the piece it works on
+        and, through it, the job's lease; the job's lease as its holder while it works on a job it claimed."""
+        working = self.working
+        if working is not None and working[0] == job_id:
+            self.pieces.renew(job_id, working[1], self.task.worker, self.settings.lease_s)
+            self.store.keep_alive(job_id, self.settings.lease_s)
+        if self.claimed == job_id:
+            self.store.renew_lease(job_id, self.task.worker, self.settings.lease_s)
+
+    def process(self, payload: bytes) -> Outcome:
+        try:
+            request = TranscriptionRequest.from_json(payload)
+        except PermanentError as err:
+            log.error("malformed request dropped", extra=fields(code=err.code.value, reason=err.message))
+            return Outcome.DONE
+        return self.transcribe(request)
+
+    def transcribe(self, request: TranscriptionRequest) -> Outcome:
+        """Work on the job (or the piece) ``request`` names; what to do with its message."""
+        if request.shard is not None:
+            return self._take_piece(request, request.shard)
+        claim = self.store.claim(request.job_id, self.task.worker, self.settings.lease_s)
+        if claim.outcome is ClaimOutcome.FINISHED:
+            if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
+                # An earlier attempt may have died between the transition and the notes request.
+                self._request_notes(request.job_id)
+            log.info("request for a finished job dropped", extra=fields(job_id=request.job_id))
+            return Outcome.DONE
+        if claim.outcome is ClaimOutcome.BUSY:
+            return Outcome.RETRY_LATER
+        assert claim.job is not None
+        if not self._within_attempts(request.job_id, claim.job.attempts):
+            return Outcome.DONE
+        self.events.emit(
+            make_event(
+                "job.started",
+                request.job_id,
+                SOURCE,
+                {"attempt": claim.job.attempts, "worker": self.task.worker},
+                discriminator=str(claim.job.attempts),
+            )
+        )
+        self.claimed = request.job_id
+        try:
+            self._plan_and_start(request, claim.job)
+        except PermanentError as err:
+            self.fail(request.job_id, err.code, err.message)
+        finally:
+            self.claimed = None
+        return Outcome.DONE
+
+    def _within_attempts(self, job_id: str, attempts: int) -> bool:
+        """The one attempts rule, for jobs and pieces alike: past ``max_attempts`` the job fails."""
+        if attempts <= self.max_attempts:
+            return True
+        self.fail(job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {self.max_attempts} attempts")
+        log.critical("job failed after exhausting retries", extra=fields(job_id=job_id, alert=True))
+        return False
+
+    def pieces_for(self, duration_s: float) -> int:
+        """How many pieces: one per task, each at least half of ``shard_min_s`` long; 1 = no split."""
+        count = self.task.count
+        return 1 if count < 2 else min(count, max_pieces(duration_s, self.settings.shard_min_s))
+
+    def _plan_and_start(self, request: TranscriptionRequest, job: Job) -> None:
+        started_at, timings = time.time(), dict[str, float]()
+        audio = fetch_and_decode(self.blobs, request, self.settings.max_duration_s, timings)
+        mark = time.monotonic()
+        plan = self.pieces.plan(request.job_id) or self._new_plan(job, audio, started_at)  # an earlier attempt's stays
+        overlap = int(self.settings.shard_overlap_s * plan.rate)
+
+        def piece_audio(index: int) -> PieceAudio:
+            return cut(audio, max(0, plan.cuts[index] - overlap), min(audio.samples.shape[0], plan.cuts[index + 1] + overlap))
+
+        if plan.pieces == 1:
+            result = self._transcribe_piece(request, plan, 0, piece_audio(0))
+            self._complete(request, plan, [result.transcript], result.speech_s, result.transcribe_s, {**timings}, started_at)
+            return
+        with telemetry.span("plan", **{"mixscribe.pieces": plan.pieces}):
+            for index in range(1, plan.pieces):
+                save_piece_audio(self.blobs, self.settings.results_bucket, request.job_id, index, piece_audio(index))
+            timings["plan_s"] = time.monotonic() - mark
+            plan = self.pieces.save_plan(request.job_id, replace(plan, timings={**plan.timings, **timings}))
+            topic = self.settings.topic_path(self.settings.requests_topic)
+            for index in range(1, plan.pieces):
+                publish_request(self.publisher, topic, replace(request, shard=index).to_json(), request.job_id)
+        log.info(
+            "long job split",
+            extra=fields(job_id=request.job_id, pieces=plan.pieces, cuts_s=[c / plan.rate for c in plan.cuts]),
+        )
+        self._work_on_piece(request, plan, 0, lambda: piece_audio(0))
+
+    def _new_plan(self, job: Job, audio: DecodedAudio, started_at: float) -> Plan:
+        count = self.pieces_for(audio.duration_s)
+        cuts = [0] + [end for _, end in plan_bounds(audio.samples, MODEL_RATE, count)]
+        return Plan(count, cuts, MODEL_RATE, base_metrics(job, audio), self.task.worker, started_at)
+
+    def _take_piece(self, request: TranscriptionRequest, index: int) -> Outcome:
+        """A piece request: the job must still be in transcription, its plan saved."""
+        plan = self.pieces.plan(request.job_id)
+        job = self.store.get(request.job_id)
+        if plan is None or job is None or job.status not in (JobStatus.QUEUED, JobStatus.TRANSCRIBING) or index >= plan.pieces:
+            log.info("piece of a finished or missing job dropped", extra=fields(job_id=request.job_id, piece=index))
+            return Outcome.DONE
+        bucket = self.settings.results_bucket
+        try:
+            if not self._work_on_piece(request, plan, index, lambda: load_piece_audio(self.blobs, bucket, request.job_id, index)):
+                return Outcome.RETRY_LATER
+        except PermanentError as err:
+            self.fail(request.job_id, err.code, err.message)
+        return Outcome.DONE
+
+    def _work_on_piece(self, request: TranscriptionRequest, plan: Plan, index: int, samples: Callable[[], PieceAudio]) -> bool:
+        """Claim piece ``index``, transcribe it, record it, complete the job if it was the last; False
+        when another worker holds the piece."""
+        claim = self.pieces.claim(request.job_id, index, self.task.worker, self.settings.lease_s)
+        if claim.outcome is ClaimOutcome.BUSY:
+            return False
+        if claim.outcome is ClaimOutcome.CLAIMED:
+            if not self._within_attempts(request.job_id, claim.attempts):
+                return True
+            self.working = (request.job_id, index)
+            try:
+                self.store.keep_alive(request.job_id, self.settings.lease_s)
+                result = self._transcribe_piece(request, plan, index, samples())
+                uri = self.results.write(piece_path(request.job_id, index), result.transcript.to_json(), "application/json")
+                self.pieces.finish(request.job_id, index, uri, result.speech_s, round(result.transcribe_s, 3))
+            finally:
+                self.working = None
+        self._try_stitch(request, plan)
+        return True
+
+    def _transcribe_piece(self, request: TranscriptionRequest, plan: Plan, index: int, piece: PieceAudio) -> PieceResult:
+        started = time.monotonic()
+        transcript, speech_s = self.model_pass(request, piece)
+        elapsed = time.monotonic() - started
+        low, high = plan.cuts[index], plan.cuts[index + 1]
+        core_share = (high - low) / max(1, piece.samples.shape[0])
+        if plan.pieces > 1:
+            log.info(
+                "piece transcribed",
+                extra=fields(
+                    job_id=request.job_id,
+                    piece=index,
+                    seconds=round(piece.samples.shape[0] / plan.rate, 2),
+                    transcribe_s=round(elapsed, 3),
+                ),
+            )
+        return PieceResult(shift(transcript, piece.offset / plan.rate), speech_s * min(1.0, core_share), elapsed)
+
+    def model_pass(self, request: TranscriptionRequest, piece: PieceAudio) -> tuple[Transcript, float]:
+        """The transcript of ``piece`` (per speaker when the request names the channels)."""
+        model = self.models.get(request.options.model)
+        speakers = request.options.channels
+        channels = piece.channel_samples
+        with telemetry.span("model", **{"mixscribe.model": request.options.model, "mixscribe.shard": request.shard}):
+            if len(speakers) > 1 and channels is not None and channels.shape[0] >= len(speakers):
+                return transcribe_channels(model, request.job_id, channels, speakers, request.options, self.settings.beam_size)
+            return model.transcribe(request.job_id, piece.samples, request.options, self.settings.beam_size)
+
+    def _try_stitch(self, request: TranscriptionRequest, plan: Plan) -> None:
+        """Complete a many-piece job when every piece is done (one caller wins the right to)."""
+        pieces = self.pieces.pieces(request.job_id)
+        if len(pieces) < plan.pieces or any(p.get("state") != "done" for p in pieces.values()):
+            return
+        if not self.pieces.begin_stitch(request.job_id, self.task.worker, self.settings.lease_s):
+            return
+        bucket = self.settings.results_bucket
+        transcripts = [
+            Transcript.from_dict(json.loads(self.blobs.read(bucket, piece_path(request.job_id, k)))) for k in range(plan.pieces)
+        ]
+        transcribe_s = max(float(p.get("transcribe_s", 0.0)) for p in pieces.values())  # the pieces ran side by side
+        speech_s = sum(float(p.get("speech_s", 0.0)) for p in pieces.values())
+        self._complete(request, plan, transcripts, speech_s, transcribe_s, dict(plan.timings), plan.started_at)
+        for k in range(plan.pieces):  # the pieces served their purpose; readers see only the job's outputs
+            self.blobs.delete(bucket, piece_path(request.job_id, k))
+            self.blobs.delete(bucket, piece_audio_path(request.job_id, k))
+        log.info("long job stitched", extra=fields(job_id=request.job_id, pieces=plan.pieces))
+
+    def _complete(
+        self,
+        request: TranscriptionRequest,
+        plan: Plan,
+        transcripts: list[Transcript],
+        speech_s: float,
+        transcribe_s: float,
+        timings: dict[str, float],
+        started_at: float,
+    ) -> None:
+        """Stitch, write every output, then move the job forward and tell the world (outputs first)."""
+        mark = time.monotonic()
+        if len(transcripts) == 1:
+            merged = transcripts[0]
+        else:
+            merged = stitch(transcripts, [plan.core_s(k) for k in range(plan.pieces)], plan.metrics["duration_s"])
+            timings["stitch_s"] = time.monotonic() - mark
+        timings["transcribe_s"] = transcribe_s
+        mark = time.monotonic()
+        with telemetry.span("write_outputs"):
+            outputs = self.results.transcript(request.job_id, merged)
+        model = self.models.get(request.options.model)
+        metrics = job_metrics(plan.metrics, merged, speech_s, transcribe_s, self.models.placement, model.load_s, self.task)
+        timings["write_s"] = time.monotonic() - mark
+        timings["total_s"] = time.time() - started_at
+        metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        outputs["metrics"] = self.results.metrics(request.job_id, metrics)
+        status = JobStatus.TRANSCRIBED if request.options.notes else JobStatus.DONE
+        summary = {k: metrics[k] for k in SUMMARY_KEYS}
+        try:
+            job = self.store.transition(request.job_id, status, {"outputs": outputs, "metrics": summary})
+        except TransitionRefused:
+            log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
+            return
+        record_metrics(metrics, (job.updated_at - job.created_at).total_seconds())
+        attrs = {
+            **summary,
+            "outputs": outputs,
+            "loudness_lufs": metrics["loudness_lufs"],
+            "clipping_ratio": metrics["clipping_ratio"],
+            "timings": metrics["timings"],
+        }
+        self.events.emit(make_event("job.transcribed", request.job_id, SOURCE, attrs))
+        if status is JobStatus.DONE:
+            self.events.emit(make_event("job.completed", request.job_id, SOURCE, {"status": status.value}))
+        else:
+            self._request_notes(request.job_id)
+        log.info(
+            "job transcribed",
+            extra=fields(job_id=request.job_id, status=status.value, rtf=metrics["real_time_factor"], **timings),
+        )
+
+    def _request_notes(self, job_id: str) -> None:
+        publish_notes_request(self.publisher, self.settings, NotesRequest(job_id))
+
+    def fail(self, job_id: str, code: ErrorCode, message: str) -> None:
+        try:
+            self.store.transition(job_id, JobStatus.FAILED, {"error": {"code": code.value, "message": message}})
+        except TransitionRefused:
+            return
+        log.warning("job failed", extra=fields(job_id=job_id, code=code.value, reason=message))
+        self.events.emit(make_event("job.failed", job_id, SOURCE, {"code": code.value, "message": message}))
