@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mixscribe.event_types import body_of
 from mixscribe.events import make_event
 
 TYPES = ["job.queued", "job.started", "job.transcribed", "job.notes_ready", "job.completed"]
@@ -38,7 +39,11 @@ def synthetic_events(count: int, seed: int = 7) -> list[str]:
                 attrs = {"duration_s": rng.uniform(30, 3600), "real_time_factor": 0.1, "loudness_lufs": rng.uniform(-30, -12)}
             if kind == "job.failed":
                 attrs = {"code": rng.choice(["corrupt_audio", "too_long"])}
-            event = make_event(kind, f"bench{job}", "bench", attrs, str(i), now=at + timedelta(seconds=5 * i)).to_json().decode()
+            event = (
+                make_event(body_of(kind, attrs), f"bench{job}", "bench", str(i), now=at + timedelta(seconds=5 * i))
+                .to_json()
+                .decode()
+            )
             lines.append(event)
             if rng.random() < 0.02:
                 lines.append(event)

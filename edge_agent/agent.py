@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from mixscribe.event_types import EdgeHeartbeat
 from mixscribe.events import EventSink, PubSubEventSink, make_event
 from mixscribe.logs import fields
 
@@ -167,17 +168,16 @@ class Agent:
                 try:
                     self.events.emit(
                         make_event(
-                            "edge.heartbeat",
+                            EdgeHeartbeat(
+                                device=self.config.device_id,
+                                session=status.get("session"),
+                                spool_segments=status["spooled"],
+                                spool_bytes=status["spool_bytes"],
+                                last_upload_at=status["last_upload_at"],
+                                live_peaks_dbfs=status.get("live_peaks_dbfs"),
+                            ),
                             f"edge:{self.config.device_id}",
                             SOURCE,
-                            {
-                                "device": self.config.device_id,
-                                "session": status.get("session"),
-                                "spool_segments": status["spooled"],
-                                "spool_bytes": status["spool_bytes"],
-                                "last_upload_at": status["last_upload_at"],
-                                "live_peaks_dbfs": status.get("live_peaks_dbfs"),
-                            },
                             discriminator=f"{status.get('session')}-{beats}",
                         )
                     )

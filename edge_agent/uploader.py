@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from google.api_core import exceptions as gexc
 
+from mixscribe.event_types import EdgeSegmentUploaded
 from mixscribe.events import EventSink, make_event
 from mixscribe.jobs import job_id_for
 from mixscribe.logs import fields
@@ -152,19 +153,18 @@ class Uploader:
             try:
                 self.events.emit(
                     make_event(
-                        "edge.segment_uploaded",
+                        EdgeSegmentUploaded(
+                            device=self.config.device_id,
+                            session=record.session,
+                            seq=record.seq,
+                            object=name,
+                            size=record.size,
+                            duration_s=round(record.duration_s, 3),
+                            crc32c=record.crc32c,
+                            started_at=record.started_at,
+                        ),
                         job_id,
                         SOURCE,
-                        {
-                            "device": self.config.device_id,
-                            "session": record.session,
-                            "seq": record.seq,
-                            "object": name,
-                            "size": record.size,
-                            "duration_s": round(record.duration_s, 3),
-                            "crc32c": record.crc32c,
-                            "started_at": record.started_at,
-                        },
                     )
                 )
             except Exception as exc:  # events are best effort; the segment is safe in the bucket

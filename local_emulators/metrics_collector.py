@@ -24,12 +24,13 @@ import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
+from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields, setup_logging
 
 log = logging.getLogger("metrics_collector")
 DELTA = metrics_pb2.AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
 Labels = tuple[tuple[str, str], ...]
-WAITING_STATUSES = ("queued", "transcribing", "transcribed", "summarizing")
+WAITING_STATUSES = tuple(status.value for status in JobStatus if not status.terminal)  # the domain's lifecycle
 
 
 @dataclass

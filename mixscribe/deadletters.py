@@ -23,8 +23,10 @@ from datetime import datetime
 
 from . import telemetry, topology
 from .errors import ErrorCode
-from .events import EventSink, make_event
+from .event_types import JobFailed
+from .events import EventSink
 from .jobs import Job, JobStatus, SourceObject, job_id_for
+from .lifecycle import Lifecycle
 from .logs import fields
 from .notifications import UploadNotification
 from .pushed import PushedMessage
@@ -81,6 +83,7 @@ class DeadLetterHandler:
     def __init__(self, store: JobStore, events: EventSink, job_ttl_days: int) -> None:
         self.store = store
         self.events = events
+        self.lifecycle = Lifecycle(store, events, SOURCE)
         self.job_ttl_days = job_ttl_days
 
     def handle(self, letter: DeadLetter) -> bool:
@@ -93,11 +96,9 @@ class DeadLetterHandler:
             if letter.job_id:
                 self._webhook_failed(letter.job_id, message)
         elif letter.job_id:
-            failed = self.store.force_fail(letter.job_id, error)
+            failed = self.lifecycle.force_fail(letter.job_id, ErrorCode.DEAD_LETTERED, message)
             if not failed and letter.upload is not None:
                 failed = self._record_failed_upload(letter.upload, error)
-            if failed:
-                self.events.emit(make_event("job.failed", letter.job_id, SOURCE, error))
         log.critical(
             "message dead-lettered",
             extra=fields(
@@ -120,7 +121,9 @@ class DeadLetterHandler:
         if self.store.deleted_owner(job.job_id) is not None:
             return False
         job.error = error
-        _, created = self.store.create(job)
+        stored, created = self.store.create(job)
+        if created:  # created failed: its creation was the transition
+            self.lifecycle.created(stored, JobFailed(error["code"], error["message"]))
         return created
 
     def _webhook_failed(self, job_id: str, message: str) -> None:

@@ -12,23 +12,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .event_types import BODIES, EventBody, body_of
 from .telemetry import trace_attributes
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # the envelope's; each body type carries its own VERSION in ``schema_version``
 _NAMESPACE = uuid.UUID("6f1c7f4e-3a55-4d3e-9d0e-6a2f0b1f6d11")
-EVENT_TYPES = frozenset(
-    {
-        "job.queued",
-        "job.started",
-        "job.transcribed",
-        "job.notes_ready",
-        "job.completed",
-        "job.failed",
-        "upload.rejected",
-        "edge.segment_uploaded",
-        "edge.heartbeat",
-    }
-)
+EVENT_TYPES = frozenset(BODIES)
 
 
 @dataclass(frozen=True)
@@ -50,21 +39,16 @@ class Event:
     def from_json(cls, data: bytes) -> Event:
         return cls(**json.loads(data))
 
+    def body(self) -> EventBody:
+        """The attributes as this type's dataclass (``mixscribe.event_types``)."""
+        return body_of(self.type, self.attributes)
 
-def make_event(
-    event_type: str,
-    job_id: str,
-    source: str,
-    attributes: dict[str, Any] | None = None,
-    discriminator: str = "",
-    now: datetime | None = None,
-) -> Event:
-    """An event whose id is stable for the same (type, job, discriminator)."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    event_id = str(uuid.uuid5(_NAMESPACE, f"{event_type}|{job_id}|{discriminator}"))
+
+def make_event(body: EventBody, job_id: str, source: str, discriminator: str = "", now: datetime | None = None) -> Event:
+    """The event carrying ``body``; its id is stable for the same (type, job, discriminator)."""
+    event_id = str(uuid.uuid5(_NAMESPACE, f"{body.TYPE}|{job_id}|{discriminator}"))
     occurred = (now or datetime.now(UTC)).isoformat()
-    return Event(event_id, event_type, job_id, occurred, source, SCHEMA_VERSION, dict(attributes or {}))
+    return Event(event_id, body.TYPE, job_id, occurred, source, body.VERSION, body.attributes())
 
 
 class EventSink(Protocol):

@@ -17,8 +17,10 @@ from . import telemetry
 from .config import Settings
 from .dispatch import Dispatcher
 from .errors import ErrorCode, PermanentError, TransientError
-from .events import EventSink, make_event
+from .event_types import JobQueued, UploadRejected
+from .events import EventSink
 from .jobs import Job, JobStatus, SourceObject
+from .lifecycle import Lifecycle
 from .logs import fields
 from .notifications import StorageObjectData
 from .ports import BlobMissing, Blobs, Publisher
@@ -50,6 +52,7 @@ class Intake:
         self.blobs = blobs
         self.publisher = publisher
         self.events = events
+        self.lifecycle = Lifecycle(store, events, SOURCE)
         self.dispatcher = dispatcher
 
     def handle(self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None) -> Job | None:
@@ -114,14 +117,7 @@ class Intake:
                 "upload rejected",
                 extra=fields(job_id=job.job_id, object=job.source.uri, code=err.code.value, reason=err.message),
             )
-            self.events.emit(
-                make_event(
-                    "upload.rejected",
-                    job.job_id,
-                    SOURCE,
-                    {"code": err.code.value, "message": err.message, "object": job.source.uri, "owner": job.owner},
-                )
-            )
+            self.lifecycle.created(stored, UploadRejected(err.code.value, err.message, job.source.uri, job.owner))
         return stored
 
     def _resume(self, job: Job) -> Job:
@@ -149,24 +145,10 @@ class Intake:
         assert job.options is not None
         request = TranscriptionRequest(job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options)
         topic = self.settings.topic_path(self.settings.requests_topic)
-        queued_at = utcnow()  # before the request exists: a worker's job.started can never precede it
         publish_request(self.publisher, topic, request.to_json(), job.job_id)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})
-        self.events.emit(
-            make_event(
-                "job.queued",
-                job.job_id,
-                SOURCE,
-                {
-                    "owner": job.owner,
-                    "object": job.source.uri,
-                    "size": job.source.size,
-                    "options": job.options.public_dict(),
-                    "probe": job.probe,
-                },
-                now=queued_at,
-            )
-        )
+        # stamped with the job's creation (its transition to queued), so no job.started can precede it
+        self.lifecycle.created(job, JobQueued(job.owner, job.source.uri, job.source.size, job.options.public_dict(), job.probe))
 
     def dispatch(self) -> None:
         """Size an execution to the backlog (``mixscribe.dispatch``), unless workers start some other way."""

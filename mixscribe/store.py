@@ -31,6 +31,7 @@ class ClaimOutcome(str, Enum):
     CLAIMED = "claimed"  # this worker owns the job until its lease ends
     BUSY = "busy"  # another worker holds a live lease: try again later
     FINISHED = "finished"  # the job is past transcription or gone: drop the request
+    EXHAUSTED = "exhausted"  # claimed past the attempts limit, so the job failed (``Lifecycle.start``)
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,16 @@ class JobStore:
             },
         )
 
-    def update_fields(self, job_id: str, values: dict[str, Any]) -> None:
+    def update_fields(self, job_id: str, values: dict[str, Any], now: datetime | None = None) -> None:
         """Set bookkeeping fields that do not change the status."""
-        self.documents.update(_job(job_id), {**values, "updated_at": utcnow()})
+        self.documents.update(_job(job_id), {**values, "updated_at": now or utcnow()})
 
-    def transition(self, job_id: str, new_status: JobStatus, values: dict[str, Any] | None = None) -> Job:
-        """Move a job to ``new_status`` in a transaction; ``TransitionRefused`` if that goes backwards."""
-        job = self._mutate(job_id, lambda job: self._transition_values(job, new_status, values or {}))
+    def transition(
+        self, job_id: str, new_status: JobStatus, values: dict[str, Any] | None = None, now: datetime | None = None
+    ) -> Job:
+        """Move a job to ``new_status`` in a transaction, at ``now``; ``TransitionRefused`` if that goes backwards.
+        (``mixscribe.lifecycle`` moves jobs: it reports each transition with its event.)"""
+        job = self._mutate(job_id, lambda job: self._transition_values(job, new_status, values or {}), now)
         telemetry.JOBS.add(1, {"status": new_status.value})
         return job
 
@@ -185,24 +189,26 @@ class JobStore:
 
         self.documents.compare_and_set(_job(job_id), decide)
 
-    def _mutate(self, job_id: str, compute: Callable[[Job], dict[str, Any]]) -> Job:
-        return Job.from_document(self._transact(job_id, lambda doc: compute(Job.from_document(doc))))
+    def _mutate(self, job_id: str, compute: Callable[[Job], dict[str, Any]], now: datetime | None = None) -> Job:
+        return Job.from_document(self._transact(job_id, lambda doc: compute(Job.from_document(doc)), now))
 
-    def _transact(self, job_id: str, compute: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        """One transaction on the job's document, stamping ``updated_at``; a missing job refuses."""
+    def _transact(
+        self, job_id: str, compute: Callable[[dict[str, Any]], dict[str, Any]], now: datetime | None = None
+    ) -> dict[str, Any]:
+        """One transaction on the job's document, stamping ``updated_at`` (``now``); a missing job refuses."""
         try:
-            return self.documents.transact(_job(job_id), lambda doc: {**compute(doc), "updated_at": utcnow()})
+            return self.documents.transact(_job(job_id), lambda doc: {**compute(doc), "updated_at": now or utcnow()})
         except DocumentMissing as exc:
             raise TransitionRefused(f"job {job_id} does not exist") from exc
 
-    def force_fail(self, job_id: str, error: dict[str, str]) -> bool:
+    def force_fail(self, job_id: str, error: dict[str, str], now: datetime | None = None) -> bool:
         """Fail a job that is not terminal, without parsing the document (it may be what poisoned
         the request). True when this call failed it; ``False`` when it is terminal or gone."""
 
         def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
             if doc is None or doc.get("status") in TERMINAL_VALUES:
                 return None
-            return {"status": JobStatus.FAILED.value, "error": error, "lease": None, "updated_at": utcnow()}
+            return {"status": JobStatus.FAILED.value, "error": error, "lease": None, "updated_at": now or utcnow()}
 
         failed = self.documents.compare_and_set(_job(job_id), decide)
         if failed:

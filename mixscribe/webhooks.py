@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings
-from .jobs import Job
+from .event_types import JobCompleted, JobFailed
+from .jobs import Job, JobStatus
 from .logs import fields
 from .safe_http import FetchFailed, UrlRefused, request
 from .store import JobStore, utcnow
@@ -69,7 +70,7 @@ def verify(secret: bytes, header: str, body: bytes, now: float | None = None, to
 def payload_for(job: Job, event_type: str, event_id: str) -> dict[str, Any]:
     return {
         "event_id": event_id,
-        "type": "job.completed" if job.status.value == "done" else "job.failed",
+        "type": JobCompleted.TYPE if job.status is JobStatus.DONE else JobFailed.TYPE,
         "event": event_type,
         "job_id": job.job_id,
         "status": job.status.value,

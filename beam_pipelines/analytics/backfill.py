@@ -13,12 +13,14 @@ from typing import Any
 
 import apache_beam as beam
 
+from mixscribe.jobs import JobStatus
+
 
 def job_row_from_results(metrics: dict[str, Any], notes: dict[str, Any] | None, finished_at: Any) -> dict[str, Any]:
     usage = (notes or {}).get("usage") or {}
     return {
         "job_id": metrics["job_id"],
-        "status": "done" if notes else "transcribed",
+        "status": (JobStatus.DONE if notes else JobStatus.TRANSCRIBED).value,
         "model": metrics.get("model"),
         "language": metrics.get("language"),
         "created_at": finished_at,

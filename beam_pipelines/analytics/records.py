@@ -12,19 +12,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mixscribe.event_types import (
+    BODIES,
+    JobFailed,
+    JobNotesReady,
+    JobQueued,
+    JobStarted,
+    JobTranscribed,
+    UploadRejected,
+    body_of,
+)
 from mixscribe.events import EVENT_TYPES
 from mixscribe.jobs import JobStatus, status_rank
 
-TERMINAL_TYPES = {"job.completed", "job.failed", "upload.rejected"}
-STATUS_RANK = {status.value: status_rank(status) for status in JobStatus}  # the domain's lifecycle, not a copy
-_STATUS_OF = {
-    "job.queued": "queued",
-    "job.started": "transcribing",
-    "job.transcribed": "transcribed",
-    "job.completed": "done",
-    "job.failed": "failed",
-    "upload.rejected": "failed",
-}
+# the domain's lifecycle and the events' own declarations, not copies
+STATUS_RANK = {status.value: status_rank(status) for status in JobStatus}
+_STATUS_OF = {kind: body.STATUS.value for kind, body in BODIES.items() if body.STATUS is not None}
+TERMINAL_TYPES = {kind for kind, body in BODIES.items() if body.STATUS is not None and body.STATUS.terminal}
 
 
 class InvalidEvent(ValueError):
@@ -112,9 +116,10 @@ class JobFold:
             self.times["completed_at"] = _min(self.times.get("completed_at"), at)
         if kind in _STATUS_OF:
             self.status, self.status_at = _later_status((self.status, self.status_at), (_STATUS_OF[kind], at))
-        self.fields.update(_fields_of(kind, attrs))
-        if kind == "job.started":
-            self.attempts = max(self.attempts, int(attrs.get("attempt") or 1))
+        body = body_of(kind, attrs)
+        self.fields.update(_fields_of(body))
+        if isinstance(body, JobStarted):
+            self.attempts = max(self.attempts, int(body.attempt or 1))
         return self
 
     def merge(self, other: JobFold) -> JobFold:
@@ -130,7 +135,7 @@ class JobFold:
 
     @property
     def finished(self) -> bool:
-        return self.status in ("done", "failed")
+        return JobStatus(self.status).terminal
 
     def row(self) -> dict[str, Any]:
         t = self.times
@@ -186,35 +191,38 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _fields_of(kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    if kind == "job.queued":
-        options = attrs.get("options") or {}
-        return {
-            "owner": attrs.get("owner"),
-            "model": options.get("model"),
-            "priority": options.get("priority"),
-            "language": options.get("language") if options.get("language") != "auto" else None,
-        }
-    if kind == "upload.rejected":
-        return {"owner": attrs.get("owner"), "error_code": attrs.get("code")}
-    if kind == "job.failed":
-        return {"error_code": attrs.get("code")}
-    if kind == "job.transcribed":
-        return {
-            "audio_duration_s": attrs.get("duration_s"),
-            "language": attrs.get("language"),
-            "word_count": attrs.get("word_count"),
-            "real_time_factor": attrs.get("real_time_factor"),
-            "speech_ratio": attrs.get("speech_ratio"),
-            "loudness_lufs": attrs.get("loudness_lufs"),
-            "clipping_ratio": attrs.get("clipping_ratio"),
-        }
-    if kind == "job.notes_ready":
-        usage = attrs.get("usage") or {}
-        return {
-            "notes_generator": attrs.get("generator"),
-            "llm_prompt_tokens": usage.get("prompt_tokens"),
-            "llm_completion_tokens": usage.get("completion_tokens"),
-            "llm_cost_usd": attrs.get("cost_usd"),
-        }
+def _fields_of(body: object) -> dict[str, Any]:
+    """The ``jobs`` columns an event's typed body fills."""
+    match body:
+        case JobQueued(owner=owner, options=options):
+            options = options or {}
+            language = options.get("language")
+            return {
+                "owner": owner,
+                "model": options.get("model"),
+                "priority": options.get("priority"),
+                "language": language if language != "auto" else None,
+            }
+        case UploadRejected(owner=owner, code=code):
+            return {"owner": owner, "error_code": code}
+        case JobFailed(code=code):
+            return {"error_code": code}
+        case JobTranscribed():
+            return {
+                "audio_duration_s": body.duration_s,
+                "language": body.language,
+                "word_count": body.word_count,
+                "real_time_factor": body.real_time_factor,
+                "speech_ratio": body.speech_ratio,
+                "loudness_lufs": body.loudness_lufs,
+                "clipping_ratio": body.clipping_ratio,
+            }
+        case JobNotesReady():
+            usage = body.usage or {}
+            return {
+                "notes_generator": body.generator,
+                "llm_prompt_tokens": usage.get("prompt_tokens"),
+                "llm_completion_tokens": usage.get("completion_tokens"),
+                "llm_cost_usd": body.cost_usd,
+            }
     return {}

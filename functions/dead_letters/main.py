@@ -12,12 +12,12 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from mixscribe import gcp, telemetry
+from mixscribe import gcp
 from mixscribe.config import Settings
 from mixscribe.deadletters import DeadLetter, DeadLetterHandler
 from mixscribe.events import PubSubEventSink
-from mixscribe.logs import fields, setup_logging
-from mixscribe.pushed import PushedMessage
+from mixscribe.logs import setup_logging
+from mixscribe.pushed import PubSubFunction
 from mixscribe.store import JobStore
 
 setup_logging("dead_letters")
@@ -35,14 +35,16 @@ def handler() -> DeadLetterHandler:
     )
 
 
+HANDLER = PubSubFunction(
+    "dead_letters",
+    DeadLetter.from_message,
+    lambda letter, _: handler().handle(letter),
+    span="dead_letter",
+    job_id=lambda letter: letter.job_id,
+    malformed_level=logging.CRITICAL,  # an unreadable dead letter is still a loss: alert
+)
+
+
 @functions_framework.cloud_event
 def on_dead_letter(cloud_event: CloudEvent) -> None:
-    try:
-        message = PushedMessage.from_cloud_event(cloud_event)
-    except ValueError as exc:
-        log.critical("unreadable dead letter dropped", extra=fields(alert=True, id=cloud_event["id"], reason=str(exc)))
-        return
-    letter = DeadLetter.from_message(message)
-    with telemetry.span("dead_letter", telemetry.traceparent_from(message.attributes), **{"mixscribe.job_id": letter.job_id}):
-        handler().handle(letter)
-    telemetry.flush()
+    HANDLER(cloud_event)

@@ -13,16 +13,15 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from mixscribe import gcp, telemetry
+from mixscribe import gcp
 from mixscribe.config import Settings
-from mixscribe.errors import PermanentError
 from mixscribe.events import PubSubEventSink
 from mixscribe.logs import fields, setup_logging
 from mixscribe.notes.circuit import CircuitBreaker
 from mixscribe.notes.llm import LLMConfig, NotesLLM
 from mixscribe.notes.service import NotesService
 from mixscribe.notes.step import NotesCache, NotesStep
-from mixscribe.pushed import PushedMessage
+from mixscribe.pushed import PubSubFunction, PushedMessage
 from mixscribe.requests import NotesRequest
 from mixscribe.store import JobStore
 
@@ -48,19 +47,17 @@ def notes_step() -> NotesStep:
     )
 
 
+def _handle(request: NotesRequest, message: PushedMessage) -> None:
+    job = notes_step().handle(request.job_id, force=request.force)
+    if job is not None:
+        log.info("notes request handled", extra=fields(job_id=job.job_id, status=job.status.value))
+
+
+HANDLER = PubSubFunction(
+    "notes", lambda message: NotesRequest.from_json(message.data), _handle, span="notes", job_id=lambda r: r.job_id
+)
+
+
 @functions_framework.cloud_event
 def on_notes_request(cloud_event: CloudEvent) -> None:
-    try:
-        message = PushedMessage.from_cloud_event(cloud_event)
-        request = NotesRequest.from_json(message.data)
-    except (PermanentError, ValueError) as exc:
-        log.error("malformed notes request dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
-        return
-    parent = telemetry.traceparent_from(message.attributes)
-    try:
-        with telemetry.span("notes", parent, **{"mixscribe.job_id": request.job_id}):
-            job = notes_step().handle(request.job_id, force=request.force)
-            if job is not None:
-                log.info("notes request handled", extra=fields(job_id=job.job_id, status=job.status.value))
-    finally:
-        telemetry.flush()
+    HANDLER(cloud_event)

@@ -22,7 +22,7 @@ from mixscribe.gcp.cloud_run_launcher import launcher_for
 from mixscribe.intake import Intake
 from mixscribe.logs import fields, setup_logging
 from mixscribe.notifications import UploadNotification
-from mixscribe.pushed import PushedMessage
+from mixscribe.pushed import PubSubFunction, PushedMessage
 from mixscribe.store import JobStore
 
 setup_logging("on_upload")
@@ -45,19 +45,21 @@ def intake() -> Intake:
     )
 
 
+def _notification(message: PushedMessage) -> UploadNotification | None:
+    notification = UploadNotification.from_message(message)
+    if notification is None:
+        log.warning("unexpected notification ignored", extra=fields(type=message.attributes.get("eventType")))
+    return notification
+
+
+def _handle(notification: UploadNotification, message: PushedMessage) -> None:
+    intake().handle(notification.object, notification.event_time, telemetry.traceparent_from(message.attributes))
+
+
+HANDLER = PubSubFunction("on_upload", _notification, _handle)  # intake opens its span under the job's own trace
+
+
 @functions_framework.cloud_event
 def on_upload(cloud_event: CloudEvent) -> None:
     """Entry point: one object notification."""
-    try:
-        message = PushedMessage.from_cloud_event(cloud_event)
-        notification = UploadNotification.from_message(message)
-    except ValueError as exc:
-        log.error("malformed storage notification dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
-        return
-    if notification is None:
-        log.warning("unexpected notification ignored", extra=fields(type=message.attributes.get("eventType")))
-        return
-    try:
-        intake().handle(notification.object, notification.event_time, telemetry.traceparent_from(message.attributes))
-    finally:
-        telemetry.flush()
+    HANDLER(cloud_event)

@@ -9,16 +9,16 @@ checks again). Returning acknowledges; raising (Firestore unavailable) asks for 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from mixscribe import gcp, telemetry, topology
+from mixscribe import gcp, topology
 from mixscribe.config import Settings
+from mixscribe.events import Event
 from mixscribe.logs import fields, setup_logging
-from mixscribe.pushed import PushedMessage
+from mixscribe.pushed import PubSubFunction, PushedMessage
 from mixscribe.store import JobStore
 from mixscribe.webhooks import WebhookSender, webhook_secret
 
@@ -32,31 +32,28 @@ def sender() -> WebhookSender:
     return WebhookSender(settings, JobStore(gcp.documents(settings)), webhook_secret(settings))
 
 
+def _event(message: PushedMessage) -> Event | None:
+    """The job event, if it is one webhooks are sent for (the emulator ignores the subscription's filter)."""
+    if message.attributes.get("type") not in topology.WEBHOOK_EVENT_TYPES:
+        return None
+    try:
+        return Event.from_json(message.data)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a job event: {exc}") from exc
+
+
+def _handle(event: Event, message: PushedMessage) -> None:
+    webhooks = sender()
+    job = webhooks.store.get(event.job_id)
+    if job is None:
+        return
+    state = webhooks.deliver(job, event.type, event.event_id)
+    log.info("job event handled", extra=fields(job_id=event.job_id, type=event.type, webhook=state))
+
+
+HANDLER = PubSubFunction("webhooks", _event, _handle, span="webhook", job_id=lambda event: event.job_id)
+
+
 @functions_framework.cloud_event
 def on_job_event(cloud_event: CloudEvent) -> None:
-    try:
-        message = PushedMessage.from_cloud_event(cloud_event)
-    except ValueError as exc:
-        log.error("malformed job event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
-        return
-    attributes = message.attributes
-    if attributes.get("type") not in topology.WEBHOOK_EVENT_TYPES:
-        return
-    try:
-        event = json.loads(message.data)
-        job_id, event_type, event_id = str(event["job_id"]), str(event["type"]), str(event["event_id"])
-    except (ValueError, KeyError, TypeError) as exc:
-        log.error("malformed job event dropped", extra=fields(id=cloud_event["id"], reason=str(exc)))
-        return
-    webhooks = sender()
-    try:
-        with telemetry.span(
-            "webhook", telemetry.traceparent_from(attributes), **{"mixscribe.job_id": job_id, "mixscribe.event": event_type}
-        ):
-            job = webhooks.store.get(job_id)
-            if job is None:
-                return
-            state = webhooks.deliver(job, event_type, event_id)
-            log.info("job event handled", extra=fields(job_id=job_id, type=event_type, webhook=state))
-    finally:
-        telemetry.flush()  # in every path, the early return for a deleted job too
+    HANDLER(cloud_event)

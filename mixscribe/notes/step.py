@@ -19,8 +19,10 @@ from typing import Any
 from .. import layout, telemetry
 from ..config import Settings
 from ..errors import TransitionRefused
-from ..events import EventSink, make_event
+from ..event_types import JobCompleted, JobNotesReady
+from ..events import EventSink
 from ..jobs import Job, JobStatus
+from ..lifecycle import Lifecycle
 from ..logs import fields
 from ..ports import Blobs, Documents
 from ..store import JobStore
@@ -72,6 +74,7 @@ class NotesStep:
         self.store = store
         self.blobs = blobs
         self.events = events
+        self.lifecycle = Lifecycle(store, events, SOURCE)
         self.service = service
         self.cache = cache
 
@@ -83,7 +86,7 @@ class NotesStep:
         resummarize = force and job.status is JobStatus.DONE and "json" in job.outputs
         if job.status is JobStatus.TRANSCRIBED:
             try:
-                job = self.store.transition(job_id, JobStatus.SUMMARIZING)
+                job = self.lifecycle.move(job_id, JobStatus.SUMMARIZING)
             except TransitionRefused:
                 return self.store.get(job_id)
         elif job.status is not JobStatus.SUMMARIZING and not resummarize:
@@ -92,33 +95,33 @@ class NotesStep:
         transcript = json.loads(self.blobs.read(self.settings.results_bucket, layout.transcript_path(job_id, "json")))
         result, transcript_sha, cache_hit = self._notes(transcript)
         outputs = self._write(job_id, transcript_sha, result)
-        summary = {
-            "generator": result.generator,
-            "model": result.model,
-            "prompt_version": PROMPT_VERSION,
-            "usage": asdict(result.usage),
-            "cost_usd": result.cost_usd,
-            "cache_hit": cache_hit,
-            "fallback_reason": result.fallback_reason,
-        }
+        ready = JobNotesReady(
+            generator=result.generator,
+            model=result.model,
+            prompt_version=PROMPT_VERSION,
+            usage=asdict(result.usage),
+            cost_usd=result.cost_usd,
+            cache_hit=cache_hit,
+            fallback_reason=result.fallback_reason,
+            outputs=outputs,
+        )
+        summary = {key: value for key, value in ready.attributes().items() if key != "outputs"}
+        discriminator = f"{result.generator}:{transcript_sha[:12]}"
+        values = {"outputs": {**job.outputs, **outputs}, "notes": summary}
         if resummarize:
-            self.store.update_fields(job_id, {"outputs": {**job.outputs, **outputs}, "notes": summary})
+            self.lifecycle.announce(job_id, values, ready, discriminator)
         else:
             try:
-                job = self.store.transition(job_id, JobStatus.DONE, {"outputs": {**job.outputs, **outputs}, "notes": summary})
+                job = self.lifecycle.move(
+                    job_id,
+                    JobStatus.DONE,
+                    values,
+                    ready,
+                    JobCompleted(JobStatus.DONE.value),
+                    discriminators={JobNotesReady.TYPE: discriminator},
+                )
             except TransitionRefused:
                 return self.store.get(job_id)
-        self.events.emit(
-            make_event(
-                "job.notes_ready",
-                job_id,
-                SOURCE,
-                {**summary, "outputs": outputs},
-                discriminator=f"{result.generator}:{transcript_sha[:12]}",
-            )
-        )
-        if not resummarize:
-            self.events.emit(make_event("job.completed", job_id, SOURCE, {"status": JobStatus.DONE.value}))
         log.info("notes written", extra=fields(job_id=job_id, generator=result.generator, cache_hit=cache_hit))
         return self.store.get(job_id)
 

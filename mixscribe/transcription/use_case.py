@@ -27,8 +27,10 @@ from mixscribe.audio import MODEL_RATE, DecodedAudio
 from mixscribe.config import Settings
 from mixscribe.dispatch import max_pieces
 from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
-from mixscribe.events import EventSink, make_event
+from mixscribe.event_types import JobCompleted, JobTranscribed
+from mixscribe.events import EventSink
 from mixscribe.jobs import Job, JobStatus
+from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
 from mixscribe.requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
@@ -75,6 +77,7 @@ class Transcription:
     ) -> None:
         self.settings = settings
         self.store = store
+        self.lifecycle = Lifecycle(store, events, SOURCE)
         self.pieces = ShardStore(store.documents)
         self.blobs = blobs
         self.results = ResultWriter(blobs, settings.results_bucket)
@@ -108,7 +111,7 @@ class Transcription:
         """Work on the job (or the piece) ``request`` names; what to do with its message."""
         if request.shard is not None:
             return self._take_piece(request, request.shard)
-        claim = self.store.claim(request.job_id, self.task.worker, self.settings.lease_s)
+        claim = self.lifecycle.start(request.job_id, self.task.worker, self.settings.lease_s, self.max_attempts)
         if claim.outcome is ClaimOutcome.FINISHED:
             if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
                 # An earlier attempt may have died between the transition and the notes request.
@@ -117,34 +120,17 @@ class Transcription:
             return Outcome.DONE
         if claim.outcome is ClaimOutcome.BUSY:
             return Outcome.RETRY_LATER
-        assert claim.job is not None
-        if not self._within_attempts(request.job_id, claim.job.attempts):
+        if claim.outcome is ClaimOutcome.EXHAUSTED:
             return Outcome.DONE
-        self.events.emit(
-            make_event(
-                "job.started",
-                request.job_id,
-                SOURCE,
-                {"attempt": claim.job.attempts, "worker": self.task.worker},
-                discriminator=str(claim.job.attempts),
-            )
-        )
+        assert claim.job is not None
         self.claimed = request.job_id
         try:
             self._plan_and_start(request, claim.job)
         except PermanentError as err:
-            self.fail(request.job_id, err.code, err.message)
+            self.lifecycle.fail(request.job_id, err.code, err.message)
         finally:
             self.claimed = None
         return Outcome.DONE
-
-    def _within_attempts(self, job_id: str, attempts: int) -> bool:
-        """The one attempts rule, for jobs and pieces alike: past ``max_attempts`` the job fails."""
-        if attempts <= self.max_attempts:
-            return True
-        self.fail(job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {self.max_attempts} attempts")
-        log.critical("job failed after exhausting retries", extra=fields(job_id=job_id, alert=True))
-        return False
 
     def pieces_for(self, duration_s: float) -> int:
         """How many pieces: one per task, each at least half of ``shard_min_s`` long; 1 = no split."""
@@ -196,7 +182,7 @@ class Transcription:
             if not self._work_on_piece(request, plan, index, lambda: load_piece_audio(self.blobs, bucket, request.job_id, index)):
                 return Outcome.RETRY_LATER
         except PermanentError as err:
-            self.fail(request.job_id, err.code, err.message)
+            self.lifecycle.fail(request.job_id, err.code, err.message)
         return Outcome.DONE
 
     def _work_on_piece(self, request: TranscriptionRequest, plan: Plan, index: int, samples: Callable[[], PieceAudio]) -> bool:
@@ -206,7 +192,9 @@ class Transcription:
         if claim.outcome is ClaimOutcome.BUSY:
             return False
         if claim.outcome is ClaimOutcome.CLAIMED:
-            if not self._within_attempts(request.job_id, claim.attempts):
+            if claim.attempts > self.max_attempts:  # the job's attempts rule, per piece
+                self.lifecycle.fail(request.job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {self.max_attempts} attempts")
+                log.critical("job failed after exhausting retries", extra=fields(job_id=request.job_id, piece=index, alert=True))
                 return True
             self.working = (request.job_id, index)
             try:
@@ -295,23 +283,21 @@ class Transcription:
         outputs["metrics"] = self.results.metrics(request.job_id, metrics)
         status = JobStatus.TRANSCRIBED if request.options.notes else JobStatus.DONE
         summary = {k: metrics[k] for k in SUMMARY_KEYS}
+        transcribed = JobTranscribed(
+            **summary,
+            loudness_lufs=metrics["loudness_lufs"],
+            clipping_ratio=metrics["clipping_ratio"],
+            outputs=outputs,
+            timings=metrics["timings"],
+        )
+        completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
         try:
-            job = self.store.transition(request.job_id, status, {"outputs": outputs, "metrics": summary})
+            job = self.lifecycle.move(request.job_id, status, {"outputs": outputs, "metrics": summary}, transcribed, *completed)
         except TransitionRefused:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
             return
         record_metrics(metrics, (job.updated_at - job.created_at).total_seconds())
-        attrs = {
-            **summary,
-            "outputs": outputs,
-            "loudness_lufs": metrics["loudness_lufs"],
-            "clipping_ratio": metrics["clipping_ratio"],
-            "timings": metrics["timings"],
-        }
-        self.events.emit(make_event("job.transcribed", request.job_id, SOURCE, attrs))
-        if status is JobStatus.DONE:
-            self.events.emit(make_event("job.completed", request.job_id, SOURCE, {"status": status.value}))
-        else:
+        if status is JobStatus.TRANSCRIBED:
             self._request_notes(request.job_id)
         log.info(
             "job transcribed",
@@ -320,11 +306,3 @@ class Transcription:
 
     def _request_notes(self, job_id: str) -> None:
         publish_notes_request(self.publisher, self.settings, NotesRequest(job_id))
-
-    def fail(self, job_id: str, code: ErrorCode, message: str) -> None:
-        try:
-            self.store.transition(job_id, JobStatus.FAILED, {"error": {"code": code.value, "message": message}})
-        except TransitionRefused:
-            return
-        log.warning("job failed", extra=fields(job_id=job_id, code=code.value, reason=message))
-        self.events.emit(make_event("job.failed", job_id, SOURCE, {"code": code.value, "message": message}))

@@ -16,6 +16,7 @@ from apache_beam.transforms.window import IntervalWindow, TimestampedValue
 
 from beam_pipelines.analytics.records import STATUS_RANK, JobFold, parse_event
 from beam_pipelines.analytics.transforms import BuildJobRows, DedupeEvents, HourlyStats, ParseEvents
+from mixscribe.event_types import JobCompleted, JobFailed, JobNotesReady, JobQueued, JobStarted, JobTranscribed
 from mixscribe.events import make_event
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -29,28 +30,26 @@ def job_events(job: str, start: datetime, owner: str = "alice", fail: bool = Fal
         return start + timedelta(seconds=seconds)
 
     events = [
-        make_event("job.queued", job, "t", {"owner": owner, "options": {"model": "tiny.en", "language": "auto"}}, now=at(0)),
-        make_event("job.started", job, "t", {"attempt": 1}, "1", now=at(2)),
+        make_event(JobQueued(owner=owner, options={"model": "tiny.en", "language": "auto"}), job, "t", now=at(0)),
+        make_event(JobStarted(attempt=1), job, "t", "1", now=at(2)),
     ]
     if fail:
-        events.append(make_event("job.failed", job, "t", {"code": "corrupt_audio"}, now=at(3)))
+        events.append(make_event(JobFailed(code="corrupt_audio"), job, "t", now=at(3)))
     else:
         events += [
             make_event(
-                "job.transcribed",
+                JobTranscribed(duration_s=360.0, word_count=50, loudness_lufs=-20.0, real_time_factor=0.2, speech_ratio=0.9),
                 job,
                 "t",
-                {"duration_s": 360.0, "word_count": 50, "loudness_lufs": -20.0, "real_time_factor": 0.2, "speech_ratio": 0.9},
                 now=at(10),
             ),
             make_event(
-                "job.notes_ready",
+                JobNotesReady(generator="llm", usage={"prompt_tokens": 10, "completion_tokens": 5}, cost_usd=0.001),
                 job,
                 "t",
-                {"generator": "llm", "usage": {"prompt_tokens": 10, "completion_tokens": 5}, "cost_usd": 0.001},
                 now=at(12),
             ),
-            make_event("job.completed", job, "t", {"status": "done"}, now=at(13)),
+            make_event(JobCompleted(status="done"), job, "t", now=at(13)),
         ]
     return [e.to_json() for e in events]
 
@@ -173,10 +172,8 @@ def test_hourly_windows_with_late_and_duplicate_rows():
 
 
 def test_of_two_terminal_events_the_first_reached_wins_in_any_arrival_order():
-    failed = parse_event(
-        make_event("job.failed", "j9", "t", {"code": "retries_exhausted"}, now=T0 + timedelta(seconds=5)).to_json()
-    )
-    completed = parse_event(make_event("job.completed", "j9", "t", {"status": "done"}, now=T0 + timedelta(seconds=9)).to_json())
+    failed = parse_event(make_event(JobFailed(code="retries_exhausted"), "j9", "t", now=T0 + timedelta(seconds=5)).to_json())
+    completed = parse_event(make_event(JobCompleted(status="done"), "j9", "t", now=T0 + timedelta(seconds=9)).to_json())
     queued = parse_event(job_events("j9", T0)[0])
     for order in ([queued, failed, completed], [completed, queued, failed], [failed, completed, queued]):
         fold = JobFold()
