@@ -16,16 +16,18 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from tenacity import RetryCallState, retry_if_result
 
 from .config import Settings
 from .event_types import JobCompleted, JobFailed
 from .jobs import Job, JobStatus
 from .logs import fields
+from .retries import RetryPolicy
 from .safe_http import FetchFailed, UrlRefused, request
 from .store import JobStore, utcnow
 
@@ -85,6 +87,16 @@ class Attempt:
     status: int | None
     error: str
 
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _last_result(state: RetryCallState) -> Attempt:
+    """After the last try: its attempt (recorded on the job), not an exception."""
+    assert state.outcome is not None
+    return cast(Attempt, state.outcome.result())
+
 
 class WebhookSender:
     def __init__(
@@ -128,15 +140,11 @@ class WebhookSender:
         if job.webhook_settled:
             return "skipped"
         body = json.dumps(payload_for(job, event_type, event_id), separators=(",", ":")).encode()
-        attempt = Attempt(None, "not attempted")
-        attempts = 0
-        for attempts in range(1, self.settings.webhook_max_attempts + 1):
-            attempt = self._attempt(url, body)
-            if attempt.status is not None and 200 <= attempt.status < 300:
-                break
-            if attempts < self.settings.webhook_max_attempts:
-                self.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))))
-        state = "delivered" if attempt.status is not None and 200 <= attempt.status < 300 else "failed"
+        policy = RetryPolicy(self.settings.webhook_max_attempts, BACKOFF_BASE_S, BACKOFF_CAP_S)
+        retrying = policy.retrying(retry_if_result(lambda a: not a.delivered), self.sleep, retry_error_callback=_last_result)
+        attempt: Attempt = retrying(self._attempt, url, body)
+        attempts = retrying.statistics["attempt_number"]
+        state = "delivered" if attempt.delivered else "failed"
         self.store.record_webhook(job.job_id, state, attempts, attempt.status, attempt.error)
         level = logging.INFO if state == "delivered" else logging.WARNING
         log.log(

@@ -1,7 +1,8 @@
 """Calls to any OpenAI-compatible chat-completions server, with timeouts, retries and a breaker.
 
-Retries cover 429, 5xx, timeouts and connection errors, with exponential backoff and full jitter,
-honouring ``Retry-After`` (capped). A reply that is not valid notes JSON counts as a failure too.
+Retries cover 429, 5xx, timeouts and connection errors, with the shared policy (``mixscribe.retries``:
+exponential backoff, full jitter), honouring ``Retry-After`` (capped). A reply that is not valid
+notes JSON counts as a failure too.
 The ``openai`` client's own retries are off so that this one policy applies everywhere.
 """
 
@@ -10,14 +11,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenacity import RetryCallState, retry_if_exception_type
+
 from ..config import Settings
 from ..logs import fields
+from ..retries import RetryPolicy
 from .circuit import CircuitBreaker
 from .schema import NOTES_SCHEMA, InvalidNotes, validate_notes
 
@@ -110,8 +113,11 @@ class NotesLLM:
         """One validated notes object; raises ``LLMUnavailable`` when the model cannot give one."""
         if not self.config.api_key:
             raise LLMUnavailable("no API key configured")
+        policy = RetryPolicy(self.config.max_retries + 1, self.config.backoff_base_s)
         last_error = "circuit open"
-        for attempt in range(self.config.max_retries + 1):
+
+        def one_try() -> tuple[dict[str, Any], Usage]:
+            nonlocal last_error
             if not self.breaker.allow():
                 raise LLMUnavailable(f"circuit {self.breaker.state.value}; last error: {last_error}")
             try:
@@ -119,20 +125,24 @@ class NotesLLM:
             except _Retryable as exc:
                 self.breaker.record_failure()
                 last_error = str(exc)
-                if attempt == self.config.max_retries:
-                    break
-                delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
-                log.warning(
-                    "LLM call failed; retrying", extra=fields(attempt=attempt, delay_s=round(delay, 2), reason=last_error)
-                )
-                self._sleep(delay)
-                continue
+                raise
             self.breaker.record_success()
             return result
-        raise LLMUnavailable(f"gave up after {self.config.max_retries + 1} attempts: {last_error}")
 
-    def _backoff(self, attempt: int) -> float:
-        return random.uniform(0, self.config.backoff_base_s * (2**attempt))
+        def log_retry(state: RetryCallState) -> None:
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "LLM call failed; retrying",
+                extra=fields(attempt=state.attempt_number - 1, delay_s=round(delay, 2), reason=last_error),
+            )
+
+        try:
+            for attempt in policy.retrying(retry_if_exception_type(_Retryable), self._sleep, log_retry):
+                with attempt:
+                    return one_try()
+        except _Retryable as exc:
+            raise LLMUnavailable(f"gave up after {policy.attempts} attempts: {exc}") from exc
+        raise AssertionError("tenacity returns the result or re-raises the last error")
 
     def _call(self, system: str, user: str) -> tuple[dict[str, Any], Usage]:
         oa = self._openai
