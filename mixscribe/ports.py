@@ -11,6 +11,7 @@ values, equality queries, optimistic compare-and-set and single-document transac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 Document = dict[str, Any]
@@ -86,6 +87,18 @@ class BlobMissing(LookupError):
     """The object (or that generation of it) does not exist."""
 
 
+class BlobExists(Exception):
+    """A write that may only create the object found it there (``if_absent``)."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    name: str
+    size: int
+    content_type: str
+    generation: int
+
+
 class Blobs(Protocol):
     """An object store (Cloud Storage in the cloud); ``generation`` pins one version of an object."""
 
@@ -107,4 +120,45 @@ class Blobs(Protocol):
 
     def delete(self, bucket: str, name: str) -> None:
         """Remove the object (nothing happens when there is none)."""
+        ...
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        """The object's size, type and generation; ``None`` when it does not exist."""
+        ...
+
+    def names(self, bucket: str, prefix: str) -> list[str]:
+        """The names of the objects under ``prefix``."""
+        ...
+
+    def copy(self, source: BlobInfo, source_bucket: str, bucket: str, name: str, metadata: dict[str, str]) -> None:
+        """A new object ``name`` with ``source``'s bytes and type (``BlobExists`` if ``name`` exists;
+        ``BlobMissing`` if the source went away)."""
+        ...
+
+    def upload(self, bucket: str, name: str, stream: BinaryIO, content_type: str, metadata: dict[str, str]) -> None:
+        """A new object ``name`` from ``stream``, in chunks (``BlobExists`` if it exists)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A URL and the exact headers the client must send with it (they are part of the signature)."""
+
+    url: str
+    method: str
+    headers: dict[str, str]
+    expires_in_s: int
+
+
+class UrlSigning(Protocol):
+    """Short-lived URLs a web client uses to reach one object directly (V4 signed URLs on Cloud Storage)."""
+
+    def resumable_upload(
+        self, bucket: str, name: str, content_type: str, max_bytes: int, metadata: dict[str, str]
+    ) -> SignedRequest:
+        """A request that starts a resumable upload of a new object (never an overwrite) within ``max_bytes``."""
+        ...
+
+    def download(self, bucket: str, name: str, filename: str = "") -> SignedRequest:
+        """A ``GET`` of one object (as an attachment named ``filename`` when given)."""
         ...

@@ -12,10 +12,10 @@ import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from mixscribe.events import Event
-from mixscribe.ports import BlobMissing, Decide, Document, DocumentMissing
+from mixscribe.ports import BlobExists, BlobInfo, BlobMissing, Decide, Document, DocumentMissing
 
 
 def _field(doc: Document, dotted: str) -> Any:
@@ -150,6 +150,7 @@ class FakeBlobs:
 
     objects: dict[tuple[str, str], tuple[bytes, str, int]] = field(default_factory=dict)
     reads: list[tuple[str, str]] = field(default_factory=list)  # every download, open and read, in order
+    metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def put(self, bucket: str, name: str, body: bytes, content_type: str = "application/octet-stream") -> int:
         """Store an object as an upload would; its generation."""
@@ -179,6 +180,25 @@ class FakeBlobs:
 
     def delete(self, bucket: str, name: str) -> None:
         self.objects.pop((bucket, name), None)
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        found = self.objects.get((bucket, name))
+        return BlobInfo(name, len(found[0]), found[1], found[2]) if found else None
+
+    def names(self, bucket: str, prefix: str) -> list[str]:
+        return sorted(name for b, name in self.objects if b == bucket and name.startswith(prefix))
+
+    def _create(self, bucket: str, name: str, body: bytes, content_type: str, metadata: dict[str, str]) -> None:
+        if (bucket, name) in self.objects:
+            raise BlobExists(f"gs://{bucket}/{name}")
+        self.put(bucket, name, body, content_type)
+        self.metadata[(bucket, name)] = dict(metadata)
+
+    def copy(self, source: BlobInfo, source_bucket: str, bucket: str, name: str, metadata: dict[str, str]) -> None:
+        self._create(bucket, name, self._body(source_bucket, source.name, source.generation), source.content_type, metadata)
+
+    def upload(self, bucket: str, name: str, stream: BinaryIO, content_type: str, metadata: dict[str, str]) -> None:
+        self._create(bucket, name, stream.read(), content_type, metadata)
 
 
 @dataclass

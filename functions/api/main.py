@@ -15,9 +15,10 @@ import functions_framework
 from mixscribe import gcp, telemetry
 from mixscribe.auth import CertificateCache, TokenVerifier
 from mixscribe.config import Settings
+from mixscribe.gcp.storage_blobs import StorageBlobs
+from mixscribe.gcp.url_signer import UrlSigner
 from mixscribe.logs import setup_logging
 from mixscribe.ratelimit import RateLimiter
-from mixscribe.signed_urls import UrlSigner
 from mixscribe.store import JobStore
 from mixscribe.webapi.app import create_app
 from mixscribe.webapi.service import JobsService
@@ -33,7 +34,7 @@ def app() -> flask.Flask:
     documents = gcp.documents(settings)
     storage = gcp.storage_client(settings)
     signer = UrlSigner(storage, settings.signed_url_endpoint, settings.signed_url_ttl_s, settings.signing_key_file)
-    service = JobsService(settings, JobStore(documents), storage, signer)
+    service = JobsService(settings, JobStore(documents), StorageBlobs(storage), signer)
     verifier = TokenVerifier(CertificateCache(settings.auth_certs_url), settings.auth_audience, settings.auth_issuers)
     limiter = RateLimiter(documents, settings.rate_per_minute, settings.rate_per_hour)
     return create_app(settings, service, verifier, limiter, STATIC)

@@ -3,12 +3,16 @@ honoured) and the implementations of the domain's ports (``mixscribe.ports``).""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config import Settings
+from ..ports import Blobs, Documents
+
+if TYPE_CHECKING:  # imported when used: a function ships only the client libraries it needs
+    from google.cloud import firestore, pubsub_v1, storage
 
 
-def storage_client(settings: Settings) -> Any:
+def storage_client(settings: Settings) -> storage.Client:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
@@ -17,32 +21,32 @@ def storage_client(settings: Settings) -> Any:
     return storage.Client(project=settings.project)
 
 
-def firestore_client(settings: Settings) -> Any:
+def firestore_client(settings: Settings) -> firestore.Client:
     from google.cloud import firestore
 
     return firestore.Client(project=settings.project)
 
 
-def publisher_client() -> Any:
+def publisher_client() -> pubsub_v1.PublisherClient:
     from google.cloud import pubsub_v1
 
     return pubsub_v1.PublisherClient()
 
 
-def subscriber_client() -> Any:
+def subscriber_client() -> pubsub_v1.SubscriberClient:
     from google.cloud import pubsub_v1
 
     return pubsub_v1.SubscriberClient()
 
 
-def documents(settings: Settings) -> Any:
+def documents(settings: Settings) -> Documents:
     """The domain's ``Documents`` port on this deployment's Firestore database."""
     from .firestore_documents import FirestoreDocuments
 
     return FirestoreDocuments(firestore_client(settings))
 
 
-def blobs(settings: Settings) -> Any:
+def blobs(settings: Settings) -> Blobs:
     """The domain's ``Blobs`` port on this deployment's Cloud Storage."""
     from .storage_blobs import StorageBlobs
 

@@ -6,7 +6,9 @@ from typing import Any, BinaryIO, cast
 
 from google.api_core import exceptions as gexc
 
-from ..ports import BlobMissing
+from ..ports import BlobExists, BlobInfo, BlobMissing
+
+UPLOAD_CHUNK = 8 * 1024 * 1024  # resumable upload chunk (a multiple of 256 KiB)
 
 
 class StorageBlobs:
@@ -46,6 +48,38 @@ class StorageBlobs:
             self._blob(bucket, name).delete()
         except gexc.NotFound:
             pass
+
+    def stat(self, bucket: str, name: str) -> BlobInfo | None:
+        blob = self.client.bucket(bucket).get_blob(name)
+        if blob is None:
+            return None
+        return BlobInfo(blob.name, int(blob.size or 0), blob.content_type or "", int(blob.generation or 0))
+
+    def names(self, bucket: str, prefix: str) -> list[str]:
+        return [blob.name for blob in self.client.list_blobs(self.client.bucket(bucket), prefix=prefix)]
+
+    def copy(self, source: BlobInfo, source_bucket: str, bucket: str, name: str, metadata: dict[str, str]) -> None:
+        src = self._blob(source_bucket, source.name, source.generation)
+        dest = self._blob(bucket, name)
+        dest.metadata, dest.content_type = metadata, source.content_type
+        token = None
+        try:
+            while True:  # large objects are rewritten in several calls
+                token, _, _ = dest.rewrite(src, token=token, if_generation_match=0)
+                if token is None:
+                    return
+        except gexc.PreconditionFailed as exc:
+            raise BlobExists(f"gs://{bucket}/{name}") from exc
+        except gexc.NotFound as exc:
+            raise BlobMissing(f"gs://{source_bucket}/{source.name}") from exc
+
+    def upload(self, bucket: str, name: str, stream: BinaryIO, content_type: str, metadata: dict[str, str]) -> None:
+        blob = self.client.bucket(bucket).blob(name, chunk_size=UPLOAD_CHUNK)
+        blob.metadata = metadata
+        try:
+            blob.upload_from_file(stream, content_type=content_type, if_generation_match=0)
+        except gexc.PreconditionFailed as exc:
+            raise BlobExists(f"gs://{bucket}/{name}") from exc
 
 
 class _Reader:

@@ -16,9 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from google.api_core import exceptions as gexc
+from typing import Any, BinaryIO, cast
 
 from .. import layout, safe_http, telemetry
 from ..auth import Caller
@@ -26,14 +24,13 @@ from ..config import Settings
 from ..errors import ErrorCode, PermanentError
 from ..jobs import Job, JobStatus, job_id_for
 from ..logs import fields
-from ..signed_urls import SignedRequest, UrlSigner
+from ..ports import BlobMissing, Blobs, SignedRequest, UrlSigning
 from ..store import JobStore
 from ..uploads import parse_options, validate_content_type, validate_extension, validate_object_name, validate_size
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 100
 JOB_ID = re.compile(r"^j[0-9a-f]{31}$")
-UPLOAD_CHUNK = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads need
 EXTENSION_FOR_TYPE = {
     "audio/mpeg": ".mp3",
     "audio/mp3": ".mp3",
@@ -99,10 +96,10 @@ def decode_page_token(token: str) -> tuple[datetime, str]:
 
 
 class JobsService:
-    def __init__(self, settings: Settings, store: JobStore, storage: Any, signer: UrlSigner) -> None:
+    def __init__(self, settings: Settings, store: JobStore, blobs: Blobs, signer: UrlSigning) -> None:
         self.settings = settings
         self.store = store
-        self.storage = storage
+        self.blobs = blobs
         self.signer = signer
 
     # -- creating -------------------------------------------------------------------------
@@ -169,23 +166,20 @@ class JobsService:
         own = bucket_name == self.settings.upload_bucket and object_name.startswith(f"users/{caller.uid}/")
         if not own and bucket_name not in self.settings.import_buckets:
             raise not_found()  # someone else's object or a bucket we do not import from: no hints
-        src = self.storage.bucket(bucket_name).get_blob(object_name) if object_name else None
+        src = self.blobs.stat(bucket_name, object_name) if object_name else None
         if src is None:
             raise not_found()
         name = self._object_name(caller, object_name.rsplit("/", 1)[-1])
         try:
-            validate_content_type(src.content_type or "")
-            validate_size(int(src.size or 0), self.settings)
+            validate_content_type(src.content_type)
+            validate_size(src.size, self.settings)
         except PermanentError as err:
             raise invalid(err) from err
-        dest = self.storage.bucket(self.settings.upload_bucket).blob(name)
-        dest.metadata = metadata
-        dest.content_type = src.content_type
-        token = None
-        while True:  # large objects are rewritten in several calls
-            token, _, _ = dest.rewrite(src, token=token, if_generation_match=0)
-            if token is None:
-                return name
+        try:
+            self.blobs.copy(src, bucket_name, self.settings.upload_bucket, name, metadata)
+        except BlobMissing as exc:
+            raise not_found() from exc
+        return name
 
     def _fetch_url(self, caller: Caller, url: str, metadata: dict[str, str]) -> str:
         settings = self.settings
@@ -210,11 +204,9 @@ class JobsService:
             body = safe_http.CappedBody(
                 response, min(settings.fetch_max_bytes, settings.max_upload_bytes), settings.fetch_timeout_s
             )
-            blob = self.storage.bucket(settings.upload_bucket).blob(name, chunk_size=UPLOAD_CHUNK)
-            blob.metadata = metadata
-            blob.upload_from_file(body, content_type=content_type, if_generation_match=0)
+            self.blobs.upload(settings.upload_bucket, name, cast(BinaryIO, body), content_type, metadata)
             if body.read_bytes == 0:
-                blob.delete()
+                self.blobs.delete(settings.upload_bucket, name)
                 raise ApiError(400, ErrorCode.EMPTY_AUDIO.value, "the source is empty")
             return name
         except safe_http.FetchFailed as exc:
@@ -253,10 +245,9 @@ class JobsService:
         return self.settings.results_bucket, path, content_type
 
     def stream(self, bucket: str, path: str) -> Iterator[bytes]:
-        blob = self.storage.bucket(bucket).blob(path)
         try:
-            reader = blob.open("rb", chunk_size=256 * 1024)
-        except gexc.NotFound as exc:
+            reader = self.blobs.open(bucket, path, chunk_size=256 * 1024)
+        except BlobMissing as exc:
             raise ApiError(409, "not_ready", "the output was removed") from exc
 
         def chunks() -> Iterator[bytes]:
@@ -284,19 +275,12 @@ class JobsService:
             raise not_found()
         if job.owner != caller.uid:
             raise not_found()
-        results = self.storage.bucket(self.settings.results_bucket)
-        for blob in list(self.storage.list_blobs(results, prefix=layout.job_prefix(job_id))):
-            _delete_quietly(blob)
-        _delete_quietly(self.storage.bucket(job.source.bucket).blob(job.source.name))
+        results = self.settings.results_bucket
+        for name in self.blobs.names(results, layout.job_prefix(job_id)):
+            self.blobs.delete(results, name)
+        self.blobs.delete(job.source.bucket, job.source.name)
         self.store.delete(job, self.settings.job_ttl_days)
         log.info("job deleted", extra=fields(job_id=job_id, uid=caller.uid))
-
-
-def _delete_quietly(blob: Any) -> None:
-    try:
-        blob.delete()
-    except gexc.NotFound:
-        pass
 
 
 def _signed_view(signed: SignedRequest) -> dict[str, Any]:

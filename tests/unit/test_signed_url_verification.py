@@ -14,7 +14,7 @@ from google.cloud import storage
 
 from local_emulators.gcs_gateway import SignatureError, verify_v4
 from local_emulators.identity import generate_key_file
-from mixscribe.signed_urls import UrlSigner
+from mixscribe.gcp.url_signer import UrlSigner
 
 ENDPOINT = "http://127.0.0.1:8123"
 EMAIL = "api@mixscribe-test.iam.gserviceaccount.com"

@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from ..ports import SignedRequest
 
 SIGNED_UPLOAD_HEADERS = ("x-goog-resumable", "x-goog-content-length-range", "x-goog-if-generation-match")
 
 
-@dataclass(frozen=True)
-class SignedRequest:
-    """A URL and the exact headers the client must send with it (they are part of the signature)."""
-
-    url: str
-    method: str
-    headers: dict[str, str]
-    expires_in_s: int
-
-
 class UrlSigner:
-    """Signs V4 URLs against ``endpoint`` (``https://storage.googleapis.com`` in the cloud)."""
+    """The ``UrlSigning`` port on Cloud Storage: V4 URLs against ``endpoint`` (``https://storage.googleapis.com``)."""
 
     def __init__(self, storage_client: Any, endpoint: str, ttl_s: int, key_file: str = "") -> None:
         self.storage = storage_client
