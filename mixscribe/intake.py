@@ -25,9 +25,9 @@ from .logs import fields
 from .notifications import StorageObjectData
 from .ports import BlobMissing, Blobs, Publisher
 from .probe import probe_stream
-from .requests import TranscriptionRequest, publish_request
 from .store import JobStore, utcnow
 from .uploads import validate_upload
+from .work_requests import TranscriptionRequest, publish_request
 
 log = logging.getLogger(__name__)
 PROBE_CHUNK_BYTES = 256 * 1024

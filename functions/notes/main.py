@@ -22,8 +22,8 @@ from mixscribe.notes.llm import LLMConfig, NotesLLM
 from mixscribe.notes.service import NotesService
 from mixscribe.notes.step import NotesCache, NotesStep
 from mixscribe.pushed import PubSubFunction, PushedMessage
-from mixscribe.requests import NotesRequest
 from mixscribe.store import JobStore
+from mixscribe.work_requests import NotesRequest
 
 setup_logging("notes")
 log = logging.getLogger("notes")

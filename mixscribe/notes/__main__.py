@@ -13,8 +13,8 @@ import sys
 from .. import gcp
 from ..config import Settings
 from ..ports import Documents
-from ..requests import NotesRequest, publish_notes_request
 from ..store import JOBS
+from ..work_requests import NotesRequest, publish_notes_request
 from .schema import FALLBACK_GENERATOR
 
 

@@ -22,7 +22,7 @@ from mixscribe.audio import DecodedAudio, decode_audio
 from mixscribe.errors import ErrorCode, PermanentError
 from mixscribe.jobs import Job
 from mixscribe.ports import BlobMissing, Blobs
-from mixscribe.requests import TranscriptionRequest
+from mixscribe.work_requests import TranscriptionRequest
 
 
 @dataclass(frozen=True)

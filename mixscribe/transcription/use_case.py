@@ -33,9 +33,9 @@ from mixscribe.jobs import Job, JobStatus
 from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
-from mixscribe.requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 from mixscribe.store import ClaimOutcome, JobStore
 from mixscribe.transcript import Transcript
+from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 
 from .engine import ModelCache
 from .outcome import Outcome, TaskIdentity

@@ -10,7 +10,7 @@ import time
 
 from mixscribe.config import Settings
 from mixscribe.notes.schema import validate_notes
-from mixscribe.requests import NotesRequest, publish_notes_request
+from mixscribe.work_requests import NotesRequest, publish_notes_request
 from tests.conftest import REPO
 
 

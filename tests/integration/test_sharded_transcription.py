@@ -25,10 +25,10 @@ from mixscribe.events import PubSubEventSink
 from mixscribe.gcp.firestore_documents import FirestoreDocuments
 from mixscribe.gcp.storage_blobs import StorageBlobs
 from mixscribe.jobs import Job, JobOptions, SourceObject
-from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
 from mixscribe.transcription import Outcome, TaskIdentity, Transcription
 from mixscribe.transcription.engine import ModelCache
+from mixscribe.work_requests import TranscriptionRequest
 from tests.conftest import REPO, SAMPLE, decode_mono
 
 pytestmark = pytest.mark.integration

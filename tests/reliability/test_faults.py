@@ -16,8 +16,8 @@ import requests
 
 from mixscribe.gcp.firestore_documents import FirestoreDocuments
 from mixscribe.jobs import Job, JobOptions, SourceObject
-from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
+from mixscribe.work_requests import TranscriptionRequest
 from tests.conftest import SAMPLE
 from tests.support.storage_events import deliver, storage_event
 

@@ -66,3 +66,42 @@ def test_google_cloud_only_in_the_adapter_package():
             names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
             offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n.startswith("google.cloud")]
     assert offenders == []
+
+
+def test_pyproject_declares_the_packages_and_each_deployables_dependencies():
+    import warnings
+
+    from setuptools.config.pyprojecttoml import read_configuration
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # setuptools calls [tool.setuptools] "beta"
+        config = read_configuration(REPO / "pyproject.toml", expand=True)
+    declared = set(config["tool"]["setuptools"]["packages"])
+    for package in (*PACKAGES, "functions"):
+        for init in (REPO / package).rglob("__init__.py"):
+            assert ".".join(init.parent.relative_to(REPO).parts) in declared, init
+    extras = config["project"]["optional_dependencies"]
+
+    def pins(rel: str) -> set[str]:
+        lines = (REPO / rel).read_text().splitlines()
+        return {line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()}
+
+    included = {line.removeprefix("-r ").strip() for line in pins("requirements.txt") if line.startswith("-r ")}
+    by_file = {
+        "functions/on_upload/requirements.txt": "on_upload",
+        "functions/notes/requirements.txt": "notes",
+        "functions/api/requirements.txt": "api",
+        "functions/webhooks/requirements.txt": "webhooks",
+        "functions/dead_letters/requirements.txt": "dead_letters",
+        "jobs/transcribe/requirements.txt": "transcribe",
+        "edge_agent/requirements.txt": "edge",
+        "beam_pipelines/requirements.txt": "analytics",
+        "local_emulators/requirements.txt": "local",
+        "infra/pulumi/requirements.txt": "infra",
+        "requirements-dev.txt": "dev",
+    }
+    assert set(by_file) == included  # every file development installs is a declared extra
+    for rel, extra in by_file.items():
+        assert set(extras[extra]) == pins(rel), extra
+    gpu = pins("jobs/transcribe/requirements.txt") | pins("jobs/transcribe/requirements-gpu.txt")
+    assert set(extras["transcribe_gpu"]) == gpu

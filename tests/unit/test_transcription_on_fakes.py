@@ -7,11 +7,11 @@ import json
 from mixscribe import layout
 from mixscribe.config import Settings
 from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
-from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import JobStore, utcnow
 from mixscribe.transcription import Transcription
 from mixscribe.transcription.engine import ModelCache
 from mixscribe.transcription.outcome import Outcome, TaskIdentity
+from mixscribe.work_requests import TranscriptionRequest
 from tests.conftest import SAMPLE
 from tests.fakes import FakeBlobs, FakeDocuments, FakeEventSink, FakePublisher
 

@@ -15,10 +15,10 @@ from jobs.transcribe.worker import Heartbeat
 from mixscribe import layout
 from mixscribe.config import Settings
 from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
-from mixscribe.requests import TranscriptionRequest
 from mixscribe.store import ClaimOutcome, JobStore, utcnow
 from mixscribe.transcription import ModelCache, Outcome, TaskIdentity, Transcription
 from mixscribe.transcription.piece_store import Plan, ShardStore
+from mixscribe.work_requests import TranscriptionRequest
 from tests.conftest import SAMPLE, decode_mono
 from tests.fakes import FakeBlobs, FakeDocuments, FakeEventSink, FakePublisher
 

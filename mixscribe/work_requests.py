@@ -1,4 +1,7 @@
-"""The transcription request carried by the ``transcribe-requests`` topic."""
+"""The work requests on the ``transcribe-requests`` and ``notes-requests`` topics.
+
+(Named so as not to shadow the ``requests`` library.)
+"""
 
 from __future__ import annotations
 
