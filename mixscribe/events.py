@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .event_types import BODIES, EventBody, body_of
+from .ports import Publisher
 from .telemetry import trace_attributes
 
 SCHEMA_VERSION = 1  # the envelope's; each body type carries its own VERSION in ``schema_version``
@@ -56,9 +57,9 @@ class EventSink(Protocol):
 
 
 class PubSubEventSink:
-    """Publishes events to Pub/Sub (with the current ``traceparent``) and waits for the server's ack."""
+    """Publishes events on the ``Publisher`` port (with the current ``traceparent``) and waits for the ack."""
 
-    def __init__(self, publisher: Any, topic_path: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, publisher: Publisher, topic_path: str, timeout_s: float = 30.0) -> None:
         self._publisher = publisher
         self._topic = topic_path
         self._timeout = timeout_s

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import flask
 import functions_framework
+from http_app import create_app  # beside main.py in the archive (functions-framework puts its folder on sys.path)
 
 from mixscribe import gcp, telemetry
 from mixscribe.auth import CertificateCache, TokenVerifier
@@ -20,7 +21,6 @@ from mixscribe.gcp.url_signer import UrlSigner
 from mixscribe.logs import setup_logging
 from mixscribe.ratelimit import RateLimiter
 from mixscribe.store import JobStore
-from mixscribe.webapi.app import create_app
 from mixscribe.webapi.service import JobsService
 
 STATIC = Path(__file__).resolve().parent / "assets"

@@ -58,7 +58,7 @@ def rstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackClient]:
         transcribe_tasks=2, idle_timeout_s=20, dispatch_debounce_s=5, service_env=service_env, fault_proxies=True
     )
     with running_stack(root, options) as client:
-        client.root = root  # type: ignore[attr-defined]
+        client.root = root  # type: ignore[attr-defined]  # the suites read the stack folder off the client they share
         yield client
 
 

@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from local_emulators.identity import issue_token
-from mixscribe.webapi.app import SPEC_URI, openapi_spec
+from mixscribe.webapi.spec import SPEC_URI, openapi_spec
 
 
 def _template(path: str) -> str:

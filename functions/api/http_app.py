@@ -1,73 +1,33 @@
-"""The HTTP layer of the API: routing, authentication, rate limits, validation, headers.
+"""The HTTP adapter of the API: routing, authentication, rate limits, validation, headers (Flask).
 
-``create_app`` builds a Flask app around a ``JobsService``; ``functions/api`` dispatches each
+``create_app`` builds a Flask app around the domain's ``JobsService``; ``main.py`` dispatches each
 functions-framework request into it. Request bodies are validated against the schemas of
-``openapi.yaml`` (the same file the tests validate responses against).
+``openapi.yaml`` (``mixscribe.webapi.spec``, the same file the tests validate responses against).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
 from flask import Flask, Response, g, jsonify, request, send_from_directory
-from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
-from jsonschema.protocols import Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 from werkzeug.exceptions import HTTPException
 
-from .. import telemetry
-from ..auth import AuthError, TokenVerifier
-from ..config import Settings
-from ..errors import TransientError
-from ..jobs import Job, JobStatus
-from ..logs import fields
-from ..ratelimit import RateLimiter
-from .service import ApiError, JobsService
+from mixscribe import telemetry
+from mixscribe.auth import AuthError, TokenVerifier
+from mixscribe.config import Settings
+from mixscribe.errors import TransientError
+from mixscribe.jobs import JobStatus
+from mixscribe.logs import fields
+from mixscribe.ratelimit import RateLimiter
+from mixscribe.webapi.service import ApiError, JobsService
+from mixscribe.webapi.spec import SPEC_PATH, job_view, schema_validator
 
 log = logging.getLogger("api")
-SPEC_PATH = Path(__file__).with_name("openapi.yaml")
-SPEC_URI = "urn:mixscribe:openapi"
 STATUSES = {s.value for s in JobStatus}
-
-
-@lru_cache(maxsize=1)
-def openapi_spec() -> dict[str, Any]:
-    return cast(dict[str, Any], yaml.safe_load(SPEC_PATH.read_text()))
-
-
-@cache
-def schema_validator(name: str) -> Validator:
-    """A validator for ``#/components/schemas/<name>`` with the spec's references resolvable."""
-    registry = Registry().with_resource(SPEC_URI, Resource.from_contents(openapi_spec(), DRAFT202012))
-    return Draft202012Validator({"$ref": f"{SPEC_URI}#/components/schemas/{name}"}, registry=registry)
-
-
-def job_view(job: Job) -> dict[str, Any]:
-    """A job as the API shows it (the ``Job`` schema): no bucket paths, no webhook URL."""
-    metrics = job.metrics or {}
-    return {
-        "id": job.job_id,
-        "status": job.status.value,
-        "created_at": job.created_at.isoformat(),
-        "updated_at": job.updated_at.isoformat(),
-        "source": {"name": job.source.name.rsplit("/", 1)[-1], "size": job.source.size, "content_type": job.source.content_type},
-        "options": job.options.public_dict() if job.options else None,
-        "attempts": job.attempts,
-        "duration_s": metrics.get("duration_s") or (job.probe or {}).get("duration_s"),
-        "language": metrics.get("language"),
-        "metrics": job.metrics,
-        "notes": job.notes,
-        "error": job.error,
-        "outputs": sorted(job.outputs),
-        "webhook": {k: v for k, v in job.webhook.items() if k != "updated_at"} if job.webhook else None,
-    }
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
