@@ -22,6 +22,7 @@ from . import (
     stack_throughput,
     transcribe_memory,
     transcribe_overhead,
+    transcribe_pieces,
     transcribe_silence,
 )
 
@@ -34,6 +35,7 @@ def main() -> None:
     events = int(os.environ.get("BENCH_EVENTS", "100000"))
     p1 = transcribe_overhead.main([])
     p2 = transcribe_silence.main([])
+    pieces = transcribe_pieces.main([])
     stack = stack_throughput.main(["--skip-p4"] if os.environ.get("BENCH_SKIP_P4") else [])
     memory = transcribe_memory.main([])
     capacity = capacity_model.main([])
@@ -58,6 +60,15 @@ def main() -> None:
             f"{round(analytics['streaming_events_per_s'] / analytics['batch_events_per_s'], 3)}",
         ),
     ]
+    rows.append(
+        (
+            f"Long file, a piece task's audio: its saved samples vs the whole file fetched and decoded"
+            f" ({pieces['minutes']:g} min 48 kHz stereo FLAC, {pieces['pieces']} pieces, objects in memory)",
+            f"{pieces['piece_load_s']} s vs {pieces['whole_fetch_decode_s']} s"
+            f" (the planner saves them in {pieces['planner_save_s']} s)",
+            f"{pieces['piece_setup_ratio']}; {pieces['task_seconds_saved_per_job']} task-seconds saved per job",
+        )
+    )
     rows.append(
         (
             f"API GET /v1/jobs/{{id}} at {api['rate']:g} req/s for {api['seconds']:g} s vs GET /healthz",
