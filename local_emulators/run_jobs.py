@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-dir", type=Path, required=True)
     parser.add_argument("--max-retries", type=int, default=3)
-    parser.add_argument("--job", default="transcribe", help="the job's name")
+    parser.add_argument("--job", action="append", default=[], help="a job's name (repeatable: the jobs share the image)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter tasks run with (the image's venv)")
     parser.add_argument("--workdir", default=None, help="the folder tasks start in (the image's files)")
     parser.add_argument("--command", default="-m jobs.transcribe", help="arguments after the interpreter (the image's CMD)")
@@ -247,11 +247,10 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging("run_jobs")
     args.log_dir.mkdir(parents=True, exist_ok=True)
     image_env = dict(item.split("=", 1) for item in args.env)
-    jobs = {
-        args.job: JobDefinition(args.job, [args.python, *args.command.split()], args.max_retries, image_env, cwd=args.workdir)
-    }
+    command = [args.python, *args.command.split()]
+    jobs = {job: JobDefinition(job, command, args.max_retries, image_env, cwd=args.workdir) for job in args.job or ["transcribe"]}
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(LocalJobsApi(jobs, args.log_dir)))
-    log.info("local Cloud Run Admin API listening", extra=fields(port=args.port, job=args.job))
+    log.info("local Cloud Run Admin API listening", extra=fields(port=args.port, jobs=sorted(jobs)))
     server.serve_forever()
 
 

@@ -45,6 +45,7 @@ class StackOptions:
     transcribe_tasks: int = 1
     idle_timeout_s: int = 20
     dispatch_debounce_s: int = 10
+    batch_debounce_s: int = 12  # batch waits a little longer to gather (below the idle timeout)
     max_retries: int = 3
     service_env: dict[str, str] = field(default_factory=dict)
     analytics: bool = False  # run the streaming analytics pipeline into MIXSCRIBE_WAREHOUSE
@@ -228,8 +229,10 @@ class LocalStack:
             "transcribe_tasks": opts.transcribe_tasks,
             "idle_timeout_s": opts.idle_timeout_s,
             "dispatch_debounce_s": opts.dispatch_debounce_s,
+            "batch_debounce_s": opts.batch_debounce_s,
         }
         service_env = self._environment(services, proxied)
+        settings = Settings.from_env(service_env)
         job = image.result()
         run_jobs = self._service(
             "run_jobs",
@@ -243,8 +246,7 @@ class LocalStack:
                 str(self.root / "logs" / "tasks"),
                 "--max-retries",
                 str(opts.max_retries),
-                "--job",
-                Settings.from_env(service_env).transcribe_job,
+                *(f"--job={job}" for job in sorted({settings.gpu_job, settings.cpu_job})),
                 "--python",
                 job.argv()[0],
                 "--workdir",

@@ -54,8 +54,7 @@ class Settings(BaseSettings):
     region: str = _field("us-central1", "region of the Cloud Run jobs")
     upload_bucket: str = _field("mixscribe-uploads", "uploads bucket (must differ from the results bucket)")
     results_bucket: str = _field("mixscribe-results", "results bucket")
-    requests_topic: str = _field(topology.REQUESTS, "work queue topic (mixscribe.topology)")
-    requests_subscription: str = _field(topology.REQUESTS_SUBSCRIPTION, "the job's pull subscription (mixscribe.topology)")
+    requests_topic: str = _field(topology.REQUESTS, "work queue topics' prefix: one topic per priority (mixscribe.topology)")
     events_topic: str = _field(topology.EVENTS, "lifecycle events topic (mixscribe.topology)")
     notes_topic: str = _field(topology.NOTES, "notes requests topic (mixscribe.topology)")
     storage_emulator_host: str = _field("", "a Cloud Storage emulator (anonymous credentials)", env="STORAGE_EMULATOR_HOST")
@@ -78,12 +77,16 @@ class Settings(BaseSettings):
     # dispatch and workers
     launcher: str = _field("none", "cloudrun (the Cloud Run Admin API) or none (workers started some other way)")
     run_api_endpoint: str = _field("", "Cloud Run Admin API endpoint (empty: Google's; the local stack sets its stand-in)")
-    transcribe_job: str = _field("transcribe", "the Cloud Run job the dispatcher starts")
-    transcribe_tasks: int = _field(1, "the most tasks of the job running at once (dispatches stay within it)")
-    task_speed_x: float = _field(9.0, "audio seconds one task transcribes per second (sizes dispatches)")
+    gpu_job: str = _field("transcribe-gpu", "the Cloud Run job of high and normal priority (GPU; the CPU job's name without one)")
+    cpu_job: str = _field("transcribe-cpu", "the Cloud Run job of batch priority (CPU)")
+    job_name: str = _field("", "set by Cloud Run: the job this task belongs to (empty: every queue)", env="CLOUD_RUN_JOB")
+    transcribe_tasks: int = _field(1, "the most tasks of each job running at once (dispatches stay within it)")
+    task_speed_x: float = _field(9.0, "audio seconds a GPU-class task transcribes per second (sizes dispatches)")
+    cpu_task_speed_x: float = _field(9.0, "audio seconds a CPU-job task transcribes per second (sizes dispatches)")
     file_overhead_s: float = _field(1.0, "seconds one task spends per file besides the model (sizes dispatches)")
     drain_target_s: int = _field(60, "a dispatch starts enough tasks to clear the queued work within this")
     dispatch_debounce_s: int = _field(15, "a dispatch window: top-ups at once, 2 s in and at its end")
+    batch_debounce_s: int = _field(25, "batch priority's dispatch window (longer: a gathered backlog runs on fewer starts)")
     idle_timeout_s: int = _field(30, "workers leave after this long idle (must exceed the debounce)")
     ack_deadline_s: int = _field(60, "a worker's message ack deadline, renewed while it works")
     lease_s: int = _field(120, "a worker's job lease, renewed while it works")
@@ -152,14 +155,14 @@ class Settings(BaseSettings):
             raise ValueError("MIXSCRIBE_DEFAULT_MODEL must be one of MIXSCRIBE_ALLOWED_MODELS")
         if self.launcher not in ("none", "cloudrun"):
             raise ValueError("MIXSCRIBE_LAUNCHER must be cloudrun or none")
-        if self.dispatch_debounce_s >= self.idle_timeout_s:
+        if max(self.dispatch_debounce_s, self.batch_debounce_s) >= self.idle_timeout_s:
             raise ValueError(
-                "MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
+                "MIXSCRIBE_DISPATCH_DEBOUNCE_S and MIXSCRIBE_BATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
                 "or a request could arrive after the last worker left"
             )
         if self.cpu_threads < 0:
             raise ValueError("MIXSCRIBE_CPU_THREADS must be 0 (the task's CPUs) or more")
-        if self.transcribe_tasks < 1 or self.task_speed_x <= 0 or self.drain_target_s < 1:
+        if self.transcribe_tasks < 1 or min(self.task_speed_x, self.cpu_task_speed_x) <= 0 or self.drain_target_s < 1:
             raise ValueError("MIXSCRIBE_TRANSCRIBE_TASKS, MIXSCRIBE_TASK_SPEED_X and MIXSCRIBE_DRAIN_TARGET_S must be positive")
         if self.rate_per_minute < 1 or self.rate_per_hour < self.rate_per_minute:
             raise ValueError("MIXSCRIBE_RATE_PER_MINUTE must be ≥ 1 and ≤ MIXSCRIBE_RATE_PER_HOUR")
@@ -218,6 +221,18 @@ class Settings(BaseSettings):
 
     def topic_path(self, topic: str) -> str:
         return f"projects/{self.project}/topics/{topic}"
+
+    def request_topic(self, priority: str) -> str:
+        """The full path of ``priority``'s transcription request topic."""
+        return self.topic_path(topology.work_queue(priority).topic(self.requests_topic))
+
+    def job_for(self, queue: topology.WorkQueue) -> str:
+        """The Cloud Run job that pulls ``queue``."""
+        return self.gpu_job if queue.job_class == topology.GPU else self.cpu_job
+
+    def queues_of_this_job(self) -> tuple[topology.WorkQueue, ...]:
+        """The queues this task pulls, most urgent first (every queue when it runs outside a named job)."""
+        return tuple(q for q in topology.WORK_QUEUES if not self.job_name or self.job_for(q) == self.job_name)
 
     def subscription_path(self, subscription: str) -> str:
         return f"projects/{self.project}/subscriptions/{subscription}"

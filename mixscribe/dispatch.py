@@ -77,12 +77,16 @@ class DispatchWindow(Protocol):
 
 
 class QueueLedger(DispatchWindow, Protocol):
-    """The dispatch window and the backlog (the job repository is one)."""
+    """The dispatch window and the backlog of some priorities (the job repository is one)."""
 
-    def backlog(self, shard_min_s: float) -> Backlog: ...
+    def backlog(self, shard_min_s: float, priorities: tuple[str, ...]) -> Backlog: ...
 
 
 class Dispatcher:
+    """Sizes executions of one job for one queue. ``urgent`` (high priority): no window, and tasks for
+    the queue's own backlog whatever the job's live tasks are busy with (within its maximum), so an
+    urgent request never waits behind the job's other work."""
+
     def __init__(
         self,
         job_name: str,
@@ -92,6 +96,8 @@ class Dispatcher:
         backlog: Callable[[], Backlog],
         launcher: Launcher,
         sleep: Callable[[float], None] = time.sleep,
+        window_key: str = "",
+        urgent: bool = False,
     ) -> None:
         self.job_name = job_name
         self.rule = rule
@@ -100,12 +106,17 @@ class Dispatcher:
         self.backlog = backlog
         self.launcher = launcher
         self.sleep = sleep
+        self.window_key = window_key or job_name
+        self.urgent = urgent
 
     def top_up(self) -> tuple[int, int]:
         """Start the tasks the backlog still needs; (started, live before)."""
         backlog = self.backlog()
         live = self.launcher.live_tasks()
-        count = self.rule.to_start(backlog, live)
+        if self.urgent:
+            count = max(0, min(self.rule.max_tasks - live, self.rule.wanted(backlog)))
+        else:
+            count = self.rule.to_start(backlog, live)
         if count:
             execution = self.launcher.run(count)
             log.info(
@@ -123,12 +134,15 @@ class Dispatcher:
 
     def dispatch(self) -> None:
         """Leading and trailing top-up of one debounce window; nothing when another caller holds it."""
-        if not self.window.try_dispatch(self.job_name, self.debounce_s):
+        if self.urgent:
+            self.top_up()
+            return
+        if not self.window.try_dispatch(self.window_key, self.debounce_s):
             return
         try:
             started, live = self.top_up()
         except Exception:
-            self.window.clear_dispatch(self.job_name)  # the next upload tries again
+            self.window.clear_dispatch(self.window_key)  # the next upload tries again
             raise
         checks = [EARLY_CHECK_S, self.debounce_s] if self.debounce_s > EARLY_CHECK_S else [self.debounce_s]
         waited = 0.0
@@ -140,11 +154,39 @@ class Dispatcher:
             started, live = self.top_up()
 
 
-def dispatcher_for(settings: Settings, store: QueueLedger, launcher: Launcher | None) -> Dispatcher | None:
-    """The dispatcher of ``MIXSCRIBE_TRANSCRIBE_JOB`` sized by the settings; ``None`` without a launcher."""
-    if launcher is None:
-        return None
-    rule = SizingRule(settings.task_speed_x, settings.file_overhead_s, settings.drain_target_s, settings.transcribe_tasks)
-    return Dispatcher(
-        settings.transcribe_job, rule, settings.dispatch_debounce_s, store, lambda: store.backlog(settings.shard_min_s), launcher
-    )
+class QueueDispatch:
+    """One dispatcher per work queue (``mixscribe.topology.WORK_QUEUES``): its job, window and sizing."""
+
+    def __init__(self, dispatchers: dict[str, Dispatcher]) -> None:
+        self.dispatchers = dispatchers
+
+    def dispatch(self, priority: str) -> None:
+        self.dispatchers[priority].dispatch()
+
+
+def dispatcher_for(
+    settings: Settings, store: QueueLedger, launcher_for: Callable[[str], Launcher | None]
+) -> QueueDispatch | None:
+    """The dispatchers of every queue, sized by the settings; ``None`` without a launcher."""
+    from .topology import WORK_QUEUES
+
+    dispatchers: dict[str, Dispatcher] = {}
+    for queue in WORK_QUEUES:
+        job = settings.job_for(queue)
+        launcher = launcher_for(job)
+        if launcher is None:
+            return None
+        urgent = queue.debounce == "none"
+        same_job = tuple(q.priority for q in WORK_QUEUES if settings.job_for(q) == job)
+        counted = (queue.priority,) if urgent else same_job
+
+        def backlog(priorities: tuple[str, ...] = counted) -> Backlog:
+            return store.backlog(settings.shard_min_s, priorities)
+
+        speed = settings.task_speed_x if settings.job_for(queue) == settings.gpu_job else settings.cpu_task_speed_x
+        rule = SizingRule(speed, settings.file_overhead_s, settings.drain_target_s, settings.transcribe_tasks)
+        debounce = settings.batch_debounce_s if queue.debounce == "long" else settings.dispatch_debounce_s
+        dispatchers[queue.priority] = Dispatcher(
+            job, rule, debounce, store, backlog, launcher, window_key=f"{job}-{queue.priority}", urgent=urgent
+        )
+    return QueueDispatch(dispatchers)

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import telemetry
 from .config import Settings
-from .dispatch import Dispatcher
+from .dispatch import QueueDispatch
 from .errors import ErrorCode, PermanentError, TransientError
 from .event_types import JobQueued, UploadRejected
 from .events import EventSink
@@ -45,7 +45,7 @@ class Intake:
         blobs: Blobs,
         publisher: Publisher,
         events: EventSink,
-        dispatcher: Dispatcher | None,
+        dispatcher: QueueDispatch | None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -79,7 +79,7 @@ class Intake:
         telemetry.STAGE_SECONDS.record(time.monotonic() - started, {"stage": "intake"})
         if handled is not None and handled.status is JobStatus.QUEUED and handled.options is not None:
             with telemetry.span("dispatch", parent):  # its own span: a window's trailing top-up waits the debounce
-                self.dispatch()
+                self.dispatch(handled.options.priority)
         return handled
 
     def _handle(self, obj: StorageObjectData, job: Job, existing: Job | None) -> Job | None:
@@ -144,13 +144,14 @@ class Intake:
     def _publish(self, job: Job) -> None:
         assert job.options is not None
         request = TranscriptionRequest(job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options)
-        topic = self.settings.topic_path(self.settings.requests_topic)
+        topic = self.settings.request_topic(job.options.priority)  # its priority's own queue
         publish_request(self.publisher, topic, request.to_json(), job.job_id)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})
         # stamped with the job's creation (its transition to queued), so no job.started can precede it
         self.lifecycle.created(job, JobQueued(job.owner, job.source.uri, job.source.size, job.options.public_dict(), job.probe))
 
-    def dispatch(self) -> None:
-        """Size an execution to the backlog (``mixscribe.dispatch``), unless workers start some other way."""
+    def dispatch(self, priority: str) -> None:
+        """Size an execution of the priority's job to its backlog (``mixscribe.dispatch``), unless workers
+        start some other way."""
         if self.dispatcher is not None:
-            self.dispatcher.dispatch()
+            self.dispatcher.dispatch(priority)

@@ -147,6 +147,7 @@ class Job:
     metrics: dict[str, Any] | None = None  # summary written when transcribed
     notes: dict[str, Any] | None = None  # summary written when the notes are ready
     trace: str | None = None  # W3C traceparent of the upload's span: every later hop joins this trace
+    routing: dict[str, Any] | None = None  # {job, model, priority}: where its transcription ran (set at each claim)
 
     @property
     def webhook_settled(self) -> bool:
@@ -177,7 +178,7 @@ class Job:
         doc = asdict(self)
         doc["status"] = self.status.value
         doc["options"] = self.options.to_dict() if self.options else None
-        for later in ("webhook", "metrics", "notes", "trace"):  # written by later stages, absent until then
+        for later in ("webhook", "metrics", "notes", "trace", "routing"):  # written by later stages, absent until then
             if doc[later] is None:
                 del doc[later]
         return doc
@@ -202,4 +203,5 @@ class Job:
             metrics=doc.get("metrics"),
             notes=doc.get("notes"),
             trace=doc.get("trace"),
+            routing=doc.get("routing"),
         )

@@ -60,11 +60,11 @@ class Lifecycle:
         self.store.update_fields(job_id, values, now=at)
         self._emit(job_id, (body,), at, {body.TYPE: discriminator})
 
-    def start(self, job_id: str, worker: str, lease_s: int, max_attempts: int) -> Claim:
-        """Claim a job for transcription and emit ``job.started`` at the claim's time; past
-        ``max_attempts`` claims the job fails instead (``EXHAUSTED``)."""
+    def start(self, job_id: str, worker: str, lease_s: int, max_attempts: int, values: dict[str, Any] | None = None) -> Claim:
+        """Claim a job for transcription (recording ``values`` with the claim) and emit ``job.started`` at
+        the claim's time; past ``max_attempts`` claims the job fails instead (``EXHAUSTED``)."""
         at = utcnow()
-        claim = self.store.claim(job_id, worker, lease_s, now=at)
+        claim = self.store.claim(job_id, worker, lease_s, now=at, values=values)
         if claim.outcome is not ClaimOutcome.CLAIMED:
             return claim
         assert claim.job is not None

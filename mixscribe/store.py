@@ -127,7 +127,9 @@ class JobStore:
             raise TransitionRefused(f"job {job.job_id}: {job.status.value} → {new_status.value} refused")
         return {**values, "status": new_status.value, "lease": None}
 
-    def claim(self, job_id: str, worker: str, lease_s: int, now: datetime | None = None) -> Claim:
+    def claim(
+        self, job_id: str, worker: str, lease_s: int, now: datetime | None = None, values: dict[str, Any] | None = None
+    ) -> Claim:
         """Take a job for transcription: from ``queued``, or from ``transcribing`` whose lease ended.
 
         Duplicate deliveries collide here, so it is an optimistic compare-and-set (one winner per
@@ -152,6 +154,7 @@ class JobStore:
                 "attempts": job.attempts + 1,
                 "lease": {"worker": worker, "until": at + timedelta(seconds=lease_s)},
                 "updated_at": at,
+                **(values or {}),
             }
 
         self.documents.compare_and_set(_job(job_id), decide)
@@ -245,10 +248,14 @@ class JobStore:
 
         return self.documents.compare_and_set(f"{DISPATCH}/{job_name}", decide)
 
-    def backlog(self, shard_min_s: float, limit: int = BACKLOG_SCAN) -> Backlog:
-        """The queued jobs: how many, their audio, the pieces they may be cut into (the first ``limit``)."""
-        queued = self.documents.query(JOBS, [("status", JobStatus.QUEUED.value)], limit=limit, select=["probe.duration_s"])
-        durations = [float((doc.get("probe") or {}).get("duration_s") or 0.0) for _, doc in queued]
+    def backlog(self, shard_min_s: float, priorities: tuple[str, ...], limit: int = BACKLOG_SCAN) -> Backlog:
+        """The queued jobs of ``priorities``: how many, their audio, the pieces they may be cut into (the
+        first ``limit`` of each priority; equality filters only, served by single-field indexes)."""
+        durations: list[float] = []
+        for priority in priorities:
+            where = [("status", JobStatus.QUEUED.value), ("options.priority", priority)]
+            queued = self.documents.query(JOBS, where, limit=limit, select=["probe.duration_s"])
+            durations += [float((doc.get("probe") or {}).get("duration_s") or 0.0) for _, doc in queued]
         return Backlog(len(durations), sum(durations), sum(max_pieces(d, shard_min_s) for d in durations))
 
     def clear_dispatch(self, job_name: str) -> None:

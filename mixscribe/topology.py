@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 UPLOADS = "upload-notifications"  # the uploads bucket's object notifications
-REQUESTS = "transcribe-requests"  # work for the transcription job
+REQUESTS = "transcribe-requests"  # work for the transcription jobs: one topic per priority, REQUESTS-<priority>
 NOTES = "notes-requests"  # work for the notes function
 EVENTS = "mixscribe-events"  # lifecycle events (analytics, webhooks)
-REQUESTS_SUBSCRIPTION = "transcribe-requests-worker"
 ANALYTICS_SUBSCRIPTION = "mixscribe-events-analytics"
 DEAD_SUFFIX = "-dead"
 RETENTION_S = 7 * 86400
@@ -66,13 +65,46 @@ class Subscription:
         return self.topic + DEAD_SUFFIX if self.dead_letter_after else None
 
 
+GPU, CPU = "gpu", "cpu"  # the transcription job classes (a deployment without GPUs runs its GPU class on the CPU job)
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """The transcription requests of one priority: their own topic and subscription, pulled by one job
+    class, with their own dispatch (``debounce``: ``none`` starts tasks at every upload, ``short`` the
+    usual window, ``long`` waits to gather a backlog, which is cheaper)."""
+
+    priority: str
+    job_class: str
+    debounce: str
+
+    def topic(self, base: str = REQUESTS) -> str:
+        return f"{base}-{self.priority}"
+
+    def subscription(self, base: str = REQUESTS) -> str:
+        return f"{base}-{self.priority}-worker"
+
+
+# most urgent first: a job pulls its queues in this order, so a high request never waits behind others
+WORK_QUEUES = (WorkQueue("high", GPU, "none"), WorkQueue("normal", GPU, "short"), WorkQueue("batch", CPU, "long"))
+PRIORITIES = tuple(queue.priority for queue in WORK_QUEUES)
+
+
+def work_queue(priority: str) -> WorkQueue:
+    """The queue of ``priority`` (intake refuses any other priority)."""
+    return next(queue for queue in WORK_QUEUES if queue.priority == priority)
+
+
 def _filter_types(types: tuple[str, ...]) -> str:
     return " OR ".join(f'attributes.type = "{t}"' for t in types)
 
 
 _WORK = (
     Subscription("on-upload", UPLOADS, PUSH, "on_upload", ack_deadline_s=300, dead_letter_after=10),
-    Subscription(REQUESTS_SUBSCRIPTION, REQUESTS, PULL, "transcribe", ack_deadline_s=60, dead_letter_after=5),
+    *(
+        Subscription(queue.subscription(), queue.topic(), PULL, "transcribe", ack_deadline_s=60, dead_letter_after=5)
+        for queue in WORK_QUEUES
+    ),
     Subscription("notes", NOTES, PUSH, "notes", ack_deadline_s=540, dead_letter_after=5),
     Subscription(
         "webhooks", EVENTS, PUSH, "webhooks", ack_deadline_s=300, dead_letter_after=5, filter=_filter_types(WEBHOOK_EVENT_TYPES)
@@ -81,7 +113,7 @@ _WORK = (
     Subscription(ANALYTICS_SUBSCRIPTION, EVENTS, PULL, "dataflow", retry=None),
 )
 DEAD_LETTER_TOPICS = tuple(s.dead_letter_topic for s in _WORK if s.dead_letter_topic)
-TOPICS = (UPLOADS, REQUESTS, NOTES, EVENTS, *DEAD_LETTER_TOPICS)
+TOPICS = (UPLOADS, *(queue.topic() for queue in WORK_QUEUES), NOTES, EVENTS, *DEAD_LETTER_TOPICS)
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     *_WORK,
     # the end of every chain: the dead_letters function fails the job and raises the alert; retried

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from .config import Settings
 from .errors import ErrorCode, PermanentError
 from .jobs import JobOptions
+from .topology import PRIORITIES
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".webm", ".mp4", ".mov"})
 CONTENT_TYPES = frozenset(
@@ -26,7 +27,6 @@ CONTENT_TYPES = frozenset(
         "video/ogg",
     }
 )
-PRIORITIES = ("high", "normal", "batch")
 MAX_NAME_BYTES = 1024
 MAX_CHANNEL_NAMES = 8
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")

@@ -25,7 +25,7 @@ def idle_timeout_s(settings: Settings, task: TaskIdentity) -> float:
     a request: wait until that request's ack deadline (the subscription's, if it died before extending
     it) and the subscription's backoff have passed and the job's lease has run out."""
     if task.attempt > 0:
-        subscription = topology.subscription(topology.REQUESTS_SUBSCRIPTION)
+        subscription = topology.subscription(topology.WORK_QUEUES[0].subscription())  # every work queue has one policy
         deadline = max(subscription.ack_deadline_s, settings.ack_deadline_s)
         backoff = subscription.retry.backoff_s(1) if subscription.retry else 0.0
         return max(settings.idle_timeout_s, deadline + backoff + settings.lease_s + 5)
@@ -47,16 +47,20 @@ def main() -> int:
         task=task,
         max_attempts=settings.max_delivery_attempts,
     )
+    queues = settings.queues_of_this_job()  # most urgent first
     worker = PullWorker(
         subscriber=gcp.subscriber_client(),
-        subscription=settings.subscription_path(settings.requests_subscription),
+        subscriptions=[
+            settings.subscription_path(q.subscription(settings.requests_topic)) for q in settings.queues_of_this_job()
+        ],
         handle=transcription.process,
         renew=transcription.renew,
         idle_timeout_s=idle_timeout_s(settings, task),
         ack_deadline_s=settings.ack_deadline_s,
         busy_retry_s=settings.lease_s + 2,  # a live lease ends within lease_s unless its holder renews it
-        retry=topology.subscription(topology.REQUESTS_SUBSCRIPTION).retry,
+        retry=topology.subscription(topology.WORK_QUEUES[0].subscription()).retry,
     )
     worker.install_signal_handlers()
-    log.info("task started", extra=fields(worker=task.worker, placement=str(transcription.models.placement)))
+    placement = str(transcription.models.placement)
+    log.info("task started", extra=fields(worker=task.worker, queues=[q.priority for q in queues], placement=placement))
     return worker.run()

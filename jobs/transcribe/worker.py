@@ -1,4 +1,7 @@
-"""A pull worker: takes requests from a Pub/Sub subscription one at a time until the queue is idle.
+"""A pull worker: takes requests from its Pub/Sub subscriptions one at a time until they are idle.
+
+It pulls its subscriptions most urgent first (a job's priority queues, ``mixscribe.topology``) and
+takes the first request it finds, so a high-priority request waits for no other queue's backlog.
 
 While a request is worked on, a heartbeat thread extends its ack deadline and the job's lease.
 Acknowledged: finished or duplicate requests. Deadline set to ``busy_retry_s``: a job another
@@ -14,7 +17,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -56,7 +59,7 @@ class PullWorker:
     def __init__(
         self,
         subscriber: Any,
-        subscription: str,
+        subscriptions: Sequence[str],
         handle: Callable[[bytes], Outcome],
         renew: Callable[[str], None],
         idle_timeout_s: float,
@@ -66,7 +69,7 @@ class PullWorker:
         retry: Retry | None = RETRY,
     ) -> None:
         self.subscriber = subscriber
-        self.subscription = subscription
+        self.subscriptions = tuple(subscriptions)
         self.handle = handle
         self.renew = renew
         self.idle_timeout_s = idle_timeout_s
@@ -93,36 +96,39 @@ class PullWorker:
                 if now - last_work >= self.idle_timeout_s and now >= self._deferred_until:
                     break
                 continue
-            for received in messages:
-                self._handle_one(received)
+            for subscription, received in messages:
+                self._handle_one(subscription, received)
                 handled += 1
             last_work = time.monotonic()
         log.info("worker leaving", extra=fields(handled=handled, stopping=self._stopping.is_set()))
         return handled
 
-    def _pull(self) -> list[Any]:
-        try:
-            response = self.subscriber.pull(
-                request={"subscription": self.subscription, "max_messages": 1},
-                timeout=self.pull_timeout_s,
-            )
-        except (gexc.DeadlineExceeded, gexc.ServiceUnavailable, gexc.RetryError):
-            time.sleep(0.2)
-            return []
-        return list(response.received_messages)
+    def _pull(self) -> list[tuple[str, Any]]:
+        """One request from the most urgent subscription that has one (each asked with a short timeout
+        when there are several, so an urgent request is seen within about a second)."""
+        timeout = self.pull_timeout_s if len(self.subscriptions) == 1 else min(1.0, self.pull_timeout_s)
+        for subscription in self.subscriptions:
+            try:
+                response = self.subscriber.pull(request={"subscription": subscription, "max_messages": 1}, timeout=timeout)
+            except (gexc.DeadlineExceeded, gexc.ServiceUnavailable, gexc.RetryError):
+                time.sleep(0.2)
+                continue
+            if response.received_messages:
+                return [(subscription, received) for received in response.received_messages]
+        return []
 
-    def _set_deadline(self, ack_id: str, seconds: int) -> None:
+    def _set_deadline(self, subscription: str, ack_id: str, seconds: int) -> None:
         self.subscriber.modify_ack_deadline(
-            request={"subscription": self.subscription, "ack_ids": [ack_id], "ack_deadline_seconds": seconds}
+            request={"subscription": subscription, "ack_ids": [ack_id], "ack_deadline_seconds": seconds}
         )
 
-    def _handle_one(self, received: Any) -> None:
+    def _handle_one(self, subscription: str, received: Any) -> None:
         ack_id = received.ack_id
         message = received.message
         job_id = message.attributes.get("job_id")
 
         def extend() -> None:
-            self._set_deadline(ack_id, self.ack_deadline_s)
+            self._set_deadline(subscription, ack_id, self.ack_deadline_s)
             if job_id:
                 self.renew(job_id)
 
@@ -143,12 +149,12 @@ class PullWorker:
                 outcome = None
         telemetry.flush()
         if outcome is None:
-            self._set_deadline(ack_id, 0)
+            self._set_deadline(subscription, ack_id, 0)
             # the subscription's backoff may outlast the idle timeout: wait for the redelivery (or its dead letter)
             hold = self.retry.backoff_s(received.delivery_attempt or 1) + self.pull_timeout_s
             self._deferred_until = max(self._deferred_until, time.monotonic() + hold)
         elif outcome is Outcome.RETRY_LATER:
-            self._set_deadline(ack_id, self.busy_retry_s)
+            self._set_deadline(subscription, ack_id, self.busy_retry_s)
             self._deferred_until = max(self._deferred_until, time.monotonic() + self.busy_retry_s + self.pull_timeout_s + 5)
         else:
-            self.subscriber.acknowledge(request={"subscription": self.subscription, "ack_ids": [ack_id]})
+            self.subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [ack_id]})

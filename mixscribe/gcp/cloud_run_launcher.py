@@ -1,4 +1,4 @@
-"""Starting executions of the transcription job through the Cloud Run Admin API (v2), one code path.
+"""Starting executions of the transcription jobs through the Cloud Run Admin API (v2), one code path.
 
 ``CloudRunLauncher`` uses ``google-cloud-run``'s REST clients: in the cloud against
 run.googleapis.com; locally against the stand-in at ``MIXSCRIBE_RUN_API_ENDPOINT``
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..config import Settings
@@ -21,9 +22,9 @@ LIST_PAGES = 2  # live executions are recent: the newest 200 are enough
 
 
 class CloudRunLauncher:
-    """Run job ``MIXSCRIBE_TRANSCRIBE_JOB`` with N tasks; count the tasks still pending or running."""
+    """Run Cloud Run job ``job`` with N tasks; count the tasks still pending or running."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, job: str) -> None:
         from google.cloud import run_v2
 
         options: dict[str, Any] = {"transport": "rest"}
@@ -37,7 +38,7 @@ class CloudRunLauncher:
         self._run_v2 = run_v2
         self._jobs = run_v2.JobsClient(**options)
         self._executions = run_v2.ExecutionsClient(**options)
-        self.name = f"projects/{settings.project}/locations/{settings.region}/jobs/{settings.transcribe_job}"
+        self.name = f"projects/{settings.project}/locations/{settings.region}/jobs/{job}"
 
     def run(self, task_count: int) -> str:
         request = self._run_v2.RunJobRequest(
@@ -61,6 +62,15 @@ class CloudRunLauncher:
         return live
 
 
-def launcher_for(settings: Settings) -> CloudRunLauncher | None:
-    """The launcher the settings name; ``None``: workers are started some other way (tests that run them)."""
-    return CloudRunLauncher(settings) if settings.launcher == "cloudrun" else None
+def launcher_for(settings: Settings) -> Callable[[str], CloudRunLauncher | None]:
+    """A launcher per job name as the settings say; ``None``: workers are started some other way (tests that run them)."""
+    launchers: dict[str, CloudRunLauncher] = {}
+
+    def launcher(job: str) -> CloudRunLauncher | None:
+        if settings.launcher != "cloudrun":
+            return None
+        if job not in launchers:
+            launchers[job] = CloudRunLauncher(settings, job)
+        return launchers[job]
+
+    return launcher

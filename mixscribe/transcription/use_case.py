@@ -111,7 +111,10 @@ class Transcription:
         """Work on the job (or the piece) ``request`` names; what to do with its message."""
         if request.shard is not None:
             return self._take_piece(request, request.shard)
-        claim = self.lifecycle.start(request.job_id, self.task.worker, self.settings.lease_s, self.max_attempts)
+        routing = {"job": self.settings.job_name or None, "model": request.options.model, "priority": request.options.priority}
+        claim = self.lifecycle.start(
+            request.job_id, self.task.worker, self.settings.lease_s, self.max_attempts, {"routing": routing}
+        )
         if claim.outcome is ClaimOutcome.FINISHED:
             if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
                 # An earlier attempt may have died between the transition and the notes request.
@@ -156,7 +159,7 @@ class Transcription:
                 save_piece_audio(self.blobs, self.settings.results_bucket, request.job_id, index, piece_audio(index))
             timings["plan_s"] = time.monotonic() - mark
             plan = self.pieces.save_plan(request.job_id, replace(plan, timings={**plan.timings, **timings}))
-            topic = self.settings.topic_path(self.settings.requests_topic)
+            topic = self.settings.request_topic(request.options.priority)  # the pieces stay in the job's queue
             for index in range(1, plan.pieces):
                 publish_request(self.publisher, topic, replace(request, shard=index).to_json(), request.job_id)
         log.info(

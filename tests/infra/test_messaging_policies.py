@@ -138,9 +138,8 @@ def test_every_deployable_environment_is_the_shared_settings(infra):
         settings = Settings.from_env(env)  # valid, as the process will read it
         assert (settings.project, settings.upload_bucket, settings.results_bucket) == (PROJECT, "t-uploads", "t-results")
         # names of the topology come from its one declaration, never restated per deployable
-        assert (settings.requests_topic, settings.requests_subscription, settings.events_topic, settings.notes_topic) == (
+        assert (settings.requests_topic, settings.events_topic, settings.notes_topic) == (
             topology.REQUESTS,
-            topology.REQUESTS_SUBSCRIPTION,
             topology.EVENTS,
             topology.NOTES,
         ), deployable

@@ -129,14 +129,17 @@ def test_gpu_job_asks_for_an_l4_within_the_timeout_cap(infra):
     cpu = jobs["transcribe-cpu"]["template"]
     assert "nvidia.com/gpu" not in cpu["containers"][0]["resources"]["limits"] and "nodeSelector" not in cpu
     function_env = of_type(infra, "cloudfunctionsv2/function:Function")[0].inputs["serviceConfig"]["environmentVariables"]
-    assert function_env["MIXSCRIBE_TRANSCRIBE_JOB"] == "transcribe-gpu" and function_env["MIXSCRIBE_LAUNCHER"] == "cloudrun"
+    assert function_env["MIXSCRIBE_LAUNCHER"] == "cloudrun"
+    # high and normal priority to the GPU job, batch to the CPU job; each job's tasks learn theirs from CLOUD_RUN_JOB
+    assert (function_env["MIXSCRIBE_GPU_JOB"], function_env["MIXSCRIBE_CPU_JOB"]) == ("transcribe-gpu", "transcribe-cpu")
+    assert float(function_env["MIXSCRIBE_TASK_SPEED_X"]) > float(function_env["MIXSCRIBE_CPU_TASK_SPEED_X"])
 
 
-def test_cpu_only_stack_dispatches_to_the_cpu_job():
+def test_cpu_only_stack_dispatches_every_priority_to_the_cpu_job():
     resources = build_under_mocks(gpu=False)
     assert [j.inputs["name"] for j in of_type(resources, "cloudrunv2/job:Job")] == ["transcribe-cpu"]
     env = of_type(resources, "cloudfunctionsv2/function:Function")[0].inputs["serviceConfig"]["environmentVariables"]
-    assert env["MIXSCRIBE_TRANSCRIBE_JOB"] == "transcribe-cpu"
+    assert (env["MIXSCRIBE_GPU_JOB"], env["MIXSCRIBE_CPU_JOB"]) == ("transcribe-cpu", "transcribe-cpu")
 
 
 def test_firestore_ttl_and_indexes(infra):

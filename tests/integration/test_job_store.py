@@ -89,7 +89,8 @@ def test_pages_of_an_owner_newest_first_and_the_backlog(store, request):
     made = []
     for i in range(5):
         source = SourceObject(BUCKET, f"users/{owner}/{request.node.name}-{i}.wav", 1, 10, "audio/wav")
-        job = Job.new(source, JobOptions(model="tiny.en"), start + timedelta(seconds=i), 1)
+        priority = "batch" if i == 4 else "normal"
+        job = Job.new(source, JobOptions(model="tiny.en", priority=priority), start + timedelta(seconds=i), 1)
         job.probe = {"duration_s": 60.0 * (i + 1)}
         store.create(job)
         made.append(job.job_id)
@@ -101,8 +102,10 @@ def test_pages_of_an_owner_newest_first_and_the_backlog(store, request):
     assert [j.job_id for j in second] == made[2::-1] and not more
     done, _ = store.list_for_owner(owner, 10, status=JobStatus.DONE)
     assert [j.job_id for j in done] == [made[0]]
-    backlog = store.backlog(shard_min_s=600)
+    backlog = store.backlog(shard_min_s=600, priorities=("normal", "batch"))
     assert backlog.jobs >= 4 and backlog.audio_s >= 60.0 * (2 + 3 + 4 + 5)
+    batch = store.backlog(shard_min_s=600, priorities=("batch",))  # a queue's own backlog
+    assert batch.jobs >= 1 and batch.audio_s >= 300.0 and batch.jobs < backlog.jobs
 
 
 def test_only_the_lease_holder_renews(store, request):

@@ -35,10 +35,8 @@ def run_api(tmp_path):
     (port,) = free_ports(1)
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(api))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = Settings(
-        project="p", region="r", transcribe_job="demo", launcher="cloudrun", run_api_endpoint=f"http://127.0.0.1:{port}"
-    )
-    yield api, CloudRunLauncher(settings), settings
+    settings = Settings(project="p", region="r", launcher="cloudrun", run_api_endpoint=f"http://127.0.0.1:{port}")
+    yield api, CloudRunLauncher(settings, "demo"), settings
     server.shutdown()
 
 
@@ -80,9 +78,7 @@ def test_executions_read_back_through_the_official_client(run_api):
 
 def test_unknown_jobs_and_bad_counts_are_refused_like_the_api(run_api):
     api, _, settings = run_api
-    other = CloudRunLauncher(
-        Settings(project="p", region="r", transcribe_job="nope", launcher="cloudrun", run_api_endpoint=settings.run_api_endpoint)
-    )
+    other = CloudRunLauncher(settings, "nope")
     with pytest.raises(gexc.NotFound):
         other.run(1)
     _, launcher, _ = run_api

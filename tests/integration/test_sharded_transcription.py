@@ -57,9 +57,10 @@ def setup(stack, tmp_path_factory):
     topic = f"test-pieces-{uuid.uuid4().hex[:8]}"
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     project = env["GOOGLE_CLOUD_PROJECT"]
-    publisher.create_topic(request={"name": f"projects/{project}/topics/{topic}"})
+    pieces_topic = f"projects/{project}/topics/{topic}-normal"  # the requests of normal priority (mixscribe.topology)
+    publisher.create_topic(request={"name": pieces_topic})
     subscription = f"projects/{project}/subscriptions/{topic}-sub"
-    subscriber.create_subscription(request={"name": subscription, "topic": f"projects/{project}/topics/{topic}"})
+    subscriber.create_subscription(request={"name": subscription, "topic": pieces_topic})
     settings = Settings.from_env({**env, "MIXSCRIBE_REQUESTS_TOPIC": topic, "MIXSCRIBE_SHARD_MIN_S": "30"})
     models = ModelCache(settings)
     store = JobStore(FirestoreDocuments(stack.db))

@@ -38,17 +38,23 @@ def test_idle_queue_exits_zero(stack, image):
         **stack.env,
         "MIXSCRIBE_IDLE_TIMEOUT_S": "2",
         "MIXSCRIBE_DISPATCH_DEBOUNCE_S": "1",
-        "MIXSCRIBE_REQUESTS_SUBSCRIPTION": "tests-idle-subscription",
+        "MIXSCRIBE_BATCH_DEBOUNCE_S": "1",
+        "MIXSCRIBE_REQUESTS_TOPIC": "tests-idle",
     }
     from google.cloud import pubsub_v1
 
+    from mixscribe.topology import WORK_QUEUES
+
     project = stack.env["GOOGLE_CLOUD_PROJECT"]
-    topic = f"projects/{project}/topics/tests-idle-topic"  # nothing is ever published here
-    pubsub_v1.PublisherClient().create_topic(request={"name": topic})
-    pubsub_v1.SubscriberClient().create_subscription(
-        request={"name": f"projects/{project}/subscriptions/tests-idle-subscription", "topic": topic}
-    )
+    for queue in WORK_QUEUES:  # nothing is ever published to these queues
+        topic = f"projects/{project}/topics/{queue.topic('tests-idle')}"
+        pubsub_v1.PublisherClient().create_topic(request={"name": topic})
+        pubsub_v1.SubscriberClient().create_subscription(
+            request={"name": f"projects/{project}/subscriptions/{queue.subscription('tests-idle')}", "topic": topic}
+        )
     proc = run_task(image, env, 120)
     assert proc.returncode == 0, proc.stderr
     messages = [json.loads(line)["message"] for line in proc.stderr.splitlines()]
     assert messages[0] == "task started" and messages[-1] == "worker leaving"
+    started = json.loads(proc.stderr.splitlines()[0])
+    assert started["queues"] == ["high", "normal", "batch"]  # outside a named Cloud Run job: every queue, most urgent first

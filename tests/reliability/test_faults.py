@@ -125,7 +125,7 @@ def test_poison_request_is_dead_lettered_and_fails_its_job(rstack, short_clip, r
     from google.cloud import pubsub_v1
 
     request = TranscriptionRequest(job.job_id, source.bucket, source.name, 1, JobOptions(model="tiny.en"))
-    topic = f"projects/{rstack.env['GOOGLE_CLOUD_PROJECT']}/topics/transcribe-requests"
+    topic = f"projects/{rstack.env['GOOGLE_CLOUD_PROJECT']}/topics/transcribe-requests-normal"
     pubsub_v1.PublisherClient().publish(topic, request.to_json(), job_id=job.job_id).result(timeout=30)
     good = rstack.upload(short_clip, f"users/poison/good-{uuid.uuid4().hex[:6]}.flac")[1]  # dispatches a task too
     failed = rstack.wait(job.job_id, ("failed",), timeout_s=240)

@@ -100,3 +100,39 @@ def test_a_failed_launch_frees_the_window():
     except ConnectionError:
         pass
     assert window.cleared == 1 and not window.held
+
+
+class FakeLedger(FakeWindow):
+    """Windows per key and a backlog per priority."""
+
+    def __init__(self, queued: dict[str, Backlog]) -> None:
+        super().__init__()
+        self.queued = queued
+        self.windows: set[str] = set()
+
+    def try_dispatch(self, job_name: str, debounce_s: int) -> bool:
+        taken = job_name not in self.windows
+        self.windows.add(job_name)
+        return taken
+
+    def backlog(self, shard_min_s: float, priorities: tuple[str, ...]) -> Backlog:
+        parts = [self.queued.get(p, Backlog()) for p in priorities]
+        return Backlog(sum(b.jobs for b in parts), sum(b.audio_s for b in parts), sum(b.pieces for b in parts))
+
+
+def test_each_priority_dispatches_its_own_job_and_high_never_waits_behind_the_others():
+    from mixscribe.config import Settings
+    from mixscribe.dispatch import dispatcher_for
+
+    settings = Settings.from_env({}, transcribe_tasks=4, dispatch_debounce_s=0, batch_debounce_s=0)
+    launchers = {settings.gpu_job: FakeLauncher(live=2), settings.cpu_job: FakeLauncher()}  # two GPU tasks busy
+    ledger = FakeLedger({"normal": Backlog(2, 20, 2), "batch": Backlog(50, 500, 50), "high": Backlog(1, 10, 1)})
+    queues = dispatcher_for(settings, ledger, launchers.get)
+    assert queues is not None
+    queues.dispatch("normal")  # the two live GPU tasks already cover high + normal: nothing new
+    queues.dispatch("batch")
+    assert launchers[settings.gpu_job].started == [] and launchers[settings.cpu_job].started == [2]  # 500 s at 9×, 50 files
+    queues.dispatch("high")  # its own task at once, though the GPU job's live tasks could take it later
+    queues.dispatch("high")  # and again: high has no window (a second upload gets a task too)
+    assert launchers[settings.gpu_job].started == [1, 1]
+    assert {d.job_name for p, d in queues.dispatchers.items() if p != "batch"} == {settings.gpu_job}

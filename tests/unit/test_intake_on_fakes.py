@@ -34,7 +34,7 @@ def test_an_upload_becomes_one_queued_job_one_request_and_one_queued_event_howev
     assert len(publisher.messages) == 1
     topic, data, attributes = publisher.messages[0]
     request = json.loads(data)
-    assert topic == SETTINGS.topic_path(SETTINGS.requests_topic) and attributes["job_id"] == jobs[0].job_id
+    assert topic == SETTINGS.request_topic("normal") and attributes["job_id"] == jobs[0].job_id
     assert (request["bucket"], request["name"], request["generation"]) == ("uploads", obj.source.name, obj.source.generation)
     assert events.types(jobs[0].job_id) == ["job.queued"]
     assert use_case.store.get(jobs[0].job_id).published_at is not None

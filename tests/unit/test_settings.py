@@ -27,7 +27,7 @@ def test_values_are_typed_and_errors_name_the_variable_not_the_value():
     with pytest.raises(ValueError, match="MIXSCRIBE_IDLE_TIMEOUT_S") as bad_int:
         Settings.from_env({"MIXSCRIBE_IDLE_TIMEOUT_S": "soon", "MIXSCRIBE_LLM_API_KEY": "sk-not-echoed"})
     assert "sk-not-echoed" not in str(bad_int.value)
-    with pytest.raises(ValueError, match="MIXSCRIBE_DISPATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S"):
+    with pytest.raises(ValueError, match="MIXSCRIBE_BATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S"):
         Settings.from_env({"MIXSCRIBE_DISPATCH_DEBOUNCE_S": "40", "MIXSCRIBE_LLM_API_KEY": "sk-not-echoed"})
 
 

@@ -48,7 +48,7 @@ class World:
         return Transcription(settings, self.store, self.blobs, self.publisher, self.events, MODELS, identity, max_attempts=3)
 
     def piece_requests(self) -> list[bytes]:
-        topic = SETTINGS.topic_path(SETTINGS.requests_topic)
+        topic = SETTINGS.request_topic("normal")
         return [data for to, data, _ in self.publisher.messages if to == topic]
 
 

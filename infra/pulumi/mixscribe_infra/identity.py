@@ -41,7 +41,10 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("transcribe", "roles/storage.objectViewer"): "uploads bucket: download the audio",
     ("transcribe", "roles/storage.objectUser"): "results bucket: write (and overwrite on retry) transcripts and metrics",
     ("transcribe", "roles/datastore.user"): "project: claim jobs, renew leases, move statuses",
-    ("transcribe", "roles/pubsub.subscriber"): "transcribe-requests-worker subscription: pull, extend deadlines, ack",
+    (
+        "transcribe",
+        "roles/pubsub.subscriber",
+    ): "the transcribe-requests-<priority>-worker subscriptions: pull, extend deadlines, ack",
     ("transcribe", "roles/pubsub.publisher"): "mixscribe-events, notes-requests and transcribe-requests topics: events, "
     "notes requests, piece requests of long files",
     ("notes", "roles/storage.objectUser"): "results bucket: read transcript.json, write notes.json and notes.md",

@@ -47,18 +47,17 @@ class TranscriptionJobs(pulumi.ComponentResource):
             description="mixscribe job images",
             opts=child,
         )
-        specs = [JobSpec("transcribe-cpu", cfg.image("transcribe-cpu"), "4", "8Gi", False, 4 * 3600, 12.0)]
+        names = Settings(**settings)
+        specs = [JobSpec(names.cpu_job, cfg.image("transcribe-cpu"), "4", "8Gi", False, 4 * 3600, 12.0)]
         if cfg.gpu:
-            specs.insert(
-                0, JobSpec("transcribe-gpu", cfg.image("transcribe-gpu"), "4", "16Gi", True, GPU_TASK_TIMEOUT_CAP_S, 30.0)
-            )
+            specs.insert(0, JobSpec(names.gpu_job, cfg.image("transcribe-gpu"), "4", "16Gi", True, GPU_TASK_TIMEOUT_CAP_S, 30.0))
         self.specs = specs
         self.jobs: dict[str, gcp.cloudrunv2.Job] = {}
         for spec in specs:
             limits = {"cpu": spec.cpu, "memory": spec.memory}
             if spec.gpu:
                 limits["nvidia.com/gpu"] = "1"
-            job_env = Settings(**settings, transcribe_job=spec.name).to_env()
+            job_env = Settings(**{**settings, **self.routing}).to_env()  # CLOUD_RUN_JOB tells each task its queues
             job = gcp.cloudrunv2.Job(
                 f"{name}-{spec.name}",
                 name=spec.name,
@@ -106,10 +105,14 @@ class TranscriptionJobs(pulumi.ComponentResource):
         self.register_outputs({n: j.name for n, j in self.jobs.items()})
 
     @property
-    def dispatch_job(self) -> str:
-        """The job the dispatcher starts: the GPU one when there is one."""
-        return "transcribe-gpu" if "transcribe-gpu" in self.jobs else "transcribe-cpu"
-
-    @property
-    def dispatch_speed_x(self) -> float:
-        return next(spec.speed_x for spec in self.specs if spec.name == self.dispatch_job)
+    def routing(self) -> dict[str, object]:
+        """The settings that send each priority to its job: the GPU class to the GPU job, or to the CPU job
+        in a deployment without GPUs; each job's speed for dispatch sizing."""
+        gpu = next((spec for spec in self.specs if spec.gpu), None)
+        cpu = next(spec for spec in self.specs if not spec.gpu)
+        return {
+            "gpu_job": (gpu or cpu).name,
+            "cpu_job": cpu.name,
+            "task_speed_x": (gpu or cpu).speed_x,
+            "cpu_task_speed_x": cpu.speed_x,
+        }

@@ -17,11 +17,11 @@ from .identity import Accounts, why
 
 # who publishes to which topic (each grant's reason is in identity.ROLE_RATIONALE)
 PUBLISHERS = (
-    (topology.REQUESTS, "on-upload"),
+    *((queue.topic(), "on-upload") for queue in topology.WORK_QUEUES),
     (topology.EVENTS, "on-upload"),
     (topology.EVENTS, "transcribe"),
     (topology.NOTES, "transcribe"),
-    (topology.REQUESTS, "transcribe"),
+    *((queue.topic(), "transcribe") for queue in topology.WORK_QUEUES),  # a long file's piece requests
     (topology.EVENTS, "notes"),
     (topology.EVENTS, "dead-letters"),
     (topology.EVENTS, "edge"),

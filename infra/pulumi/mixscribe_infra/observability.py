@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from mixscribe.topology import REQUESTS_SUBSCRIPTION as WORKER_SUBSCRIPTION
+from mixscribe.topology import WORK_QUEUES
 
 METRIC = "workload.googleapis.com/mixscribe"
 WINDOW_DAYS = 28
@@ -172,11 +172,11 @@ class Observability(pulumi.ComponentResource):
             display_name=f"Oldest transcription request older than {QUEUE_AGE_ALERT_S // 60} minutes",
             conditions=[
                 gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name="oldest unacked message age",
+                    display_name=f"oldest unacked {queue.priority} request",
                     condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
                         filter=(
                             'metric.type="pubsub.googleapis.com/subscription/oldest_unacked_message_age" '
-                            f'resource.type="pubsub_subscription" resource.label.subscription_id="{WORKER_SUBSCRIPTION}"'
+                            f'resource.type="pubsub_subscription" resource.label.subscription_id="{queue.subscription()}"'
                         ),
                         comparison="COMPARISON_GT",
                         threshold_value=QUEUE_AGE_ALERT_S,
@@ -188,6 +188,7 @@ class Observability(pulumi.ComponentResource):
                         ],
                     ),
                 )
+                for queue in WORK_QUEUES  # one condition per priority queue
             ],
             notification_channels=channels,
             opts=child,

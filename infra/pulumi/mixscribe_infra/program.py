@@ -41,9 +41,8 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     function_settings = {
         **shared,
         "launcher": "cloudrun",
-        "transcribe_job": jobs.dispatch_job,
+        **jobs.routing,
         "transcribe_tasks": cfg.max_tasks,
-        "task_speed_x": jobs.dispatch_speed_x,
         "drain_target_s": 120,
         "llm_model": cfg.llm_model,
         "llm_base_url": cfg.llm_base_url,
@@ -61,7 +60,7 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     observability = Observability("observability", cfg.project, cfg.alert_email)
     pulumi.export("uploads_bucket", storage.uploads.name)
     pulumi.export("results_bucket", storage.results.name)
-    pulumi.export("transcribe_job", jobs.dispatch_job)
+    pulumi.export("transcribe_jobs", {"gpu_job": jobs.routing["gpu_job"], "cpu_job": jobs.routing["cpu_job"]})
     pulumi.export("service_accounts", accounts.emails)
     return {
         "identity": identity,
