@@ -57,6 +57,9 @@ TIME_PER_AUDIO_MINUTE = _meter.create_histogram(
 )
 LLM_TOKENS = _meter.create_counter("mixscribe.llm.tokens", "{token}", "LLM tokens used by the notes step")
 NOTES_FALLBACKS = _meter.create_counter("mixscribe.notes.fallbacks", "{job}", "notes written by the embedded fallback")
+HALLUCINATIONS = _meter.create_counter(
+    "mixscribe.transcription.hallucinations", "{segment}", "segments the hallucination guards flagged or dropped, by kind"
+)
 DEAD_LETTERS = _meter.create_counter("mixscribe.dead_letters", "{message}", "messages that exhausted their deliveries")
 API_SECONDS = _meter.create_histogram(
     "mixscribe.api.request.duration",

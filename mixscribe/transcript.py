@@ -25,6 +25,7 @@ class Segment:
     no_speech_prob: float = 0.0
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+    flags: tuple[str, ...] = ()  # the hallucination guards' findings (mixscribe.transcription.guards)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ class Transcript:
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
         segments = tuple(
             Segment(
-                **{k: v for k, v in seg.items() if k != "words"},
+                **{k: v for k, v in seg.items() if k not in ("words", "flags")},
                 words=tuple(Word(**w) for w in seg.get("words", ())),
+                flags=tuple(seg.get("flags", ())),
             )
             for seg in data.get("segments", ())
         )

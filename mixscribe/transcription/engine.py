@@ -18,6 +18,8 @@ from mixscribe.jobs import JobOptions
 from mixscribe.logs import fields
 from mixscribe.transcript import Segment, Transcript, Word
 
+from .guards import flag_segments
+
 log = logging.getLogger(__name__)
 
 
@@ -173,6 +175,7 @@ class SpeechModel:
                     words=words,
                 )
             )
+        segments = flag_segments(segments, samples)
         recorded: dict[str, Any] = {**asdict(decode), **asdict(self.placement), "job_options": options.public_dict()}
         transcript = Transcript(
             job_id=job_id,

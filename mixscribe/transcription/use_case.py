@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from mixscribe import layout, telemetry
 from mixscribe.audio import MODEL_RATE, DecodedAudio
@@ -38,6 +38,7 @@ from mixscribe.transcript import Transcript
 from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 
 from .engine import ModelCache
+from .guards import apply_guards
 from .outcome import Outcome, TaskIdentity
 from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics
 from .piece_store import Plan, ShardStore
@@ -275,11 +276,13 @@ class Transcription:
             merged = stitch(transcripts, [plan.core_s(k) for k in range(plan.pieces)], plan.metrics["duration_s"])
             timings["stitch_s"] = time.monotonic() - mark
         timings["transcribe_s"] = transcribe_s
+        merged, guarded = apply_guards(merged)
         mark = time.monotonic()
         with telemetry.span("write_outputs"):
             outputs = self.results.transcript(request.job_id, merged)
         model = self.models.get(request.options.model)
         metrics = job_metrics(plan.metrics, merged, speech_s, transcribe_s, self.models.placement, model.load_s, self.task)
+        metrics["hallucinations"] = asdict(guarded)
         timings["write_s"] = time.monotonic() - mark
         timings["total_s"] = time.time() - started_at
         metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -300,6 +303,9 @@ class Transcription:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
             return
         record_metrics(metrics, (job.updated_at - job.created_at).total_seconds())
+        for kind, count in metrics["hallucinations"].items():
+            if count:
+                telemetry.HALLUCINATIONS.add(count, {"kind": kind, "model": metrics["model"]})
         if status is JobStatus.TRANSCRIBED:
             self._request_notes(request.job_id)
         log.info(

@@ -37,6 +37,7 @@ def test_a_request_is_claimed_once_transcribed_and_finished_with_every_output():
     assert "planning meeting" in " ".join(s["text"] for s in transcript["segments"]).lower()
     metrics = json.loads(blobs.read("results", layout.metrics_path(job.job_id)))
     assert set(metrics["timings"]) >= {"download_s", "decode_s", "transcribe_s", "write_s", "total_s"}
+    assert metrics["hallucinations"] == {"repetition_flagged": 0, "over_silence_dropped": 0}  # a clean recording
     assert events.types(job.job_id) == ["job.started", "job.transcribed"]
     notes_topic = SETTINGS.topic_path(SETTINGS.notes_topic)
     assert [json.loads(data)["job_id"] for topic, data, _ in publisher.messages if topic == notes_topic] == [job.job_id]
