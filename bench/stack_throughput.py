@@ -81,7 +81,8 @@ class Client:
 
 
 def stack(root: Path, tasks: int, **extra: str) -> tuple[LocalStack, Client]:
-    env_extra = {"MIXSCRIBE_SHARD_MIN_S": "300", **extra}
+    # the result cache off: a burst uploads one clip many times, and each must be transcribed to measure it
+    env_extra = {"MIXSCRIBE_SHARD_MIN_S": "300", "MIXSCRIBE_RESULT_CACHE": "false", **extra}
     # one execution per burst (debounce longer than the uploads take), its tasks leave 20 s after the queue empties
     local = LocalStack(
         root, StackOptions(transcribe_tasks=tasks, idle_timeout_s=20, dispatch_debounce_s=15, service_env=env_extra)

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     max_delivery_attempts: int = _field(5, "attempts of a job before retries_exhausted")
     shard_min_s: int = _field(600, "files at least this long, in an execution of N > 1 tasks, are split into pieces")
     shard_overlap_s: float = _field(1.0, "pieces overlap by this much at each seam")
+    result_cache: bool = _field(True, "the same owner's same bytes with the same options reuse an earlier transcript")
     # dispatch and workers
     launcher: str = _field("none", "cloudrun (the Cloud Run Admin API) or none (workers started some other way)")
     run_api_endpoint: str = _field("", "Cloud Run Admin API endpoint (empty: Google's; the local stack sets its stand-in)")

@@ -66,6 +66,7 @@ class JobTranscribed(EventBody):
     clipping_ratio: float | None = None
     outputs: dict[str, str] | None = None
     timings: dict[str, float] | None = None
+    cache_hit: bool | None = None  # the transcript of an earlier job of the same owner and bytes was reused
 
 
 @dataclass(frozen=True)

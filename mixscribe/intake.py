@@ -17,17 +17,18 @@ from . import telemetry
 from .config import Settings
 from .dispatch import QueueDispatch
 from .errors import ErrorCode, PermanentError, TransientError
-from .event_types import JobQueued, UploadRejected
+from .event_types import JobCompleted, JobQueued, JobTranscribed, UploadRejected
 from .events import EventSink
-from .jobs import Job, JobStatus, SourceObject
+from .jobs import METRICS_SUMMARY_KEYS, Job, JobStatus, SourceObject
 from .lifecycle import Lifecycle
 from .logs import fields
 from .notifications import StorageObjectData
 from .ports import BlobMissing, Blobs, Publisher
 from .probe import probe_stream
 from .store import JobStore, utcnow
+from .transcript_cache import TranscriptCache
 from .uploads import validate_upload
-from .work_requests import TranscriptionRequest, publish_request
+from .work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 
 log = logging.getLogger(__name__)
 PROBE_CHUNK_BYTES = 256 * 1024
@@ -46,6 +47,7 @@ class Intake:
         publisher: Publisher,
         events: EventSink,
         dispatcher: QueueDispatch | None,
+        cache: TranscriptCache | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -54,6 +56,7 @@ class Intake:
         self.events = events
         self.lifecycle = Lifecycle(store, events, SOURCE)
         self.dispatcher = dispatcher
+        self.cache = cache  # the result cache; None: every upload is transcribed
 
     def handle(self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None) -> Job | None:
         """Process one finalize event; returns the job, or ``None`` when the event is ignored.
@@ -126,7 +129,7 @@ class Intake:
             return job
         if job.published_at is None:
             if self.store.begin_publish(job.job_id, PUBLISH_LEASE_S):
-                self._publish(job)
+                return self._publish(job)
             else:
                 self._await_published(job.job_id)
         return job
@@ -141,14 +144,51 @@ class Intake:
             time.sleep(0.2)
         raise TransientError(f"job {job_id} is still being published by another delivery")
 
-    def _publish(self, job: Job) -> None:
+    def _publish(self, job: Job) -> Job:
+        """Queue the job's request, or answer it at once from the result cache; the job as it now is."""
         assert job.options is not None
+        if self.cache is not None and (finished := self._from_cache(job)) is not None:
+            return finished
         request = TranscriptionRequest(job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options)
         topic = self.settings.request_topic(job.options.priority)  # its priority's own queue
         publish_request(self.publisher, topic, request.to_json(), job.job_id)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})
         # stamped with the job's creation (its transition to queued), so no job.started can precede it
         self.lifecycle.created(job, JobQueued(job.owner, job.source.uri, job.source.size, job.options.public_dict(), job.probe))
+        return job
+
+    def _from_cache(self, job: Job) -> Job | None:
+        """The job finished with copies of an earlier transcript of the same bytes and owner (``None``: a miss)."""
+        assert job.options is not None and self.cache is not None
+        hit = self.cache.reuse(job)
+        if hit is None:
+            return None
+        options = job.options
+        self.lifecycle.created(job, JobQueued(job.owner, job.source.uri, job.source.size, options.public_dict(), job.probe))
+        summary = {key: hit.metrics.get(key) for key in METRICS_SUMMARY_KEYS}
+        summary["real_time_factor"] = None  # no model ran
+        status = JobStatus.TRANSCRIBED if options.notes else JobStatus.DONE
+        transcribed = JobTranscribed(
+            **summary,
+            loudness_lufs=hit.metrics.get("loudness_lufs"),
+            clipping_ratio=hit.metrics.get("clipping_ratio"),
+            outputs=hit.outputs,
+            cache_hit=True,
+        )
+        completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
+        values = {
+            "outputs": hit.outputs,
+            "metrics": summary,
+            "cache_hit": {"job_id": hit.earlier_job_id},
+            "routing": {"job": None, "model": options.model, "priority": options.priority},  # no job ran it
+            "published_at": utcnow(),
+        }
+        # straight from queued (stages may be skipped): a crash before this leaves it queued, and the
+        # redelivered notification takes this path again (the copies are simply written again)
+        finished = self.lifecycle.move(job.job_id, status, values, transcribed, *completed)
+        if options.notes:
+            publish_notes_request(self.publisher, self.settings, NotesRequest(job.job_id))
+        return finished
 
     def dispatch(self, priority: str) -> None:
         """Size an execution of the priority's job to its backlog (``mixscribe.dispatch``), unless workers

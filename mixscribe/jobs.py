@@ -75,6 +75,9 @@ def owner_for(object_name: str) -> str:
     return "anonymous"
 
 
+METRICS_SUMMARY_KEYS = ("duration_s", "language", "word_count", "real_time_factor", "speech_ratio")  # job.metrics
+
+
 @dataclass(frozen=True)
 class SourceObject:
     """The uploaded object a job transcribes (one generation of it)."""
@@ -148,6 +151,7 @@ class Job:
     notes: dict[str, Any] | None = None  # summary written when the notes are ready
     trace: str | None = None  # W3C traceparent of the upload's span: every later hop joins this trace
     routing: dict[str, Any] | None = None  # {job, model, priority}: where its transcription ran (set at each claim)
+    cache_hit: dict[str, Any] | None = None  # {job_id}: the earlier job whose transcript it reuses
 
     @property
     def webhook_settled(self) -> bool:
@@ -178,7 +182,14 @@ class Job:
         doc = asdict(self)
         doc["status"] = self.status.value
         doc["options"] = self.options.to_dict() if self.options else None
-        for later in ("webhook", "metrics", "notes", "trace", "routing"):  # written by later stages, absent until then
+        for later in (
+            "webhook",
+            "metrics",
+            "notes",
+            "trace",
+            "routing",
+            "cache_hit",
+        ):  # written by later stages, absent until then
             if doc[later] is None:
                 del doc[later]
         return doc
@@ -204,4 +215,5 @@ class Job:
             notes=doc.get("notes"),
             trace=doc.get("trace"),
             routing=doc.get("routing"),
+            cache_hit=doc.get("cache_hit"),
         )

@@ -24,6 +24,7 @@ from mixscribe.logs import fields, setup_logging
 from mixscribe.notifications import UploadNotification
 from mixscribe.pushed import PubSubFunction, PushedMessage
 from mixscribe.store import JobStore
+from mixscribe.transcript_cache import TranscriptCache
 
 setup_logging("on_upload")
 log = logging.getLogger("on_upload")
@@ -35,13 +36,15 @@ def intake() -> Intake:
     settings = Settings.from_env()
     publisher = gcp.publisher_client()
     store = JobStore(gcp.documents(settings))
+    blobs = gcp.blobs(settings)
     return Intake(
         settings=settings,
         store=store,
-        blobs=gcp.blobs(settings),
+        blobs=blobs,
         publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
         dispatcher=dispatcher_for(settings, store, launcher_for(settings)),
+        cache=TranscriptCache(store.documents, blobs, settings) if settings.result_cache else None,
     )
 
 

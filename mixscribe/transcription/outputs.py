@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 from mixscribe import layout, telemetry
+from mixscribe.jobs import METRICS_SUMMARY_KEYS
 from mixscribe.ports import Blobs
 from mixscribe.transcript import Transcript
 
 from .engine import Placement
 from .outcome import TaskIdentity
 
-SUMMARY_KEYS = ("duration_s", "language", "word_count", "real_time_factor", "speech_ratio")
+SUMMARY_KEYS = METRICS_SUMMARY_KEYS
 
 
 class ResultWriter:

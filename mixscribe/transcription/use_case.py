@@ -35,6 +35,7 @@ from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
 from mixscribe.store import ClaimOutcome, JobStore
 from mixscribe.transcript import Transcript
+from mixscribe.transcript_cache import TranscriptCache
 from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 
 from .engine import ModelCache
@@ -80,6 +81,7 @@ class Transcription:
         self.store = store
         self.lifecycle = Lifecycle(store, events, SOURCE)
         self.pieces = ShardStore(store.documents)
+        self.cache = TranscriptCache(store.documents, blobs, settings)
         self.blobs = blobs
         self.results = ResultWriter(blobs, settings.results_bucket)
         self.publisher = publisher
@@ -302,6 +304,8 @@ class Transcription:
         except TransitionRefused:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
             return
+        if self.settings.result_cache:
+            self.cache.remember(job)  # later uploads of the same bytes by the same owner reuse these outputs
         record_metrics(metrics, (job.updated_at - job.created_at).total_seconds())
         for kind, count in metrics["hallucinations"].items():
             if count:

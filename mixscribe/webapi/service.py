@@ -26,6 +26,7 @@ from ..jobs import Job, JobStatus, job_id_for
 from ..logs import fields
 from ..ports import BlobMissing, Blobs, SignedRequest, UrlSigning
 from ..store import JobStore
+from ..transcript_cache import TranscriptCache
 from ..uploads import parse_options, validate_content_type, validate_extension, validate_object_name, validate_size
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,7 @@ class JobsService:
         for name in self.blobs.names(results, layout.job_prefix(job_id)):
             self.blobs.delete(results, name)
         self.blobs.delete(job.source.bucket, job.source.name)
+        TranscriptCache(self.store.documents, self.blobs, self.settings).forget(job)  # no later upload reuses it
         self.store.delete(job, self.settings.job_ttl_days)
         log.info("job deleted", extra=fields(job_id=job_id, uid=caller.uid))
 

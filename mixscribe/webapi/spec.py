@@ -50,4 +50,5 @@ def job_view(job: Job) -> dict[str, Any]:
         "outputs": sorted(job.outputs),
         "webhook": {k: v for k, v in job.webhook.items() if k != "updated_at"} if job.webhook else None,
         "routing": job.routing,
+        "cache_hit": job.cache_hit,
     }
