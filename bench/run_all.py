@@ -118,6 +118,14 @@ def main() -> None:
                 f"{lat['overhead_s']} s (target ≤ 1.0 s)",
             )
         )
+    cache = stack["reupload"]
+    rows.append(
+        (
+            "Re-upload of an already transcribed 1-minute file vs its first transcription (upload → done)",
+            f"{cache['reupload_s']} s vs {cache['first_s']} s",
+            f"{cache['ratio']} (target ≤ 0.05)",
+        )
+    )
     if "p4" in stack:
         p4 = stack["p4"]
         rows.append(

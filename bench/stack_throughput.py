@@ -5,6 +5,8 @@ transcription, from the job's metrics.json): once with no task running (the disp
 one: process start and imports count) and once with a task already pulling (warm).
 P4: a burst of 50 uploads with 1 vs 2 tasks per execution (throughput ratio), and one long file
 (≥ 10 minutes) with 1 vs 2 tasks (split at silences across the tasks, stitched by the last).
+Re-upload: upload → done of a 1-minute file, then of the same bytes again, which the result cache
+answers (goal: ≤ 5 % of the first).
 
     python -m bench.stack_throughput [--burst 50] [--long-minutes 10] [--skip-p4]
 """
@@ -102,6 +104,20 @@ def p3(root: Path, short: Path) -> dict:
     return {"cold": cold, "warm": warm}
 
 
+def reupload(root: Path, minute: Path) -> dict:
+    """Upload → done of a 1-minute file, then of the same bytes again (the result cache answers it)."""
+    local, client = stack(root / "cache", 1, MIXSCRIBE_RESULT_CACHE="true")
+    try:
+        times = []
+        for name in ("first.flac", "again.flac"):
+            started = time.monotonic()
+            client.wait_done([client.upload(minute, f"users/bench/{name}")])
+            times.append(time.monotonic() - started)
+    finally:
+        local.stop()
+    return {"first_s": round(times[0], 3), "reupload_s": round(times[1], 3), "ratio": round(times[1] / times[0], 4)}
+
+
 def burst(root: Path, tasks: int, files: list[Path], long_file: Path) -> dict:
     local, client = stack(root / f"p4-{tasks}", tasks)
     try:
@@ -137,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         short = clip(root / "ten.flac", 10)
-        result: dict = {"p3": p3(root, short)}
+        result: dict = {"p3": p3(root, short), "reupload": reupload(root, clip(root / "minute.flac", 60, loop=True))}
         if not args.skip_p4:
             files = [clip(root / f"b{i}.flac", 6, start=(i * 7) % 70) for i in range(args.burst)]
             long_file = clip(root / "long.flac", args.long_minutes * 60, loop=True)
