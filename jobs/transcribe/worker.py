@@ -28,6 +28,7 @@ from mixscribe.topology import RETRY, Retry
 from mixscribe.transcription import Outcome
 
 log = logging.getLogger(__name__)
+IDLE_POLL_S = 0.25  # the shortest round of pulls over every subscription while the queues are empty
 
 
 class Heartbeat:
@@ -89,12 +90,16 @@ class PullWorker:
         handled = 0
         last_work = time.monotonic()
         while not self._stopping.is_set():
+            asked = time.monotonic()
             messages = self._pull()
             if not messages:
                 now = time.monotonic()
                 # stay for requests this task deferred: nobody else may be left to take them
                 if now - last_work >= self.idle_timeout_s and now >= self._deferred_until:
                     break
+                # a server that answers an empty pull at once (the Pub/Sub emulator does, measured) is asked
+                # again after IDLE_POLL_S, not in a busy loop that starves the machine's other tasks
+                self._stopping.wait(max(0.0, IDLE_POLL_S - (now - asked)))
                 continue
             for subscription, received in messages:
                 self._handle_one(subscription, received)
