@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from .logs import fields
+from .topology import WORK_QUEUES
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -168,8 +169,6 @@ def dispatcher_for(
     settings: Settings, store: QueueLedger, launcher_for: Callable[[str], Launcher | None]
 ) -> QueueDispatch | None:
     """The dispatchers of every queue, sized by the settings; ``None`` without a launcher."""
-    from .topology import WORK_QUEUES
-
     dispatchers: dict[str, Dispatcher] = {}
     for queue in WORK_QUEUES:
         job = settings.job_for(queue)

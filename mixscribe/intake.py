@@ -153,9 +153,13 @@ class Intake:
         topic = self.settings.request_topic(job.options.priority)  # its priority's own queue
         publish_request(self.publisher, topic, request.to_json(), job.job_id)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})
-        # stamped with the job's creation (its transition to queued), so no job.started can precede it
-        self.lifecycle.created(job, JobQueued(job.owner, job.source.uri, job.source.size, job.options.public_dict(), job.probe))
+        self._announce_queued(job)
         return job
+
+    def _announce_queued(self, job: Job) -> None:
+        """``job.queued``, stamped with the job's creation (its transition to queued): no ``job.started`` precedes it."""
+        assert job.options is not None
+        self.lifecycle.created(job, JobQueued(job.owner, job.source.uri, job.source.size, job.options.public_dict(), job.probe))
 
     def _from_cache(self, job: Job) -> Job | None:
         """The job finished with copies of an earlier transcript of the same bytes and owner (``None``: a miss)."""
@@ -164,7 +168,7 @@ class Intake:
         if hit is None:
             return None
         options = job.options
-        self.lifecycle.created(job, JobQueued(job.owner, job.source.uri, job.source.size, options.public_dict(), job.probe))
+        self._announce_queued(job)
         summary = {key: hit.metrics.get(key) for key in METRICS_SUMMARY_KEYS}
         summary["real_time_factor"] = None  # no model ran
         status = JobStatus.TRANSCRIBED if options.notes else JobStatus.DONE

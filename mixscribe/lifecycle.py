@@ -69,11 +69,15 @@ class Lifecycle:
             return claim
         assert claim.job is not None
         if claim.job.attempts > max_attempts:
-            self.fail(job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {max_attempts} attempts")
-            log.critical("job failed after exhausting retries", extra=fields(job_id=job_id, alert=True))
+            self.give_up(job_id, max_attempts)
             return Claim(ClaimOutcome.EXHAUSTED, claim.job)
         self._emit(job_id, (JobStarted(claim.job.attempts, worker),), at, {JobStarted.TYPE: str(claim.job.attempts)})
         return claim
+
+    def give_up(self, job_id: str, max_attempts: int, **context: Any) -> None:
+        """The one attempts rule's end, for a job or one of its pieces: fail it ``retries_exhausted``, alert."""
+        self.fail(job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {max_attempts} attempts")
+        log.critical("job failed after exhausting retries", extra=fields(job_id=job_id, alert=True, **context))
 
     def fail(self, job_id: str, code: ErrorCode, message: str) -> bool:
         """Fail a job that is not terminal; False when it is terminal or gone."""

@@ -26,7 +26,7 @@ from mixscribe import layout, telemetry
 from mixscribe.audio import MODEL_RATE, DecodedAudio
 from mixscribe.config import Settings
 from mixscribe.dispatch import max_pieces
-from mixscribe.errors import ErrorCode, PermanentError, TransitionRefused
+from mixscribe.errors import PermanentError, TransitionRefused
 from mixscribe.event_types import JobCompleted, JobTranscribed
 from mixscribe.events import EventSink
 from mixscribe.jobs import Job, JobStatus
@@ -199,8 +199,7 @@ class Transcription:
             return False
         if claim.outcome is ClaimOutcome.CLAIMED:
             if claim.attempts > self.max_attempts:  # the job's attempts rule, per piece
-                self.lifecycle.fail(request.job_id, ErrorCode.RETRIES_EXHAUSTED, f"gave up after {self.max_attempts} attempts")
-                log.critical("job failed after exhausting retries", extra=fields(job_id=request.job_id, piece=index, alert=True))
+                self.lifecycle.give_up(request.job_id, self.max_attempts, piece=index)
                 return True
             self.working = (request.job_id, index)
             try:
