@@ -126,6 +126,15 @@ def main() -> None:
             f"{cache['ratio']} (target ≤ 0.05)",
         )
     )
+    if "priority" in stack:
+        prio = stack["priority"]
+        rows.append(
+            (
+                "High-priority 10 s clip, upload → done: right after 50 batch uploads vs alone",
+                f"{prio['behind_backlog_s']} s vs {prio['alone_s']} s",
+                f"{prio['ratio']}× (target ≤ 1.2×)",
+            )
+        )
     if "p4" in stack:
         p4 = stack["p4"]
         rows.append(

@@ -6,7 +6,8 @@ one: process start and imports count) and once with a task already pulling (warm
 P4: a burst of 50 uploads with 1 vs 2 tasks per execution (throughput ratio), and one long file
 (≥ 10 minutes) with 1 vs 2 tasks (split at silences across the tasks, stitched by the last).
 Re-upload: upload → done of a 1-minute file, then of the same bytes again, which the result cache
-answers (goal: ≤ 5 % of the first).
+answers (goal: ≤ 5 % of the first). Priority: upload → done of a high-priority 10 s clip alone and
+right after a backlog of 50 batch uploads (goal: ≤ 1.2×).
 
     python -m bench.stack_throughput [--burst 50] [--long-minutes 10] [--skip-p4]
 """
@@ -47,9 +48,9 @@ class Client:
         self.gcs = storage.Client(project=env["GOOGLE_CLOUD_PROJECT"], credentials=AnonymousCredentials())
         self.db = firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"])
 
-    def upload(self, path: Path, name: str) -> str:
+    def upload(self, path: Path, name: str, priority: str = "normal") -> str:
         blob = self.gcs.bucket(self.env["MIXSCRIBE_UPLOAD_BUCKET"]).blob(name)
-        blob.metadata = {"notes": "false"}
+        blob.metadata = {"notes": "false", "priority": priority}
         blob.upload_from_filename(str(path), if_generation_match=0)
         return job_id_for(blob.bucket.name, blob.name, blob.generation)
 
@@ -118,6 +119,24 @@ def reupload(root: Path, minute: Path) -> dict:
     return {"first_s": round(times[0], 3), "reupload_s": round(times[1], 3), "ratio": round(times[1] / times[0], 4)}
 
 
+def high_behind_batch(root: Path, short: Path, files: list[Path]) -> dict:
+    """Upload → done of a high-priority clip alone, then right after a backlog of batch uploads."""
+    local, client = stack(root / "priority", 1)
+    try:
+        started = time.monotonic()
+        client.wait_done([client.upload(short, "users/bench/high-alone.flac", priority="high")])
+        alone = time.monotonic() - started
+        time.sleep(24)  # its task idles out: the second run starts cold as well
+        backlog = [client.upload(path, f"users/bench/batch-{i}.flac", priority="batch") for i, path in enumerate(files)]
+        started = time.monotonic()
+        client.wait_done([client.upload(short, "users/bench/high-behind.flac", priority="high")])
+        behind = time.monotonic() - started
+        client.wait_done(backlog)
+    finally:
+        local.stop()
+    return {"alone_s": round(alone, 3), "behind_backlog_s": round(behind, 3), "ratio": round(behind / alone, 3)}
+
+
 def burst(root: Path, tasks: int, files: list[Path], long_file: Path) -> dict:
     local, client = stack(root / f"p4-{tasks}", tasks)
     try:
@@ -156,6 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
         result: dict = {"p3": p3(root, short), "reupload": reupload(root, clip(root / "minute.flac", 60, loop=True))}
         if not args.skip_p4:
             files = [clip(root / f"b{i}.flac", 6, start=(i * 7) % 70) for i in range(args.burst)]
+            result["priority"] = high_behind_batch(root, short, files)
             long_file = clip(root / "long.flac", args.long_minutes * 60, loop=True)
             one, two = burst(root, 1, files, long_file), burst(root, 2, files, long_file)
             result["p4"] = {
