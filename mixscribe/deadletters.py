@@ -82,7 +82,6 @@ class DeadLetter:
 class DeadLetterHandler:
     def __init__(self, store: JobStore, events: EventSink, job_ttl_days: int) -> None:
         self.store = store
-        self.events = events
         self.lifecycle = Lifecycle(store, events, SOURCE)
         self.job_ttl_days = job_ttl_days
 

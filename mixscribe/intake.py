@@ -53,7 +53,6 @@ class Intake:
         self.store = store
         self.blobs = blobs
         self.publisher = publisher
-        self.events = events
         self.lifecycle = Lifecycle(store, events, SOURCE)
         self.dispatcher = dispatcher
         self.cache = cache  # the result cache; None: every upload is transcribed

@@ -51,6 +51,20 @@ class UrlSigner:
                 "access_token": self._credentials.token,
             }
 
+    def _sign(self, bucket: str, name: str, method: str, **options: Any) -> str:
+        """A V4 URL for ``method`` on one object, valid ``ttl_s``, pointing at ``endpoint``."""
+        blob = self.storage.bucket(bucket).blob(name)
+        return str(
+            blob.generate_signed_url(
+                version="v4",
+                expiration=timedelta(seconds=self.ttl_s),
+                method=method,
+                api_access_endpoint=self.endpoint,
+                **options,
+                **self._signing_kwargs(),
+            )
+        )
+
     def resumable_upload(
         self, bucket: str, name: str, content_type: str, max_bytes: int, metadata: dict[str, str]
     ) -> SignedRequest:
@@ -61,19 +75,8 @@ class UrlSigner:
             "x-goog-if-generation-match": "0",
             **{f"x-goog-meta-{key}": value for key, value in sorted(metadata.items())},
         }
-        url = (
-            self.storage.bucket(bucket)
-            .blob(name)
-            .generate_signed_url(
-                version="v4",
-                expiration=timedelta(seconds=self.ttl_s),
-                method="POST",
-                content_type=content_type,
-                headers=dict(headers),  # the library adds Host to the dict it gets
-                api_access_endpoint=self.endpoint,
-                **self._signing_kwargs(),
-            )
-        )
+        # the library adds Host to the headers dict it gets: hand it a copy
+        url = self._sign(bucket, name, "POST", content_type=content_type, headers=dict(headers))
         return SignedRequest(url, "POST", {"Content-Type": content_type, **headers}, self.ttl_s)
 
     def download(self, bucket: str, name: str, filename: str = "") -> SignedRequest:
@@ -81,16 +84,5 @@ class UrlSigner:
         extra: dict[str, Any] = {}
         if filename:
             extra["response_disposition"] = f'attachment; filename="{filename}"'
-        url = (
-            self.storage.bucket(bucket)
-            .blob(name)
-            .generate_signed_url(
-                version="v4",
-                expiration=timedelta(seconds=self.ttl_s),
-                method="GET",
-                api_access_endpoint=self.endpoint,
-                **extra,
-                **self._signing_kwargs(),
-            )
-        )
+        url = self._sign(bucket, name, "GET", **extra)
         return SignedRequest(url, "GET", {}, self.ttl_s)

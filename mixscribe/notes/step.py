@@ -73,7 +73,6 @@ class NotesStep:
         self.settings = settings
         self.store = store
         self.blobs = blobs
-        self.events = events
         self.lifecycle = Lifecycle(store, events, SOURCE)
         self.service = service
         self.cache = cache

@@ -85,7 +85,6 @@ class Transcription:
         self.blobs = blobs
         self.results = ResultWriter(blobs, settings.results_bucket)
         self.publisher = publisher
-        self.events = events
         self.models = models
         self.task = task
         self.max_attempts = max_attempts
