@@ -14,7 +14,13 @@ $(STAMP): $(REQS) scripts/install-system.sh
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# the local registry's models (test-only packages), each file's SHA-256 checked; an image bakes the same way
+MODELS := .models/.baked
+$(MODELS): $(STAMP) mixscribe/registries/local.toml scripts/bake_models.py
+	$(PY) scripts/bake_models.py bake --registry local --dest .models
+	touch $(MODELS)
+
+install: $(STAMP) $(MODELS)
 
 demo: install
 	$(PY) -m local_emulators demo

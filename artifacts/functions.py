@@ -1,7 +1,7 @@
 """Cloud Function source archives: declared per function, built the same way for infra and the local stack.
 
 An archive holds, at its root, the function's folder (``functions/<directory>``: its Python files
-and ``requirements.txt``), the shared package ``mixscribe/`` (its Python files) beside them, the
+and ``requirements.txt``), the shared package ``mixscribe/`` (its Python files and ``SHARED_DATA_FILES``) beside them, the
 data files the function declares (nothing is guessed by suffix), and ``constraints.txt``, the lock
 the tests ran: the archive's ``requirements.txt`` ends with ``-c constraints.txt``, so pip — in
 Cloud Build or in a local virtualenv — installs exactly the versions the tests ran.
@@ -23,6 +23,8 @@ SHARED_PACKAGE = "mixscribe"
 CONSTRAINTS = "constraints.txt"
 CONSTRAINT_LINE = f"-c {CONSTRAINTS}"
 EXCLUDE_PARTS = {"__pycache__", ".local", ".venv", ".git", "tests"}
+# the shared package's data files every function reads (Settings checks the model registry it names)
+SHARED_DATA_FILES = ("mixscribe/registries/local.toml", "mixscribe/registries/cloud.toml")
 SECRET_PATTERNS = (".pem", ".key", ".p12", ".env", "credentials", "service-account")
 
 
@@ -129,7 +131,7 @@ def archive_entries(repo: Path, source: FunctionSource) -> dict[str, bytes]:
     for path in _python_files(folder, folder) + _python_files(repo / SHARED_PACKAGE, repo):
         rel = path.relative_to(repo).as_posix()
         entries[source.archive_path(rel)] = path.read_bytes()
-    for rel in source.data_files:
+    for rel in (*SHARED_DATA_FILES, *source.data_files):
         path = repo / rel
         if not path.is_file():
             raise ArchiveError(f"{rel}, a data file the {source.directory} function declares, is missing")

@@ -33,6 +33,18 @@ class ImageVariant:
 
 
 @dataclass(frozen=True)
+class ModelStage:
+    """The build stage that bakes the registry's models (``scripts/bake_models.py``) into ``dest``."""
+
+    name: str = "models"
+    requirements: str = "jobs/transcribe/requirements-models.txt"
+    script: str = "scripts/bake_models.py"
+    dest: str = "/models"
+    registry_arg: str = "MIXSCRIBE_MODEL_REGISTRY"  # the build argument: a registry of mixscribe/registries
+    default_registry: str = "cloud"
+
+
+@dataclass(frozen=True)
 class JobImage:
     base: str  # FROM, for every variant
     python: str  # the base image's Python version (the tests run the same)
@@ -42,10 +54,13 @@ class JobImage:
     user: int
     cmd: tuple[str, ...]
     variants: tuple[ImageVariant, ...]
+    models: ModelStage = ModelStage()
 
     def variant(self, name: str) -> ImageVariant:
         return next(v for v in self.variants if v.name == name)
 
+
+MODEL_ENV = {"MIXSCRIBE_MODEL_ROOT": ModelStage.dest, "MIXSCRIBE_MODEL_REGISTRY": f"${ModelStage.registry_arg}"}
 
 JOB_IMAGE = JobImage(
     base=f"python:{PYTHON}-slim-bookworm",
@@ -61,6 +76,7 @@ JOB_IMAGE = JobImage(
             "jobs/transcribe/Dockerfile",
             ("jobs/transcribe/requirements.txt", "jobs/transcribe/requirements-gpu.txt"),
             {
+                **MODEL_ENV,
                 "MIXSCRIBE_DEVICE": "auto",
                 "MIXSCRIBE_COMPUTE_TYPE": "auto",
                 "LD_LIBRARY_PATH": f"{SITE}/nvidia/cublas/lib:{SITE}/nvidia/cudnn/lib",
@@ -70,7 +86,7 @@ JOB_IMAGE = JobImage(
             "cpu",
             "jobs/transcribe/Dockerfile.cpu",
             ("jobs/transcribe/requirements.txt",),
-            {"MIXSCRIBE_DEVICE": "cpu", "MIXSCRIBE_COMPUTE_TYPE": "int8"},
+            {**MODEL_ENV, "MIXSCRIBE_DEVICE": "cpu", "MIXSCRIBE_COMPUTE_TYPE": "int8"},
         ),
     ),
 )
@@ -144,8 +160,13 @@ class AssembledImage:
         return [str(self.venv / "bin" / "python") if self.cmd[0] == "python" else self.cmd[0], *self.cmd[1:]]
 
 
-def assemble(repo: Path, dest: Path, variant: str = "cpu", image: JobImage = JOB_IMAGE) -> AssembledImage:
-    """``dest/app`` with exactly the image's files, and a venv of its requirements (pip, as the Dockerfile runs it)."""
+def assemble(
+    repo: Path, dest: Path, variant: str = "cpu", image: JobImage = JOB_IMAGE, registry: str = "local", models: Path | None = None
+) -> AssembledImage:
+    """``dest/app`` with exactly the image's files, and a venv of its requirements (pip, as the Dockerfile runs it).
+
+    The image's model folder is ``models`` (default ``repo/.models``, baked by ``make install`` with the
+    same script and registry as an image built with ``--build-arg MIXSCRIBE_MODEL_REGISTRY=<registry>``)."""
     app = dest / "app"
     shutil.rmtree(app, ignore_errors=True)
     for rel, source in image_files(repo, image, variant).items():
@@ -156,4 +177,9 @@ def assemble(repo: Path, dest: Path, variant: str = "cpu", image: JobImage = JOB
     venv = ensure_venv(
         app, [arg for name in requirements for arg in ("-r", name)] + ["-c", image.constraints], python=image_python(image)
     )
-    return AssembledImage(app, venv, dict(image.variant(variant).env), image.cmd)
+    env = {
+        **image.variant(variant).env,
+        "MIXSCRIBE_MODEL_ROOT": str((models or repo / ".models").resolve()),
+        "MIXSCRIBE_MODEL_REGISTRY": registry,
+    }
+    return AssembledImage(app, venv, env, image.cmd)

@@ -112,6 +112,7 @@ class LocalStack:
             "webhook_secret_file": str(self.root / "keys" / "webhook-secret"),
             "signed_url_endpoint": f"http://127.0.0.1:{ports['gateway']}",
             "telemetry_dir": str(self.root / "telemetry"),
+            "model_registry": "local",  # the job's models: repo/.models, baked from it by `make install`
         }
         self.env = {
             **Settings.model_validate(self.shared).to_env(),

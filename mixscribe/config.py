@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Pydanti
 from pydantic_settings.sources.utils import parse_env_vars
 
 from . import topology
+from .model_registry import ModelRegistry, load_registry
 
 PREFIX = "MIXSCRIBE_"
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("mixscribe_environ", default=None)
@@ -64,9 +65,8 @@ class Settings(BaseSettings):
     job_ttl_days: int = _field(30, "expires_at of job records")
     event_max_age_s: int = _field(3 * 86400, "older storage notifications are dropped with a warning")
     # transcription
-    allowed_models: CSV = _field(("tiny.en",), "model allow-list; others live under MIXSCRIBE_MODEL_ROOT/<name>")
-    default_model: str = _field("", "model when an upload names none (empty: the first allowed)")
-    model_root: str = _field("", "folder of CTranslate2 models besides the bundled tiny.en")
+    model_registry: str = _field("local", "the models offered: local, cloud (mixscribe/registries) or a registry file's path")
+    model_root: str = _field(".models", "folder of the baked models (<root>/<model>/model.bin); images: /models")
     device: str = _field("auto", "auto (CUDA when a GPU is visible, else CPU), cuda or cpu")
     compute_type: str = _field("auto", "auto (float16 on CUDA, int8 on CPU) or a CTranslate2 compute type")
     cpu_threads: int = _field(0, "CPU threads per task; 0: the CPUs this task has (its cgroup quota or affinity)")
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     metrics_interval_s: float = _field(5.0, "metrics export period")
     telemetry_dir: str = _field(".local/telemetry", "where the file exporter writes")
 
-    @field_validator("allowed_models", "auth_issuers", "import_buckets", "allow_private_networks", mode="before")
+    @field_validator("auth_issuers", "import_buckets", "allow_private_networks", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -148,12 +148,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         """Refuse settings that cannot work, with a message naming the variable."""
-        if not self.allowed_models:
-            raise ValueError("MIXSCRIBE_ALLOWED_MODELS must name at least one model")
-        if not self.default_model:
-            object.__setattr__(self, "default_model", self.allowed_models[0])
-        if self.default_model not in self.allowed_models:
-            raise ValueError("MIXSCRIBE_DEFAULT_MODEL must be one of MIXSCRIBE_ALLOWED_MODELS")
+        try:
+            load_registry(self.model_registry)
+        except ValueError as err:  # RegistryError
+            raise ValueError(f"MIXSCRIBE_MODEL_REGISTRY: {err}") from err
         if self.launcher not in ("none", "cloudrun"):
             raise ValueError("MIXSCRIBE_LAUNCHER must be cloudrun or none")
         if max(self.dispatch_debounce_s, self.batch_debounce_s) >= self.idle_timeout_s:
@@ -226,6 +224,16 @@ class Settings(BaseSettings):
     def request_topic(self, priority: str) -> str:
         """The full path of ``priority``'s transcription request topic."""
         return self.topic_path(topology.work_queue(priority).topic(self.requests_topic))
+
+    def models(self) -> ModelRegistry:
+        """The registry of the models this deployment offers (read once per process)."""
+        return load_registry(self.model_registry)
+
+    def job_class(self) -> str | None:
+        """The class of job this task belongs to (None outside a named job: it serves every queue)."""
+        if not self.job_name or self.gpu_job == self.cpu_job:
+            return None
+        return topology.GPU if self.job_name == self.gpu_job else topology.CPU
 
     def job_for(self, queue: topology.WorkQueue) -> str:
         """The Cloud Run job that pulls ``queue``."""

@@ -97,20 +97,13 @@ def _parse_bool(key: str, raw: str) -> bool:
 def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> JobOptions:
     """Options from object metadata, each checked against its allow-list."""
     meta = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
-    model = meta.get("model", settings.default_model).strip()
-    if model not in settings.allowed_models:
-        raise PermanentError(
-            ErrorCode.INVALID_OPTION,
-            f"model {model!r} is not one of {', '.join(settings.allowed_models)}",
-        )
     language = meta.get("language", "auto").strip().lower()
     if language != "auto" and language not in WHISPER_LANGUAGES:
         raise PermanentError(ErrorCode.INVALID_OPTION, f"language {language!r} is not supported")
-    if model.endswith(".en") and language not in ("auto", "en"):
-        raise PermanentError(ErrorCode.INVALID_OPTION, f"model {model} only transcribes English")
     priority = meta.get("priority", "normal").strip().lower()
     if priority not in PRIORITIES:
         raise PermanentError(ErrorCode.INVALID_OPTION, f"priority must be one of {', '.join(PRIORITIES)}")
+    model = settings.models().choose(meta.get("model", "").strip(), priority, language)
     notes = _parse_bool("notes", meta["notes"]) if "notes" in meta else True
     channels: tuple[str, ...] = ()
     if meta.get("channels", "").strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+# the models `make install` baked from the local registry (scripts/bake_models.py), as an image holds them in /models
+os.environ.setdefault("MIXSCRIBE_MODEL_ROOT", str(REPO / ".models"))
 
 SAMPLE = REPO / "samples" / "meeting.flac"
 SAMPLE_TEXT = (REPO / "samples" / "meeting.txt").read_text().strip()

@@ -174,6 +174,10 @@ def create_app(
     def create_upload() -> tuple[Response, int]:
         return jsonify(service.create_upload(g.caller, body("CreateUpload"))), 201
 
+    @app.get("/v1/models")
+    def list_models() -> Response:
+        return jsonify(settings.models().public())
+
     @app.post("/v1/jobs")
     def create_job() -> tuple[Response, int]:
         return jsonify(service.import_source(g.caller, body("CreateJob"))), 202

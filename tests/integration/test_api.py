@@ -98,6 +98,15 @@ def test_unauthenticated_requests_get_401(stack, tmp_path):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_models_lists_the_registry_with_each_priority_default(stack):
+    response = new_client(stack).call("GET", "/v1/models")  # checked against the spec's ModelList
+    models = {m["id"]: m for m in response.json()["data"]}
+    assert set(models) == {"tiny.en", "base"}  # the local registry
+    assert models["tiny.en"]["default_for"] == ["high", "normal", "batch"] and models["tiny.en"]["languages"] == "en"
+    assert models["base"]["languages"] == "multilingual" and models["base"]["english_variant"] == "tiny.en"
+    assert requests.get(stack.env["MIXSCRIBE_API_URL"] + "/v1/models", timeout=10).status_code == 401
+
+
 def test_someone_elses_job_is_indistinguishable_from_a_missing_one(stack):
     alice, bob = new_client(stack, "alice"), new_client(stack, "bob")
     (job,) = seed_jobs(stack, alice.uid, 1)

@@ -21,7 +21,7 @@ def test_the_example_config_loads_and_overrides_win():
         "tone",
         60.0,
     )
-    assert config.options == {"model": "tiny.en", "language": "en", "notes": "true", "priority": "normal"}
+    assert config.options == {"language": "en", "notes": "true", "priority": "normal"}
 
 
 @pytest.mark.parametrize(

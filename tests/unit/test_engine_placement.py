@@ -35,14 +35,17 @@ def test_explicit_settings_win():
     assert choose_placement(Settings(device="cpu"), 4, 4).device == "cpu"
 
 
-def test_bundled_model_resolves_and_unknown_models_are_unavailable(tmp_path):
-    assert (resolve_model_path("tiny.en", AUTO) / "model.bin").is_file()
+def test_baked_models_resolve_and_others_are_unavailable(tmp_path):
+    assert (resolve_model_path("tiny.en", AUTO) / "model.bin").is_file()  # baked by `make install`
+    elsewhere = Settings(model_root=str(tmp_path))
     with pytest.raises(PermanentError) as info:
-        resolve_model_path("large-v3", Settings(model_root=str(tmp_path)))
-    assert info.value.code is ErrorCode.MODEL_UNAVAILABLE
-    (tmp_path / "base.en").mkdir()
-    (tmp_path / "base.en" / "model.bin").write_bytes(b"x")
-    assert resolve_model_path("base.en", Settings(model_root=str(tmp_path))) == tmp_path / "base.en"
+        resolve_model_path("large-v3", elsewhere)  # not in the registry
+    assert info.value.code is ErrorCode.MODEL_UNAVAILABLE and "registry" in info.value.message
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "model.bin").write_bytes(b"x")  # in the registry, but not the files it declares
+    with pytest.raises(PermanentError) as info:
+        resolve_model_path("base", elsewhere)
+    assert info.value.code is ErrorCode.MODEL_UNAVAILABLE and "model.bin" in info.value.message
 
 
 def test_batched_inference_only_on_a_gpu_with_enough_audio():

@@ -16,13 +16,13 @@ READERS = ("mixscribe/config.py", "edge_agent/config.py")  # the system's settin
 def test_values_are_typed_and_errors_name_the_variable_not_the_value():
     settings = Settings.from_env(
         {
-            "MIXSCRIBE_ALLOWED_MODELS": "tiny.en, small",
+            "MIXSCRIBE_MODEL_REGISTRY": "cloud",
             "GOOGLE_CLOUD_PROJECT": "p",
             "MIXSCRIBE_SHARD_OVERLAP_S": "2.5",
             "CLOUD_RUN_TASK_INDEX": "3",
         }
     )
-    assert (settings.allowed_models, settings.default_model, settings.project) == (("tiny.en", "small"), "tiny.en", "p")
+    assert (settings.models().name, settings.models().default_for("batch"), settings.project) == ("cloud", "small", "p")
     assert (settings.shard_overlap_s, settings.task_index) == (2.5, 3)
     with pytest.raises(ValueError, match="MIXSCRIBE_IDLE_TIMEOUT_S") as bad_int:
         Settings.from_env({"MIXSCRIBE_IDLE_TIMEOUT_S": "soon", "MIXSCRIBE_LLM_API_KEY": "sk-not-echoed"})
@@ -39,7 +39,7 @@ def test_constructed_settings_ignore_the_environment(monkeypatch):
 def test_to_env_reproduces_the_settings():
     settings = Settings(
         project="x",
-        allowed_models=("tiny.en", "base.en"),
+        model_registry="cloud",
         allow_private_networks=("10.0.0.0/8",),
         shard_overlap_s=0.5,
         launcher="cloudrun",
@@ -47,7 +47,7 @@ def test_to_env_reproduces_the_settings():
     assert Settings.from_env(settings.to_env()) == settings
     assert set(settings.to_env()) == {
         "GOOGLE_CLOUD_PROJECT",
-        "MIXSCRIBE_ALLOWED_MODELS",
+        "MIXSCRIBE_MODEL_REGISTRY",
         "MIXSCRIBE_ALLOW_PRIVATE_NETWORKS",
         "MIXSCRIBE_SHARD_OVERLAP_S",
         "MIXSCRIBE_LAUNCHER",

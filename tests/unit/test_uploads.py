@@ -4,7 +4,7 @@ from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError
 from mixscribe.uploads import parse_options, validate_upload
 
-SETTINGS = Settings(max_upload_bytes=1000, allowed_models=("tiny.en", "small"), default_model="tiny.en")
+SETTINGS = Settings(max_upload_bytes=1000)  # the local registry: tiny.en (English) and base (multilingual)
 
 
 def code_of(**kwargs) -> str:
@@ -41,6 +41,7 @@ def test_sizes():
     "metadata",
     [
         {"model": "large-v9"},
+        {"model": "small"},  # a model of the cloud registry, not of this one
         {"language": "xx"},
         {"model": "tiny.en", "language": "de"},
         {"priority": "urgent"},
@@ -58,11 +59,11 @@ def test_good_upload_with_options():
         "users/ünï/Mé eting.m4a",
         "audio/mp4; codecs=mp4a",
         999,
-        {"Model": "small", "language": "de", "priority": "batch", "notes": "false", "channels": "host, guest", "device": "ag06"},
+        {"Model": "base", "language": "de", "priority": "batch", "notes": "false", "channels": "host, guest", "device": "ag06"},
         SETTINGS,
     )
     assert (options.model, options.language, options.priority, options.notes, options.channels) == (
-        "small",
+        "base",
         "de",
         "batch",
         False,

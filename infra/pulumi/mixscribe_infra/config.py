@@ -16,7 +16,7 @@ class InfraConfig:
     results_bucket: str
     sources_bucket: str
     gpu: bool = True
-    model: str = "tiny.en"
+    model_registry: str = "cloud"  # mixscribe/registries/<name>.toml; the job images are built with the same
     upload_retention_days: int = 30
     web_origin: str = ""
     transcribe_image_tag: str = "latest"
@@ -42,7 +42,7 @@ class InfraConfig:
             results_bucket=cfg.require("resultsBucket"),
             sources_bucket=cfg.require("sourcesBucket"),
             gpu=_flag(cfg.get_bool("gpu"), default=True),
-            model=cfg.get("model") or "tiny.en",
+            model_registry=cfg.get("modelRegistry") or "cloud",
             upload_retention_days=cfg.get_int("uploadRetentionDays") or 30,
             web_origin=cfg.get("webOrigin") or "",
             transcribe_image_tag=cfg.get("transcribeImageTag") or "latest",

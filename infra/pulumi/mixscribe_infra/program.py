@@ -31,7 +31,7 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
         "region": cfg.region,
         "upload_bucket": cfg.uploads_bucket,
         "results_bucket": cfg.results_bucket,
-        "allowed_models": (cfg.model,),
+        "model_registry": cfg.model_registry,  # the models offered: intake, the API and the jobs read one registry
         "idle_timeout_s": 120,
         "dispatch_debounce_s": 60,
         "trace_exporter": "gcp",
