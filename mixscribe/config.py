@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     event_max_age_s: int = _field(3 * 86400, "older storage notifications are dropped with a warning")
     # transcription
     model_registry: str = _field("local", "the models offered: local, cloud (mixscribe/registries) or a registry file's path")
+    rollout_cache_s: float = _field(30.0, "how long intake keeps the rollouts document (config/rollouts) before reading it again")
     model_root: str = _field(".models", "folder of the baked models (<root>/<model>/model.bin); images: /models")
     device: str = _field("auto", "auto (CUDA when a GPU is visible, else CPU), cuda or cpu")
     compute_type: str = _field("auto", "auto (float16 on CUDA, int8 on CPU) or a CTranslate2 compute type")

@@ -67,6 +67,10 @@ class JobTranscribed(EventBody):
     outputs: dict[str, str] | None = None
     timings: dict[str, float] | None = None
     cache_hit: bool | None = None  # the transcript of an earlier job of the same owner and bytes was reused
+    model: str | None = None  # the model that transcribed (after language routing)
+    arm: str | None = None  # "<rollout>:<arm>" (mixscribe.rollouts)
+    avg_logprob: float | None = None  # the segments' length-weighted mean log-probability
+    hallucination_share: float | None = None  # share of segments flagged or dropped by the guards
 
 
 @dataclass(frozen=True)

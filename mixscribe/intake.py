@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,12 +21,13 @@ from .dispatch import QueueDispatch
 from .errors import ErrorCode, PermanentError, TransientError
 from .event_types import JobCompleted, JobQueued, JobTranscribed, UploadRejected
 from .events import EventSink
-from .jobs import METRICS_SUMMARY_KEYS, Job, JobStatus, SourceObject
+from .jobs import METRICS_SUMMARY_KEYS, Job, JobOptions, JobStatus, SourceObject
 from .lifecycle import Lifecycle
 from .logs import fields
 from .notifications import StorageObjectData
 from .ports import BlobMissing, Blobs, Publisher
 from .probe import probe_stream
+from .rollouts import Rollouts
 from .store import JobStore, utcnow
 from .transcript_cache import TranscriptCache
 from .uploads import validate_upload
@@ -56,6 +59,7 @@ class Intake:
         self.lifecycle = Lifecycle(store, events, SOURCE)
         self.dispatcher = dispatcher
         self.cache = cache  # the result cache; None: every upload is transcribed
+        self.rollouts = Rollouts(store.documents, settings.models(), settings.rollout_cache_s)
 
     def handle(self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None) -> Job | None:
         """Process one finalize event; returns the job, or ``None`` when the event is ignored.
@@ -94,6 +98,7 @@ class Intake:
         job.trace = telemetry.current_traceparent()
         try:
             job.options = validate_upload(source.name, source.content_type, source.size, obj.metadata, self.settings)
+            job.options = self._enrol(job.owner, job.options, obj.metadata)
             job.probe = self._probe(source)  # a rejected job keeps its options: its webhook still fires
         except PermanentError as err:
             return self._reject(job, err)
@@ -102,6 +107,15 @@ class Intake:
         if created:
             log.info("job queued", extra=fields(job_id=job.job_id, object=source.uri, duration_s=probe["duration_s"]))
         return self._resume(stored)
+
+    def _enrol(self, owner: str, options: JobOptions, metadata: Mapping[str, str] | None) -> JobOptions:
+        """Place an upload that names no model in its priority's rollout arm, if there is one."""
+        if any(str(key).lower() == "model" for key in metadata or {}):
+            return options  # who asks for a model gets it
+        assignment = self.rollouts.assign(owner, options.priority, options.language)
+        if assignment is None:
+            return options
+        return replace(options, model=assignment.model, arm=assignment.label)
 
     def _probe(self, source: SourceObject) -> dict[str, Any]:
         try:
@@ -177,6 +191,8 @@ class Intake:
             clipping_ratio=hit.metrics.get("clipping_ratio"),
             outputs=hit.outputs,
             cache_hit=True,
+            model=options.model,
+            arm=options.arm or None,
         )
         completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
         values = {

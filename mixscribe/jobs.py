@@ -105,6 +105,7 @@ class JobOptions:
     notes: bool = True
     channels: tuple[str, ...] = ()
     webhook: str = ""  # callback URL; may carry a token, so only its host leaves Firestore
+    arm: str = ""  # "<rollout>:<treatment|control>" when a rollout placed the job (mixscribe.rollouts)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -126,6 +127,7 @@ class JobOptions:
             notes=bool(data.get("notes", True)),
             channels=tuple(data.get("channels") or ()),
             webhook=str(data.get("webhook") or ""),
+            arm=str(data.get("arm") or ""),
         )
 
 

@@ -80,6 +80,11 @@ JOBS = Table(
         _c("llm_cost_usd", "FLOAT64", "estimated LLM cost"),
         _c("attempts", "INT64", "transcription attempts"),
         _c("updated_at", "TIMESTAMP", "last event applied", True),
+        # added with rollouts and the result cache: nullable, appended (a BigQuery schema may only grow so)
+        _c("arm", "STRING", "<rollout>:<treatment|control> when a rollout placed the job"),
+        _c("cache_hit", "BOOL", "the transcript of an earlier job (same owner, bytes, options) was reused"),
+        _c("avg_logprob", "FLOAT64", "the segments' length-weighted mean log-probability"),
+        _c("hallucination_share", "FLOAT64", "share of segments flagged or dropped as likely hallucination"),
     ),
     partition_field="created_at",
     clustering=("status", "owner"),

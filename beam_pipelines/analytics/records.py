@@ -154,6 +154,7 @@ class JobFold:
             "attempts": self.attempts,
             "updated_at": self.updated_at,
             **{name: self.fields.get(name) for name in JOB_FIELDS},
+            "model": self.fields.get("transcribed_model") or self.fields.get("model"),
         }
 
 
@@ -173,6 +174,10 @@ JOB_FIELDS = (
     "llm_completion_tokens",
     "llm_cost_usd",
     "clipping_ratio",
+    "arm",
+    "cache_hit",
+    "avg_logprob",
+    "hallucination_share",
 )
 
 
@@ -202,6 +207,7 @@ def _fields_of(body: object) -> dict[str, Any]:
                 "model": options.get("model"),
                 "priority": options.get("priority"),
                 "language": language if language != "auto" else None,
+                "arm": options.get("arm") or None,
             }
         case UploadRejected(owner=owner, code=code):
             return {"owner": owner, "error_code": code}
@@ -216,6 +222,10 @@ def _fields_of(body: object) -> dict[str, Any]:
                 "speech_ratio": body.speech_ratio,
                 "loudness_lufs": body.loudness_lufs,
                 "clipping_ratio": body.clipping_ratio,
+                "cache_hit": body.cache_hit,
+                "avg_logprob": body.avg_logprob,
+                "hallucination_share": body.hallucination_share,
+                "transcribed_model": body.model,  # after language routing; wins over the queued model
             }
         case JobNotesReady():
             usage = body.usage or {}

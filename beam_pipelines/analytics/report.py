@@ -62,11 +62,41 @@ def render(warehouse_path: str | Path, out: Path) -> tuple[Path, Path]:
     fig.savefig(png, dpi=100)
     plt.close(fig)
     sections = ["# mixscribe report", "", f"![jobs per day]({png.name})", ""]
+    arms = _arms_panel(warehouse_path, out)
+    if arms is not None:
+        sections += [f"![rollout arms]({arms.name})", ""]
     for name in query_names():
         sections += [f"## {name.replace('_', ' ')}", "", markdown(*run_named(warehouse_path, name))]
     md = out / "report.md"
     md.write_text("\n".join(sections))
     return png, md
+
+
+def _arms_panel(warehouse_path: str | Path, out: Path) -> Path | None:
+    """``arms.png``: each rollout arm's real-time factor, mean log-probability and hallucination share."""
+    import matplotlib.pyplot as plt
+
+    columns, rows = run_named(warehouse_path, "rollout_arms")
+    data = [dict(zip(columns, row)) for row in rows]
+    if not data:
+        return None
+    labels = [f"{d['arm']}\n{d['model']}" for d in data]
+    metrics = (
+        ("real_time_factor", "real-time factor"),
+        ("mean_logprob", "mean log-prob"),
+        ("hallucination_share", "hallucination share"),
+    )
+    fig, axes = plt.subplots(1, len(metrics), figsize=(10, 3.5))
+    for axis, (key, title) in zip(axes, metrics):
+        axis.bar(labels, [d[key] or 0 for d in data], color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"][: len(data)])
+        axis.set_title(title)
+        axis.tick_params(axis="x", labelsize=7)
+    fig.suptitle("mixscribe: rollout arms")
+    fig.tight_layout()
+    png = out / "arms.png"
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return png
 
 
 def main(argv: list[str]) -> int:

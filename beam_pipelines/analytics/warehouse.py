@@ -58,6 +58,11 @@ def ensure_schema(con: Any, path: str | Path) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for table in TABLES:
         con.execute(ddl(table))
+        for column in table.columns:  # a warehouse made before a column was declared gains it (nullable)
+            if column.mode != "REQUIRED":
+                con.execute(
+                    f"ALTER TABLE {SCHEMA}.{table.name} ADD COLUMN IF NOT EXISTS {column.name} {duckdb_type(column.type)}"
+                )
     con.execute(f"CREATE VIEW IF NOT EXISTS {SCHEMA}.jobs_current AS SELECT * FROM {SCHEMA}.{JOBS.name}")
     _READY.add(key)
 

@@ -67,8 +67,16 @@ def job_metrics(
         "compute_type": placement.compute_type,
         "model_load_s": round(model_load_s, 3),
         "real_time_factor": round(transcribe_s / duration, 4) if duration and transcribe_s is not None else None,
+        "avg_logprob": mean_logprob(transcript),
         "worker": {"task_index": task.index, "task_count": task.count, "attempt": task.attempt},
     }
+
+
+def mean_logprob(transcript: Transcript) -> float | None:
+    """The segments' mean log-probability, weighted by their length (a rollout compares models by it)."""
+    weighted = [(s.avg_logprob, max(0.0, s.end - s.start)) for s in transcript.segments if s.avg_logprob is not None]
+    total = sum(length for _, length in weighted)
+    return round(sum(p * length for p, length in weighted) / total, 4) if total else None
 
 
 def record_metrics(metrics: dict[str, Any], since_upload_s: float) -> None:

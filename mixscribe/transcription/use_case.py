@@ -148,6 +148,8 @@ class Transcription:
         }
         if detection and detection.get("routed_to"):
             routing["requested_model"] = detection["model"]
+        if request.options.arm:
+            routing["arm"] = request.options.arm
         return routing
 
     def pieces_for(self, duration_s: float) -> int:
@@ -333,6 +335,10 @@ class Transcription:
         model = self.models.get(request.options.model)
         metrics = job_metrics(plan.metrics, merged, speech_s, transcribe_s, self.models.placement, model.load_s, self.task)
         metrics["hallucinations"] = asdict(guarded)
+        seen = len(merged.segments) + guarded.over_silence_dropped
+        doubted = guarded.repetition_flagged + guarded.over_silence_dropped
+        metrics["hallucination_share"] = round(doubted / seen, 4) if seen else 0.0
+        metrics["arm"] = request.options.arm or None
         timings["write_s"] = time.monotonic() - mark
         timings["total_s"] = time.time() - started_at
         metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -345,6 +351,10 @@ class Transcription:
             clipping_ratio=metrics["clipping_ratio"],
             outputs=outputs,
             timings=metrics["timings"],
+            model=metrics["model"],
+            arm=metrics["arm"],
+            avg_logprob=metrics["avg_logprob"],
+            hallucination_share=metrics["hallucination_share"],
         )
         completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
         try:

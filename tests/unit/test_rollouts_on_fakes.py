@@ -1,0 +1,130 @@
+"""Rollouts: a share of a priority's jobs to another model, sticky per owner, changed at run time, recorded
+on the job and compared in the warehouse (intake on the ports' fakes; the real DuckDB warehouse)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from beam_pipelines.analytics import warehouse
+from beam_pipelines.analytics.records import JobFold, parse_event
+from beam_pipelines.analytics.report import render, run_named
+from mixscribe.config import Settings
+from mixscribe.event_types import JobCompleted, JobFailed, JobQueued, JobStarted, JobTranscribed
+from mixscribe.events import make_event
+from mixscribe.intake import Intake
+from mixscribe.model_registry import load_registry
+from mixscribe.rollouts import ROLLOUTS_PATH, Rollout, Rollouts, parse_rollouts
+from mixscribe.store import JobStore
+from tests.conftest import SAMPLE
+from tests.fakes import FakeBlobs, FakeDocuments, FakeEventSink, FakePublisher
+from tests.unit.test_intake_on_fakes import upload
+
+LOCAL = load_registry("local")
+OWNERS = [f"user-{k:03d}" for k in range(200)]
+
+
+def trial(percent: float, name: str = "base-trial") -> dict:
+    return {"rollouts": [{"name": name, "priority": "normal", "model": "base", "percent": percent}]}
+
+
+def test_half_of_two_hundred_owners_within_a_few_points_and_each_owner_stays_in_their_arm():
+    rollout = Rollout("base-trial", "normal", "base", 50)
+    arms = [rollout.arm_of(owner) for owner in OWNERS]
+    share = arms.count("treatment") / len(OWNERS)
+    assert abs(share - 0.5) <= 0.05, share
+    assert arms == [rollout.arm_of(owner) for owner in OWNERS]  # sticky
+    wider = Rollout("base-trial", "normal", "base", 60)  # widening moves owners only from control to treatment
+    assert all(wider.arm_of(o) == "treatment" for o, arm in zip(OWNERS, arms) if arm == "treatment")
+    assert [Rollout("b", "normal", "base", p).arm_of("x") for p in (0, 100)] == ["control", "treatment"]
+
+
+def test_entries_that_contradict_the_registry_are_skipped():
+    document = {
+        "rollouts": [
+            {"name": "ok", "priority": "normal", "model": "base", "percent": 10},
+            {"name": "unknown-model", "priority": "high", "model": "large-v9", "percent": 10},
+            {"name": "too-much", "priority": "batch", "model": "base", "percent": 140},
+            {"name": "second", "priority": "normal", "model": "tiny.en", "percent": 10},
+            {"priority": "batch"},
+        ]
+    }
+    assert list(parse_rollouts(document, LOCAL).values()) == [Rollout("ok", "normal", "base", 10.0)]
+    cloud = load_registry("cloud")  # large-v3-turbo runs on the gpu class only: not for batch
+    assert (
+        parse_rollouts({"rollouts": [{"name": "x", "priority": "batch", "model": "large-v3-turbo", "percent": 5}]}, cloud) == {}
+    )
+
+
+def test_intake_honours_a_fifty_percent_rollout_and_a_change_without_redeploy():
+    documents, blobs = FakeDocuments(), FakeBlobs()
+    use_case = Intake(Settings(upload_bucket="uploads"), JobStore(documents), blobs, FakePublisher(), FakeEventSink(), None)
+    now = [0.0]
+    use_case.rollouts = Rollouts(documents, LOCAL, ttl_s=30, clock=lambda: now[0])
+    documents.set(ROLLOUTS_PATH, trial(50))
+    body = SAMPLE.read_bytes()
+    jobs = [use_case.handle(upload(blobs, f"users/{o}/a.flac", body, "audio/flac", {"notes": "false"})) for o in OWNERS]
+    by_arm: dict[str, list[str]] = {}
+    for job in jobs:
+        assert job is not None and job.options is not None
+        by_arm.setdefault(job.options.arm, []).append(job.options.model)
+    assert set(by_arm) == {"base-trial:treatment", "base-trial:control"}
+    assert set(by_arm["base-trial:treatment"]) == {"base"} and set(by_arm["base-trial:control"]) == {"tiny.en"}
+    assert abs(len(by_arm["base-trial:treatment"]) / len(OWNERS) - 0.5) <= 0.05
+
+    named = use_case.handle(upload(blobs, "users/user-001/b.flac", body, "audio/flac", {"model": "tiny.en"}))
+    assert named is not None and named.options is not None and (named.options.model, named.options.arm) == ("tiny.en", "")
+    high = use_case.handle(upload(blobs, "users/user-001/c.flac", body, "audio/flac", {"priority": "high"}))
+    assert high is not None and high.options is not None and high.options.arm == ""  # the rollout is for normal
+
+    documents.set(ROLLOUTS_PATH, trial(0))  # turned off: cached for ttl_s, then read again
+    late = use_case.handle(upload(blobs, "users/user-002/d.flac", body, "audio/flac"))
+    treated = next(o for o, j in zip(OWNERS, jobs) if j and j.options and j.options.arm.endswith("treatment"))
+    now[0] = 31.0
+    off = use_case.handle(upload(blobs, f"users/{treated}/e.flac", body, "audio/flac"))
+    assert late is not None and late.options is not None and late.options.arm.startswith("base-trial:")
+    assert (
+        off is not None and off.options is not None and (off.options.arm, off.options.model) == ("base-trial:control", "tiny.en")
+    )
+
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def arm_events(job: str, arm: str, model: str, rtf: float, logprob: float, share: float, fail: bool) -> list[dict]:
+    def at(seconds: float) -> datetime:
+        return T0 + timedelta(seconds=seconds)
+
+    events = [
+        make_event(JobQueued(owner=job, options={"model": model, "priority": "normal", "arm": arm}), job, "t", now=at(0)),
+        make_event(JobStarted(attempt=1), job, "t", "1", now=at(1)),
+    ]
+    if fail:
+        events.append(make_event(JobFailed(code="corrupt_audio"), job, "t", now=at(2)))
+    else:
+        transcribed = JobTranscribed(
+            duration_s=600.0, real_time_factor=rtf, model=model, arm=arm, avg_logprob=logprob, hallucination_share=share
+        )
+        events += [make_event(transcribed, job, "t", now=at(3)), make_event(JobCompleted("done"), job, "t", now=at(4))]
+    return [parse_event(e.to_json()) for e in events]
+
+
+def test_the_comparison_query_and_the_report_panel_show_both_arms(tmp_path):
+    rows = []
+    for k in range(10):
+        treatment = k % 2 == 0
+        arm, model = ("trial:treatment", "base") if treatment else ("trial:control", "tiny.en")
+        fold = JobFold(f"j{k:031x}")
+        for event in arm_events(fold.job_id, arm, model, 0.2 if treatment else 0.1, -0.2 if treatment else -0.4, 0.0, k == 9):
+            fold.add(event)
+        rows.append(fold.row())
+    path = tmp_path / "warehouse.duckdb"
+    warehouse.write_rows(path, warehouse.JOBS, rows)
+    columns, result = run_named(path, "rollout_arms")
+    table = {r[0]: dict(zip(columns, r)) for r in result}
+    assert set(table) == {"trial:control", "trial:treatment"}
+    assert (table["trial:treatment"]["model"], table["trial:treatment"]["jobs"]) == ("base", 5)
+    assert table["trial:treatment"]["mean_logprob"] == -0.2 and table["trial:control"]["failure_rate"] == 0.2
+    # cost: 0.2 model-hours per audio hour on the L4 task ($1.0465/h)
+    assert table["trial:treatment"]["usd_per_audio_hour"] == round(0.2 * 1.0465, 4)
+    _, md = render(path, tmp_path / "report")
+    assert (tmp_path / "report" / "arms.png").stat().st_size > 1000 and "rollout arms" in md.read_text()
