@@ -124,6 +124,23 @@ def bursty_day(
     }
 
 
+def per_class(audio_hours_per_hour: float, batch_share: float, gpu: TaskShape, cpu: TaskShape) -> dict:
+    """Each transcription class on its hardware with its registry model, and what sending the batch
+    share of the audio to the CPU class costs or saves against running all of it on the GPU class."""
+    gpu_rate = steady_state(audio_hours_per_hour, gpu)["dollars_per_audio_hour"]
+    cpu_rate = steady_state(audio_hours_per_hour, cpu)["dollars_per_audio_hour"]
+    all_gpu = audio_hours_per_hour * gpu_rate
+    split = audio_hours_per_hour * ((1 - batch_share) * gpu_rate + batch_share * cpu_rate)
+    return {
+        "gpu_class": {"shape": gpu.name, "speed_x": gpu.speed_x, "dollars_per_audio_hour": gpu_rate},
+        "cpu_class": {"shape": cpu.name, "speed_x": cpu.speed_x, "dollars_per_audio_hour": cpu_rate},
+        "batch_share": batch_share,
+        "dollars_per_hour_all_on_gpu": round(all_gpu, 2),
+        "dollars_per_hour_batch_on_cpu": round(split, 2),
+        "saving_per_hour": round(all_gpu - split, 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--audio-hours-per-hour", type=float, default=10000)
@@ -134,6 +151,10 @@ def main(argv: list[str] | None = None) -> dict:
         default=12.0,
         help="tiny.en on 4 vCPU, × real time (between the measured 2-core 8-9.5× and 16-core 22×)",
     )
+    parser.add_argument("--batch-share", type=float, default=0.3, help="share of the audio uploaded as priority batch")
+    parser.add_argument("--turbo-l4-speed", type=float, default=40.0, help="large-v3-turbo on an L4, × real time (assumed)")
+    parser.add_argument("--small-cpu-speed", type=float, default=2.5, help="small on 4 vCPU int8, × real time (assumed)")
+    parser.add_argument("--base-cpu-speed", type=float, default=6.6, help="base on 4 vCPU int8 (measured ratio to tiny.en)")
     args = parser.parse_args(argv)
     gpu = TaskShape("L4 GPU task (4 vCPU, 16 GiB, 1 L4)", 4, 16, True, args.l4_speed, 25.0)
     cpu = TaskShape("CPU task (4 vCPU, 8 GiB)", 4, 8, False, args.cpu_speed, 10.0)
@@ -141,6 +162,15 @@ def main(argv: list[str] | None = None) -> dict:
         "steady": [steady_state(args.audio_hours_per_hour, shape) for shape in (gpu, cpu)],
         "managed_dollars_per_audio_hour": MANAGED,
         "bursty_day": [bursty_day(shape, args.audio_hours_per_hour) for shape in (gpu, cpu)],
+        "per_class": [
+            per_class(
+                args.audio_hours_per_hour,
+                args.batch_share,
+                TaskShape("L4 task, large-v3-turbo", 4, 16, True, args.turbo_l4_speed, 40.0),
+                TaskShape(f"CPU task, {model}", 4, 8, False, speed, 15.0),
+            )
+            for model, speed in (("small", args.small_cpu_speed), ("base", args.base_cpu_speed), ("tiny.en", args.cpu_speed))
+        ],
     }
     print(json.dumps(result, indent=2))
     return result

@@ -1,7 +1,7 @@
-"""Real-time factor of the transcription engine on this machine (CPU or CUDA), for the bundled model.
+"""Real-time factor of the transcription engine on this machine (CPU or CUDA), for a baked registry model.
 
     python -m bench.transcribe_rtf [--device auto|cpu|cuda] [--compute-type auto|int8|float16|int8_float16]
-                                   [--minutes 5] [--repeats 3] [--json out.json]
+                                   [--minutes 5] [--repeats 3] [--json out.json] [--model tiny.en]
 
 The audio is the repository's speech sample tiled to ``--minutes`` (real speech, decoded by the
 pipeline's own decoder); the model is loaded once and timed separately from transcription.
@@ -15,7 +15,6 @@ import os
 import platform
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,18 +47,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--model", default="tiny.en", help="a model of the registry (MIXSCRIBE_MODEL_REGISTRY), baked")
     args = parser.parse_args(argv)
     import ctranslate2
 
-    settings = replace(Settings.from_env(), device=args.device, compute_type=args.compute_type)
+    settings = Settings.from_env(None, device=args.device, compute_type=args.compute_type)
     placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
-    model = SpeechModel("tiny.en", resolve_model_path("tiny.en", settings), placement)
+    model = SpeechModel(args.model, resolve_model_path(args.model, settings), placement)
     clip = decode_audio(str(SAMPLE), 3600).samples
     gap = np.zeros(int(1.0 * MODEL_RATE), dtype=np.float32)
     unit = np.concatenate([clip, gap])
     audio = np.tile(unit, max(1, int(args.minutes * 60 * MODEL_RATE / unit.shape[0])))
     audio_s = audio.shape[0] / MODEL_RATE
-    options = JobOptions(model="tiny.en", language="en")
+    options = JobOptions(model=args.model, language="en")
     model.transcribe("warm-up", clip, options, settings.beam_size)
     timings = []
     words = 0
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
         "device_name": device_name(placement.device),
         "compute_type": placement.compute_type,
         "cpu_threads": placement.cpu_threads,
-        "model": "tiny.en",
+        "model": args.model,
         "audio_s": round(audio_s, 1),
         "model_load_s": round(model.load_s, 3),
         "transcribe_s": [round(t, 3) for t in timings],

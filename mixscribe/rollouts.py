@@ -117,3 +117,17 @@ class Rollouts:
         arm = rollout.arm_of(owner)
         model = rollout.model if arm == TREATMENT else self.registry.default_for(priority)
         return Assignment(rollout.name, arm, model)
+
+
+def write_rollouts(documents: Documents, registry: ModelRegistry, document: dict[str, Any]) -> list[str]:
+    """Write ``document`` to ``config/rollouts`` if the registry accepts every entry; else the refused
+    entries' names (nothing written: intake would skip them, so the rollout would silently not run)."""
+    entries = document.get("rollouts")
+    if not isinstance(entries, list):
+        return ["(the document needs a 'rollouts' list)"]
+    accepted = {r.name for r in parse_rollouts(document, registry).values()}
+    names = [str(e.get("name", "(unnamed)")) if isinstance(e, dict) else repr(e) for e in entries]
+    refused = [name for name in names if name not in accepted]
+    if not refused:
+        documents.set(ROLLOUTS_PATH, {"rollouts": entries})
+    return refused

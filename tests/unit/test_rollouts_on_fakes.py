@@ -13,7 +13,7 @@ from mixscribe.event_types import JobCompleted, JobFailed, JobQueued, JobStarted
 from mixscribe.events import make_event
 from mixscribe.intake import Intake
 from mixscribe.model_registry import load_registry
-from mixscribe.rollouts import ROLLOUTS_PATH, Rollout, Rollouts, parse_rollouts
+from mixscribe.rollouts import ROLLOUTS_PATH, Rollout, Rollouts, parse_rollouts, write_rollouts
 from mixscribe.store import JobStore
 from tests.conftest import SAMPLE
 from tests.fakes import FakeBlobs, FakeDocuments, FakeEventSink, FakePublisher
@@ -128,3 +128,12 @@ def test_the_comparison_query_and_the_report_panel_show_both_arms(tmp_path):
     assert table["trial:treatment"]["usd_per_audio_hour"] == round(0.2 * 1.0465, 4)
     _, md = render(path, tmp_path / "report")
     assert (tmp_path / "report" / "arms.png").stat().st_size > 1000 and "rollout arms" in md.read_text()
+
+
+def test_the_operator_script_writes_only_rollouts_the_registry_accepts():
+    """scripts/set_rollouts.py's write: all or nothing."""
+    documents = FakeDocuments()
+    bad = {"rollouts": [trial(10)["rollouts"][0], {"name": "nope", "priority": "normal", "model": "large-v9", "percent": 5}]}
+    assert write_rollouts(documents, LOCAL, bad) == ["nope"] and documents.get(ROLLOUTS_PATH) is None
+    assert write_rollouts(documents, LOCAL, trial(10)) == [] and documents.get(ROLLOUTS_PATH) == trial(10)
+    assert write_rollouts(documents, LOCAL, {"rollouts": []}) == [] and documents.get(ROLLOUTS_PATH) == {"rollouts": []}
