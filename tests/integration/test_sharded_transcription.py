@@ -166,7 +166,9 @@ def test_the_planner_keeps_the_job_lease_alive_while_piece_0_runs_past_it(stack,
     finally:
         done.set()
         watcher.join()
-    assert time.monotonic() - started > 3 * 1  # piece 0 outlived the lease several times over
+    # piece 0 outlived the 1 s lease at least twice over (about 2.5 s on an idle 2-core machine, where the
+    # language of an English-only model is now fixed up front instead of detected by the model)
+    assert time.monotonic() - started > 2 * 1
     assert margins and min(margins) > 0, f"the job's lease lapsed during piece 0: {min(margins):.2f} s"
     response = subscriber.pull(request={"subscription": subscription, "max_messages": 10}, timeout=30)
     subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [m.ack_id for m in response.received_messages]})
