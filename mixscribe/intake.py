@@ -21,7 +21,7 @@ from .dispatch import QueueDispatch
 from .errors import ErrorCode, PermanentError, TransientError
 from .event_types import JobCompleted, JobQueued, JobTranscribed, UploadRejected
 from .events import EventSink
-from .jobs import METRICS_SUMMARY_KEYS, Job, JobOptions, JobStatus, SourceObject
+from .jobs import METRICS_SUMMARY_KEYS, Job, JobOptions, JobStatus, SourceObject, routing_record
 from .lifecycle import Lifecycle
 from .logs import fields
 from .notifications import StorageObjectData
@@ -30,7 +30,7 @@ from .probe import probe_stream
 from .rollouts import Rollouts
 from .store import JobStore, utcnow
 from .transcript_cache import TranscriptCache
-from .uploads import validate_upload
+from .uploads import requested_model, validate_upload
 from .work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class Intake:
 
     def _enrol(self, owner: str, options: JobOptions, metadata: Mapping[str, str] | None) -> JobOptions:
         """Place an upload that names no model in its priority's rollout arm, if there is one."""
-        if any(str(key).lower() == "model" for key in metadata or {}):
+        if requested_model(metadata):
             return options  # who asks for a model gets it
         assignment = self.rollouts.assign(owner, options.priority, options.language)
         if assignment is None:
@@ -199,7 +199,7 @@ class Intake:
             "outputs": hit.outputs,
             "metrics": summary,
             "cache_hit": {"job_id": hit.earlier_job_id},
-            "routing": {"job": None, "model": options.model, "priority": options.priority},  # no job ran it
+            "routing": routing_record(options, None),  # no job ran it
             "published_at": utcnow(),
         }
         # straight from queued (stages may be skipped): a crash before this leaves it queued, and the

@@ -131,6 +131,17 @@ class JobOptions:
         )
 
 
+def routing_record(options: JobOptions, job: str | None, requested_model: str | None = None) -> dict[str, Any]:
+    """``routing`` on a job: the Cloud Run job that ran it (None: none did, e.g. a cache hit), the model
+    (``requested_model``: the one asked for, when language routing moved the job), priority and arm."""
+    routing: dict[str, Any] = {"job": job, "model": options.model, "priority": options.priority}
+    if requested_model:
+        routing["requested_model"] = requested_model
+    if options.arm:
+        routing["arm"] = options.arm
+    return routing
+
+
 @dataclass
 class Job:
     """A Firestore ``jobs/{job_id}`` document (contract: see ARCHITECTURE.md)."""

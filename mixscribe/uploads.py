@@ -94,6 +94,11 @@ def _parse_bool(key: str, raw: str) -> bool:
     raise PermanentError(ErrorCode.INVALID_OPTION, f"{key} must be true or false, got {raw!r}")
 
 
+def requested_model(metadata: Mapping[str, str] | None) -> str:
+    """The model the metadata names ("": none, so the priority's default or a rollout decides)."""
+    return next((str(v).strip() for k, v in (metadata or {}).items() if str(k).lower() == "model"), "")
+
+
 def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> JobOptions:
     """Options from object metadata, each checked against its allow-list."""
     meta = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
@@ -103,7 +108,7 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
     priority = meta.get("priority", "normal").strip().lower()
     if priority not in PRIORITIES:
         raise PermanentError(ErrorCode.INVALID_OPTION, f"priority must be one of {', '.join(PRIORITIES)}")
-    model = settings.models().choose(meta.get("model", "").strip(), priority, language)
+    model = settings.models().choose(requested_model(metadata), priority, language)
     notes = _parse_bool("notes", meta["notes"]) if "notes" in meta else True
     channels: tuple[str, ...] = ()
     if meta.get("channels", "").strip():

@@ -85,6 +85,11 @@ class GuardCounts:
     repetition_flagged: int
     over_silence_dropped: int
 
+    def share(self, kept_segments: int) -> float:
+        """The share of the model's segments the guards flagged or dropped (``kept_segments``: after dropping)."""
+        seen = kept_segments + self.over_silence_dropped
+        return round((self.repetition_flagged + self.over_silence_dropped) / seen, 4) if seen else 0.0
+
 
 def apply_guards(transcript: Transcript) -> tuple[Transcript, GuardCounts]:
     """The transcript without its over-silence segments (renumbered), and what the guards found."""

@@ -28,6 +28,7 @@ class Plan:
     planned_by: str
     started_at: float = 0.0  # epoch seconds the planning attempt began (the job's total_s counts from it)
     timings: dict[str, float] = field(default_factory=dict)  # the planner's download_s, decode_s, plan_s
+    language_detection: dict[str, Any] | None = None  # language=auto: the file's language, for every piece
 
     def core_s(self, index: int) -> tuple[float, float]:
         """Piece ``index``'s core range in seconds (the last one open-ended)."""
@@ -47,6 +48,7 @@ class Plan:
             planned_by=str(data.get("planned_by", "")),
             started_at=float(data.get("started_at", 0.0)),
             timings={k: float(v) for k, v in (data.get("timings") or {}).items()},
+            language_detection=data.get("language_detection"),
         )
 
 

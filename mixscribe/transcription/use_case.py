@@ -30,7 +30,7 @@ from mixscribe.dispatch import max_pieces
 from mixscribe.errors import PermanentError, TransitionRefused
 from mixscribe.event_types import JobCompleted, JobTranscribed
 from mixscribe.events import EventSink
-from mixscribe.jobs import Job, JobStatus
+from mixscribe.jobs import Job, JobStatus, routing_record
 from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
@@ -51,7 +51,6 @@ from .speakers import transcribe_channels
 
 log = logging.getLogger(__name__)
 SOURCE = "jobs/transcribe"
-DETECTION_KEY = "language_detection"
 
 
 def piece_path(job_id: str, index: int) -> str:
@@ -141,16 +140,8 @@ class Transcription:
 
     def _routing(self, request: TranscriptionRequest, detection: dict[str, Any] | None = None) -> dict[str, Any]:
         """Which Cloud Run job ran the job, with which model (after language routing) at which priority."""
-        routing: dict[str, Any] = {
-            "job": self.settings.job_name or None,
-            "model": request.options.model,
-            "priority": request.options.priority,
-        }
-        if detection and detection.get("routed_to"):
-            routing["requested_model"] = detection["model"]
-        if request.options.arm:
-            routing["arm"] = request.options.arm
-        return routing
+        requested = detection["model"] if detection and detection.get("routed_to") else None
+        return routing_record(request.options, self.settings.job_name or None, requested)
 
     def pieces_for(self, duration_s: float) -> int:
         """How many pieces: one per task, each at least half of ``shard_min_s`` long; 1 = no split."""
@@ -194,9 +185,8 @@ class Transcription:
         options = request.options
         if options.language != "auto":
             return request, plan
-        saved = plan.metrics.get(DETECTION_KEY)
-        if saved:
-            detection = LanguageDetection.from_dict(saved)
+        if plan.language_detection:
+            detection = LanguageDetection.from_dict(plan.language_detection)
         else:
             model = self.models.get(options.model)
             if not model.multilingual:
@@ -209,7 +199,7 @@ class Transcription:
                 return request, plan
             routed = self.settings.models().english_route(options.model) if found.language == "en" else None
             detection = replace(found, routed_to=routed)
-            plan = replace(plan, metrics={**plan.metrics, DETECTION_KEY: detection.to_dict()})
+            plan = replace(plan, language_detection=detection.to_dict())
             log.info("language detected", extra=fields(job_id=request.job_id, **detection.to_dict()))
         chosen = replace(options, language=detection.language, model=detection.routed_to or options.model)
         return replace(request, options=chosen), plan
@@ -321,13 +311,13 @@ class Transcription:
             timings["stitch_s"] = time.monotonic() - mark
         timings["transcribe_s"] = transcribe_s
         merged, guarded = apply_guards(merged)
-        detection = plan.metrics.get(DETECTION_KEY)
+        detection = plan.language_detection
         if detection:
             merged = replace(
                 merged,
                 language=detection["language"],
                 language_probability=detection["probability"],
-                options={**merged.options, DETECTION_KEY: detection},
+                options={**merged.options, "language_detection": detection},
             )
         mark = time.monotonic()
         with telemetry.span("write_outputs"):
@@ -335,9 +325,7 @@ class Transcription:
         model = self.models.get(request.options.model)
         metrics = job_metrics(plan.metrics, merged, speech_s, transcribe_s, self.models.placement, model.load_s, self.task)
         metrics["hallucinations"] = asdict(guarded)
-        seen = len(merged.segments) + guarded.over_silence_dropped
-        doubted = guarded.repetition_flagged + guarded.over_silence_dropped
-        metrics["hallucination_share"] = round(doubted / seen, 4) if seen else 0.0
+        metrics["hallucination_share"] = guarded.share(len(merged.segments))
         metrics["arm"] = request.options.arm or None
         timings["write_s"] = time.monotonic() - mark
         timings["total_s"] = time.time() - started_at
