@@ -15,7 +15,7 @@ from mixscribe.intake import Intake
 from mixscribe.model_registry import load_registry
 from mixscribe.rollouts import ROLLOUTS_PATH, Rollout, Rollouts, parse_rollouts, write_rollouts
 from mixscribe.store import JobStore
-from tests.conftest import SAMPLE
+from tests.conftest import REPO, SAMPLE
 from tests.fakes import FakeBlobs, FakeDocuments, FakeEventSink, FakePublisher
 from tests.unit.test_intake_on_fakes import upload
 
@@ -137,3 +137,12 @@ def test_the_operator_script_writes_only_rollouts_the_registry_accepts():
     assert write_rollouts(documents, LOCAL, bad) == ["nope"] and documents.get(ROLLOUTS_PATH) is None
     assert write_rollouts(documents, LOCAL, trial(10)) == [] and documents.get(ROLLOUTS_PATH) == trial(10)
     assert write_rollouts(documents, LOCAL, {"rollouts": []}) == [] and documents.get(ROLLOUTS_PATH) == {"rollouts": []}
+
+
+def test_the_comparison_query_prices_tasks_as_the_capacity_model_does():
+    """The query cannot import the capacity model; this keeps its two task prices in step with it."""
+    from bench.capacity_model import TaskShape
+
+    sql = (REPO / "beam_pipelines" / "analytics" / "queries" / "rollout_arms.sql").read_text()
+    l4, cpu = TaskShape("l4", 4, 16, True, 1, 0), TaskShape("cpu", 4, 8, False, 1, 0)
+    assert f"THEN {round(cpu.dollars_per_s * 3600, 4)} ELSE {round(l4.dollars_per_s * 3600, 4)} END" in sql
