@@ -21,7 +21,7 @@ import soundfile
 
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.jobs import JobOptions
-from mixscribe.shards import plan_bounds
+from mixscribe.transcription.seams import plan_bounds
 
 from .models import load_engines
 
