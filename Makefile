@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt constraints.txt \
-        functions/on_upload/requirements.txt functions/notes/requirements.txt functions/api/requirements.txt functions/webhooks/requirements.txt functions/dead_letters/requirements.txt edge_agent/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt
+        functions/on_upload/requirements.txt functions/notes/requirements.txt functions/api/requirements.txt functions/webhooks/requirements.txt functions/dead_letters/requirements.txt edge_agent/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt beam_pipelines/requirements-workers.txt local_emulators/bigquery/requirements.txt
 
 .PHONY: install demo lint test test-unit test-integration test-reliability audit up down clean report bench
 
@@ -55,8 +55,10 @@ up: install
 bench: install
 	$(PY) -m bench.run_all
 
+# the example queries and plots through google-cloud-bigquery against the running stack's BigQuery API (`make up`)
 report: install
-	$(PY) -m beam_pipelines.analytics report --warehouse .local/warehouse.duckdb --out .local/report
+	@test -f .local/env || { echo "no local stack: run 'make up' first (or point BIGQUERY_EMULATOR_HOST elsewhere)" >&2; exit 1; }
+	set -a; . .local/env; set +a; $(PY) -m beam_pipelines.analytics report --out .local/report
 
 down:
 	$(PY) -m local_emulators down

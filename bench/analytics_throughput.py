@@ -1,5 +1,8 @@
-"""Events per second through the analytics pipeline (batch and streaming DirectRunner), and the
-DuckDB time of each example query over the resulting warehouse.
+"""Events per second through the analytics pipeline into the local BigQuery API (bqemulator, through the
+Storage Write API: the sink that ships), batch (FnApiRunner) and streaming (DirectRunner), and each
+example query's time through google-cloud-bigquery; the baseline, in the same run: the same transforms
+appending to a DuckDB file, the warehouse's former engine (bench/duckdb_baseline.py), and the same
+queries and views run by DuckDB itself.
 
     python -m bench.analytics_throughput [--events 100000] [--streaming-events 20000]
 """
@@ -8,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,50 +56,79 @@ def synthetic_events(count: int, seed: int = 7) -> list[str]:
     return lines[:count]
 
 
-def batch_rate(lines: list[str], workdir: Path) -> tuple[float, Path]:
-    from beam_pipelines.analytics.pipeline import run
-
-    events_file = workdir / "events.jsonl"
-    events_file.write_text("\n".join(lines) + "\n")
-    warehouse = workdir / "batch.duckdb"
-    started = time.perf_counter()
-    run(["events-file", "--events-file", str(events_file), "--warehouse", str(warehouse)])
-    return len(lines) / (time.perf_counter() - started), warehouse
+Sink = Callable[[Any], Any]  # a table → the PTransform that writes its rows
 
 
-def streaming_rate(lines: list[str], workdir: Path) -> float:
-    """The streaming DirectRunner over in-memory events with the same transforms and sinks."""
+def pipeline_rate(lines: list[str], sink: Sink, streaming: bool) -> float:
+    """Events per second through the pipeline's transforms into ``sink``, on the local runner."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beam_pipelines.analytics.pipeline import LOCAL_RUNNERS
-    from beam_pipelines.analytics.sinks import WriteTable
     from beam_pipelines.analytics.transforms import BuildJobRows, DedupeEvents, EventRows, HourlyStats, ParseEvents
     from mixscribe.warehouse import EVENTS, HOURLY, JOBS
 
-    options = PipelineOptions([f"--runner={LOCAL_RUNNERS['streaming']}"])
-    options.view_as(StandardOptions).streaming = True
-    warehouse = str(workdir / "streaming.duckdb")
+    options = PipelineOptions([f"--runner={LOCAL_RUNNERS['streaming' if streaming else 'batch']}"])
+    options.view_as(StandardOptions).streaming = streaming
     started = time.perf_counter()
     with beam.Pipeline(options=options) as p:
         parsed = p | beam.Create([line.encode() for line in lines]) | ParseEvents()
-        events = parsed.events | DedupeEvents(streaming=True)
-        events | EventRows() | WriteTable(EVENTS, warehouse_path=warehouse)
+        events = parsed.events | DedupeEvents(streaming=streaming)
+        events | EventRows() | "Events" >> sink(EVENTS)
         rows = events | BuildJobRows()
-        rows | "Jobs" >> WriteTable(JOBS, warehouse_path=warehouse)
-        rows | HourlyStats(streaming=False) | "Hourly" >> WriteTable(HOURLY, warehouse_path=warehouse)
+        rows | "Jobs" >> sink(JOBS)
+        rows | HourlyStats(streaming=False) | "Hourly" >> sink(HOURLY)
     return len(lines) / (time.perf_counter() - started)
 
 
-def query_times(warehouse: Path) -> dict[str, float]:
-    from beam_pipelines.analytics.report import query_names, run_named
+def timed(run: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    run()
+    return (time.perf_counter() - started) * 1000
 
-    times = {}
-    for name in query_names():
-        started = time.perf_counter()
-        run_named(warehouse, name)
-        times[name] = (time.perf_counter() - started) * 1000
-    return times
+
+def _bigquery_sink(dataset: str, table: Any) -> Any:
+    from beam_pipelines.analytics.sinks import WriteTable
+
+    return WriteTable(table, dataset)
+
+
+def _duckdb_sink(path: Path, table: Any) -> Any:
+    from bench import duckdb_baseline
+
+    return duckdb_baseline.AppendToDuckDB(table, path)
+
+
+def measure(lines: list[str], streaming_lines: list[str], workdir: Path) -> dict[str, Any]:
+    from beam_pipelines.analytics.report import query_names, query_sql, run_named
+    from bench import duckdb_baseline
+    from local_emulators.bigquery_emulator import running
+    from mixscribe.config import Settings
+    from mixscribe.gcp.bigquery import bigquery_client, provision
+
+    result: dict[str, Any] = {}
+    with running(workdir / "bigquery", "bench") as env:
+        os.environ.update(env)
+        for mode, events in (("batch", lines), ("streaming", streaming_lines)):
+            project = f"bench-{mode}"
+            client = bigquery_client(Settings.from_env({**env, "GOOGLE_CLOUD_PROJECT": project}))
+            provision(client)
+            result[f"bigquery_{mode}_events_per_s"] = round(
+                pipeline_rate(events, partial(_bigquery_sink, f"{project}:mixscribe"), mode == "streaming")
+            )
+            if mode == "batch":
+                result["bigquery_query_ms"] = {name: round(timed(partial(run_named, client, name)), 1) for name in query_names()}
+        for key in env:
+            os.environ.pop(key, None)
+    for mode, events in (("batch", lines), ("streaming", streaming_lines)):
+        path = workdir / f"{mode}.duckdb"
+        duckdb_baseline.create(path)
+        result[f"duckdb_{mode}_events_per_s"] = round(pipeline_rate(events, partial(_duckdb_sink, path), mode == "streaming"))
+        if mode == "batch":
+            result["duckdb_query_ms"] = {
+                name: round(timed(partial(duckdb_baseline.query, path, query_sql(name))), 1) for name in query_names()
+            }
+    return result
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -102,18 +137,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--streaming-events", type=int, default=20_000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
         lines = synthetic_events(args.events)
-        batch, warehouse = batch_rate(lines, workdir)
-        streaming = streaming_rate(lines[: args.streaming_events], workdir)
-        queries = query_times(warehouse)
-    result = {
-        "events": args.events,
-        "batch_events_per_s": round(batch),
-        "streaming_events": args.streaming_events,
-        "streaming_events_per_s": round(streaming),
-        "query_ms": {k: round(v, 1) for k, v in queries.items()},
-    }
+        measured = measure(lines, lines[: args.streaming_events], Path(tmp))
+    result = {"events": args.events, "streaming_events": args.streaming_events, **measured}
     print(json.dumps(result, indent=2))
     return result
 

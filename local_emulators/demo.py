@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -63,28 +64,32 @@ def run_demo(root: Path, tasks: int = 1, analytics: bool = True) -> int:
             results.blob(uri.split("/", 3)[3]).download_to_filename(str(local))
             print(f"  {fmt:10s} {uri}\n             copied to {local}")
         if analytics:
-            _show_analytics(env["MIXSCRIBE_WAREHOUSE"], job_id, root / "demo-output" / "report")
+            _show_analytics(job_id, root / "demo-output" / "report")
         return 0
     finally:
         stack.stop()
         print("\nlocal stack stopped")
 
 
-def _show_analytics(warehouse_path: str, job_id: str, report_dir: Path) -> None:
-    """Wait until the streaming pipeline has written the demo's job, then query and report."""
-    from beam_pipelines.analytics import warehouse
-    from beam_pipelines.analytics.report import markdown, render, run_named
+def _show_analytics(job_id: str, report_dir: Path) -> None:
+    """Wait until the streaming pipeline has written the demo's job to BigQuery (the stack's emulator),
+    then query and report through google-cloud-bigquery, as an analyst would."""
+    from google.cloud import bigquery
 
+    from beam_pipelines.analytics.report import client_from_env, markdown, render, run_named
+
+    client = client_from_env()
+    query = "SELECT status FROM mixscribe.jobs_current WHERE job_id = @job"
+    config = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("job", "STRING", job_id)])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if Path(warehouse_path).exists():
-            _, rows = warehouse.run_query(warehouse_path, f"SELECT status FROM mixscribe.jobs WHERE job_id = '{job_id}'")
-            if rows and rows[0][0] == "done":
-                break
+        rows = list(client.query(query, job_config=config).result())
+        if rows and rows[0]["status"] == "done":
+            break
         time.sleep(0.5)
-    print(f"\nanalytics warehouse ({warehouse_path}), query daily_volume:\n")
-    print(markdown(*run_named(warehouse_path, "daily_volume")))
-    png, md = render(warehouse_path, report_dir)
+    print(f"\nanalytics (BigQuery API at {os.environ['BIGQUERY_EMULATOR_HOST']}), query daily_volume:\n")
+    print(markdown(*run_named(client, "daily_volume")))
+    png, md = render(client, report_dir)
     print(f"report: {png} and {md}")
 
 

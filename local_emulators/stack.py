@@ -16,10 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from artifacts.flex_template import FLEX_TEMPLATE, assemble_template
 from artifacts.image import assemble
 from mixscribe import topology
 from mixscribe.config import Settings
+from mixscribe.gcp.bigquery import bigquery_client, provision
+from mixscribe.warehouse import DATASET
 
+from . import bigquery_emulator
 from .deployables import DeployedFunction, deploy_functions
 from .identity import LOCAL_ISSUER, generate_key_file
 from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
@@ -48,7 +52,7 @@ class StackOptions:
     batch_debounce_s: int = 12  # batch waits a little longer to gather (below the idle timeout)
     max_retries: int = 3
     service_env: dict[str, str] = field(default_factory=dict)
-    analytics: bool = False  # run the streaming analytics pipeline into MIXSCRIBE_WAREHOUSE
+    analytics: bool = False  # run the streaming analytics pipeline (from the Flex Template's files) into BigQuery
     fault_proxies: bool = False  # services reach Pub/Sub and Firestore through restartable proxies (fault_proxy.py)
 
 
@@ -76,7 +80,7 @@ class LocalStack:
         """Start everything and wait until it is ready; the client environment."""
         opts = self.options
         self.root.mkdir(parents=True, exist_ok=True)
-        for state in ("gcs", "telemetry"):  # a new stack starts empty, like its emulators
+        for state in ("gcs", "telemetry", "bigquery"):  # a new stack starts empty, like its emulators
             shutil.rmtree(self.root / state, ignore_errors=True)
         names = (
             "pubsub",
@@ -94,6 +98,8 @@ class LocalStack:
             "dead_letters",
             "pubsub_proxy",
             "firestore_proxy",
+            "bigquery",
+            "bigquery_grpc",
         )
         ports = dict(zip(names, free_ports(len(names))))
         gcloud_env = {
@@ -112,6 +118,8 @@ class LocalStack:
             "webhook_secret_file": str(self.root / "keys" / "webhook-secret"),
             "signed_url_endpoint": f"http://127.0.0.1:{ports['gateway']}",
             "telemetry_dir": str(self.root / "telemetry"),
+            "bigquery_emulator_host": f"http://127.0.0.1:{ports['bigquery']}",
+            "bigquery_storage_emulator_host": f"127.0.0.1:{ports['bigquery_grpc']}",
             "model_registry": "local",  # the job's models: repo/.models, baked from it by `make install`
         }
         self.env = {
@@ -120,7 +128,7 @@ class LocalStack:
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{ports['firestore']}",
             "MIXSCRIBE_API_URL": f"http://127.0.0.1:{ports['api']}",
             "MIXSCRIBE_LOCAL_IDENTITY_KEY_FILE": str(self.root / "keys" / "identity.json"),
-            "MIXSCRIBE_WAREHOUSE": str(self.root / "warehouse.duckdb"),
+            "MIXSCRIBE_BIGQUERY_DATASET": f"{opts.project}:{DATASET}",
             "MIXSCRIBE_FUNCTION_URL": f"http://127.0.0.1:{ports['function']}",
             "MIXSCRIBE_NOTES_FUNCTION_URL": f"http://127.0.0.1:{ports['notes']}",
             "MIXSCRIBE_RUN_API_ENDPOINT": f"http://127.0.0.1:{ports['run_jobs']}",
@@ -138,9 +146,10 @@ class LocalStack:
 
     def _start_services(self, ports: dict[str, int], gcloud_env: dict[str, str]) -> None:
         opts = self.options
-        builder = ThreadPoolExecutor(2)  # artifacts and their venvs get ready while the emulators start
+        builder = ThreadPoolExecutor(3)  # artifacts and their venvs get ready while the emulators start
         functions = builder.submit(deploy_functions, ["api", "webhooks", "on_upload", "notes", "dead_letters"])
         image = builder.submit(assemble, REPO, self.root / "image", "cpu")
+        warehouse = builder.submit(bigquery_emulator.prepare)
         builder.shutdown(wait=False)
         pubsub = self._service(
             "pubsub",
@@ -163,8 +172,15 @@ class LocalStack:
             gcloud_env,
             http_ok(f"http://127.0.0.1:{ports['firestore']}/"),
         )
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore)))
+        emulator = warehouse.result()
+        bigquery = self._service(
+            "bigquery",
+            emulator.argv(self.root / "bigquery", opts.project, ports["bigquery"], ports["bigquery_grpc"]),
+            emulator.env(dict(os.environ)),
+            http_ok(f"http://127.0.0.1:{ports['bigquery']}/bigquery/v2/projects/{opts.project}/datasets"),
+        )
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore, bigquery)))
         os.environ.update(self.env)  # the resource set-up below runs in this process
         settings = Settings.model_validate(self.shared)
         ensure_topics(opts.project)
@@ -202,6 +218,7 @@ class LocalStack:
         )
         gcs.wait_ready(30)
         ensure_buckets(settings)
+        provision(bigquery_client(settings))  # the dataset, tables and views the Pulumi program creates
         keys = self._generate_keys()
         proxied = self._fault_proxies(ports) if opts.fault_proxies else {}
         collector = self._service(
@@ -315,20 +332,20 @@ class LocalStack:
         dead_letters = self._function(deployed["dead_letters"], ports["dead_letters"], service_env)
         analytics = []
         if opts.analytics:
+            # from the Flex Template image's files alone (cwd and path: nothing else of the repository)
+            template = assemble_template(REPO, self.root / "flex_template")
             analytics.append(
                 self._service(
                     "analytics",
                     [
                         sys.executable,
-                        "-m",
-                        "beam_pipelines.analytics",
-                        "streaming",
-                        "--subscription",
-                        settings.subscription_path(topology.ANALYTICS_SUBSCRIPTION),
-                        "--warehouse",
-                        self.env["MIXSCRIBE_WAREHOUSE"],
+                        str(template / FLEX_TEMPLATE.py_file),
+                        "--mode=streaming",
+                        f"--subscription={settings.subscription_path(topology.ANALYTICS_SUBSCRIPTION)}",
+                        f"--bigquery_dataset={self.env['MIXSCRIBE_BIGQUERY_DATASET']}",
                     ],
-                    service_env,
+                    {**service_env, "PYTHONPATH": str(template)},
+                    cwd=template,
                 )
             )
         for service in (collector, run_jobs, identity, gateway, api, webhooks, function, notes, dead_letters, *analytics):

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     events_topic: str = _field(topology.EVENTS, "lifecycle events topic (mixscribe.topology)")
     notes_topic: str = _field(topology.NOTES, "notes requests topic (mixscribe.topology)")
     storage_emulator_host: str = _field("", "a Cloud Storage emulator (anonymous credentials)", env="STORAGE_EMULATOR_HOST")
+    bigquery_emulator_host: str = _field(
+        "", "a BigQuery emulator's REST endpoint, http://HOST:PORT (anonymous credentials)", env="BIGQUERY_EMULATOR_HOST"
+    )
+    bigquery_storage_emulator_host: str = _field(
+        "", "its Storage API (gRPC, plaintext) as HOST:PORT", env="BIGQUERY_STORAGE_EMULATOR_HOST"
+    )
     # uploads
     max_upload_bytes: int = _field(2 * 1024**3, "larger uploads fail file_too_large")
     max_duration_s: int = _field(4 * 3600, "longer audio fails too_long")

@@ -1,11 +1,18 @@
-"""Analytics table schemas, defined once: BigQuery tables (infra) and the DuckDB warehouse use them.
+"""The analytics warehouse, declared once: BigQuery tables and views, read by the Pulumi program, the
+local stack (which creates them in its BigQuery emulator), the pipeline's sink and the queries.
 
-Types are BigQuery standard SQL types; ``duckdb_type`` maps them for the local warehouse.
+Tables are append-only, as the sink writes them in BigQuery (one row per state change or pane, and a
+retried write may append a copy); every query reads the views, which pick the current row per key.
+Each view is BigQuery SQL in ``warehouse_views/<name>.sql``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+DATASET = "mixscribe"
+VIEWS_DIR = Path(__file__).resolve().parent / "warehouse_views"
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ def _c(name: str, type_: str, description: str, required: bool = False) -> Colum
 
 EVENTS = Table(
     name="events",
-    description="Every lifecycle event as published on mixscribe-events, deduplicated by event_id.",
+    description="Every lifecycle event as published on mixscribe-events (read events_unique: one copy per event_id).",
     columns=(
         _c("event_id", "STRING", "UUIDv5 of (type, job, discriminator); unique", True),
         _c("type", "STRING", "event type, e.g. job.queued", True),
@@ -51,7 +58,7 @@ EVENTS = Table(
 
 JOBS = Table(
     name="jobs",
-    description="One row per job with its latest state, stage durations, audio metrics and cost.",
+    description="A row per state change of a job: its state so far, stage durations, audio metrics and cost (read jobs_current).",
     columns=(
         _c("job_id", "STRING", "deterministic job id", True),
         _c("owner", "STRING", "uid, edge:<device> or anonymous"),
@@ -92,7 +99,7 @@ JOBS = Table(
 
 HOURLY = Table(
     name="job_stats_hourly",
-    description="Event-time hourly aggregates per owner and per edge device, for dashboards.",
+    description="Event-time hourly aggregates per owner and per edge device, a row per pane (read job_stats_hourly_current).",
     columns=(
         _c("window_start", "TIMESTAMP", "hour start", True),
         _c("window_end", "TIMESTAMP", "hour end", True),
@@ -113,17 +120,33 @@ HOURLY = Table(
     clustering=("dimension", "key"),
 )
 
-TABLES: tuple[Table, ...] = (EVENTS, JOBS, HOURLY)
+DEAD_LETTERS = Table(
+    name="dead_letters",
+    description="Messages on the events subscription that are not valid lifecycle events, for an operator to read.",
+    columns=(
+        _c("received_at", "TIMESTAMP", "when the pipeline read it", True),
+        _c("error", "STRING", "why it was refused", True),
+        _c("payload", "STRING", "the message as received (UTF-8, first 10,000 characters)"),
+    ),
+    partition_field="received_at",
+    clustering=("error",),
+)
 
-_DUCKDB_TYPES = {
-    "STRING": "VARCHAR",
-    "INT64": "BIGINT",
-    "FLOAT64": "DOUBLE",
-    "BOOL": "BOOLEAN",
-    "TIMESTAMP": "TIMESTAMPTZ",
-    "JSON": "JSON",
-}
+TABLES: tuple[Table, ...] = (EVENTS, JOBS, HOURLY, DEAD_LETTERS)
 
 
-def duckdb_type(bigquery_type: str) -> str:
-    return _DUCKDB_TYPES[bigquery_type]
+@dataclass(frozen=True)
+class View:
+    name: str
+    description: str
+
+    @property
+    def sql(self) -> str:
+        """The view's query, BigQuery SQL naming tables as ``mixscribe.<table>``."""
+        return (VIEWS_DIR / f"{self.name}.sql").read_text()
+
+
+JOBS_CURRENT = View("jobs_current", "One row per job: its current state (the latest stage, every column's latest value).")
+HOURLY_CURRENT = View("job_stats_hourly_current", "One row per hour and owner or device: the latest pane.")
+EVENTS_UNIQUE = View("events_unique", "Each lifecycle event once, whatever the sink appended twice.")
+VIEWS: tuple[View, ...] = (JOBS_CURRENT, HOURLY_CURRENT, EVENTS_UNIQUE)

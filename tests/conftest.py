@@ -103,3 +103,23 @@ def two_voices(path: Path, rate: int = 48000) -> Path:
     noise = np.random.default_rng(3).normal(0, 1e-4, (total, 2)).astype(np.float32)
     soundfile.write(str(path), np.stack([left, right], axis=1) + noise, rate, subtype="PCM_24")
     return path
+
+
+@pytest.fixture(scope="session")
+def bigquery_api(tmp_path_factory: pytest.TempPathFactory):
+    """A BigQuery emulator (bqemulator, local_emulators/bigquery_emulator.py) for the session: the
+    environment pointing google-cloud-bigquery and the Storage Write client at it."""
+    from local_emulators.bigquery_emulator import running
+
+    with running(tmp_path_factory.mktemp("bigquery")) as env:
+        yield env
+
+
+def bigquery_for(env: dict[str, str], project: str):
+    """A BigQuery client of ``project`` on the emulator of ``env``, its warehouse created (mixscribe.warehouse)."""
+    from mixscribe.config import Settings
+    from mixscribe.gcp.bigquery import bigquery_client, provision
+
+    client = bigquery_client(Settings.from_env({**env, "GOOGLE_CLOUD_PROJECT": project}))
+    provision(client)
+    return client

@@ -1,64 +1,79 @@
-"""Where rows go: a DuckDB file locally, BigQuery in the cloud (same tables, same columns)."""
+"""Where rows go: BigQuery, through the Storage Write API (``mixscribe.gcp.bigquery.TableWriter``).
+
+The same code and client write to BigQuery in the cloud and to the local stack's BigQuery emulator
+(``BIGQUERY_EMULATOR_HOST`` / ``BIGQUERY_STORAGE_EMULATOR_HOST``). Beam's own ``WriteToBigQuery`` with
+``STORAGE_WRITE_API`` is a Java cross-language transform: its expansion service is a jar fetched from
+Maven at pipeline construction, so it needs Java in the launcher and the internet at launch, and it
+cannot run here at all. Appends go to each table's default stream, at-least-once; a retried bundle may
+append a row twice, which the views drop (``mixscribe.warehouse``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from mixscribe.warehouse import Table
 
-from . import warehouse
+BATCH_ROWS = 500  # rows per append within a bundle; the writer also splits requests at 8 MB
 
 
-class _DuckDBWrite(beam.DoFn):
-    """Buffers a bundle's rows and upserts them in one short connection."""
+class _StorageWrite(beam.DoFn):
+    """Buffers rows and appends them at the bundle's end (or every ``BATCH_ROWS``); an append the API
+    refuses fails the bundle, which the runner retries."""
 
-    def __init__(self, path: str, table: Table) -> None:
-        self.path = path
+    def __init__(self, project: str, dataset: str, table: Table) -> None:
+        self.project = project
+        self.dataset = dataset
         self.table = table
         self.rows: list[dict[str, Any]] = []
+        self.written = Metrics.counter("analytics", f"rows_written_{table.name}")
+
+    def setup(self) -> None:
+        from mixscribe.config import Settings
+        from mixscribe.gcp.bigquery import TableWriter, write_client
+
+        self.writer = TableWriter(write_client(Settings.from_env()), self.project, self.table, self.dataset)
 
     def start_bundle(self) -> None:
         self.rows = []
 
     def process(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
+        if len(self.rows) >= BATCH_ROWS:
+            self._flush()
 
     def finish_bundle(self) -> None:
-        warehouse.write_rows(self.path, self.table, self.rows)
-        self.rows = []
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            self.written.inc(self.writer.append(self.rows))
+            self.rows = []
 
 
-def _bigquery_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+def split_dataset(dataset: str) -> tuple[str, str]:
+    """``PROJECT:DATASET`` (or ``PROJECT.DATASET``) → its two parts."""
+    project, sep, name = dataset.replace(".", ":", 1).partition(":")
+    if not sep or not project or not name:
+        raise ValueError(f"expected PROJECT:DATASET, got {dataset!r}")
+    return project, name
 
 
 class WriteTable(beam.PTransform):
-    """Rows of ``table`` to DuckDB (``warehouse`` path) or BigQuery (``dataset`` as ``project:dataset``)."""
+    """Rows of ``table`` appended to ``dataset`` (``PROJECT:DATASET``) in BigQuery."""
 
-    def __init__(self, table: Table, warehouse_path: str | None = None, dataset: str | None = None) -> None:
+    def __init__(self, table: Table, dataset: str) -> None:
         super().__init__()
         self.table = table
-        self.warehouse_path = warehouse_path
-        self.dataset = dataset
+        self.project, self.dataset = split_dataset(dataset)
 
     def expand(self, rows):
-        if self.warehouse_path:
-            return rows | f"DuckDB_{self.table.name}" >> beam.ParDo(_DuckDBWrite(self.warehouse_path, self.table))
-        from apache_beam.io.gcp.bigquery import BigQueryDisposition, WriteToBigQuery
-
         columns = {c.name for c in self.table.columns}
         return (
             rows
-            | f"ToJson_{self.table.name}" >> beam.Map(lambda r: _bigquery_row({k: v for k, v in r.items() if k in columns}))
-            | f"BigQuery_{self.table.name}"
-            >> WriteToBigQuery(
-                table=f"{self.dataset}.{self.table.name}",
-                schema={"fields": self.table.bigquery_schema()},
-                create_disposition=BigQueryDisposition.CREATE_NEVER,
-                write_disposition=BigQueryDisposition.WRITE_APPEND,
-                method=WriteToBigQuery.Method.STREAMING_INSERTS,
-            )
+            | f"Columns_{self.table.name}" >> beam.Map(lambda r: {k: v for k, v in r.items() if k in columns})
+            | f"StorageWrite_{self.table.name}" >> beam.ParDo(_StorageWrite(self.project, self.dataset, self.table))
         )

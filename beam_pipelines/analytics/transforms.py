@@ -34,7 +34,7 @@ class _Parse(beam.DoFn):
         except InvalidEvent as exc:
             self.bad.inc()
             raw = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
-            yield pvalue.TaggedOutput(DEAD_LETTER, {"error": str(exc), "payload": raw[:10_000]})
+            yield pvalue.TaggedOutput(DEAD_LETTER, {"received_at": datetime.now(UTC), "error": str(exc), "payload": raw[:10_000]})
             return
         self.good.inc()
         yield window.TimestampedValue(event, event["occurred_at"].timestamp())

@@ -8,7 +8,9 @@ import re
 from mixscribe_infra.identity import ACCOUNTS, ROLE_RATIONALE
 from mixscribe_infra.jobs import GPU_TASK_TIMEOUT_CAP_S
 
-from mixscribe.warehouse import TABLES
+from mixscribe.topology import ANALYTICS_SUBSCRIPTION
+from mixscribe.warehouse import DATASET, TABLES, VIEWS, VIEWS_DIR
+from tests.conftest import REPO
 from tests.infra.conftest import build_under_mocks, of_type
 
 PUBLIC = {"allUsers", "allAuthenticatedUsers"}
@@ -30,7 +32,7 @@ def account_of(member: str) -> str | None:
 
 def test_every_bucket_is_private_with_uniform_access(infra):
     buckets = of_type(infra, "storage/bucket:Bucket")
-    assert {b.inputs["name"] for b in buckets} == {"t-uploads", "t-results", "t-sources"}
+    assert {b.inputs["name"] for b in buckets} == {"t-uploads", "t-results", "t-sources", "mixscribe-test-mixscribe-dataflow"}
     for bucket in buckets:
         assert bucket.inputs["uniformBucketLevelAccess"] is True
         assert bucket.inputs["publicAccessPrevention"] == "enforced"
@@ -156,13 +158,49 @@ def test_firestore_ttl_and_indexes(infra):
 
 
 def test_bigquery_tables_equal_the_pipeline_schemas(infra):
-    tables = {t.inputs["tableId"]: t.inputs for t in of_type(infra, "bigquery/table:Table")}
+    tables = {t.inputs["tableId"]: t.inputs for t in of_type(infra, "bigquery/table:Table") if "view" not in t.inputs}
     assert set(tables) == {t.name for t in TABLES}
     for table in TABLES:
         deployed = tables[table.name]
         assert json.loads(deployed["schema"]) == table.bigquery_schema()
         assert deployed["timePartitioning"] == {"type": "DAY", "field": table.partition_field}
         assert deployed["clusterings"] == list(table.clustering)
+
+
+def test_every_table_and_view_a_query_names_exists_in_the_program(infra):
+    """The example queries, the report's and the views' own SQL name ``mixscribe.<name>``: each is a table or
+    a view the program creates, and each view is created from its file (BigQuery SQL, not legacy)."""
+    created = {t.inputs["tableId"]: t.inputs for t in of_type(infra, "bigquery/table:Table")}
+    views = {name: inputs["view"] for name, inputs in created.items() if "view" in inputs}
+    assert views == {v.name: {"query": v.sql, "useLegacySql": False} for v in VIEWS}
+    sql_files = [*(REPO / "beam_pipelines" / "analytics" / "queries").glob("*.sql"), *VIEWS_DIR.glob("*.sql")]
+    assert len(sql_files) >= 10
+    for path in sql_files:
+        sql = re.sub(r"--[^\n]*", "", path.read_text())  # comments name modules, not tables
+        named = set(re.findall(rf"\b{DATASET}\.(\w+)", sql))
+        assert named and named <= set(created), f"{path.name} names {named - set(created)}"
+    queries = (REPO / "beam_pipelines" / "analytics" / "queries").glob("*.sql")
+    assert all(f"{DATASET}.jobs " not in q.read_text() for q in queries)  # queries read the current-row views
+
+
+def test_the_dataflow_job_has_a_subscription_it_supports_a_staging_bucket_and_exactly_its_grants(infra):
+    analytics = next(s for s in of_type(infra, "pubsub/subscription:Subscription") if s.inputs["name"] == ANALYTICS_SUBSCRIPTION)
+    assert not analytics.inputs.get("deadLetterPolicy") and not analytics.inputs.get("retryPolicy")
+    assert not analytics.inputs.get("pushConfig")
+    staging = next(b for b in of_type(infra, "storage/bucket:Bucket") if b.inputs["name"].endswith("-mixscribe-dataflow"))
+    assert staging.inputs["publicAccessPrevention"] == "enforced" and staging.inputs["uniformBucketLevelAccess"]
+    grants = sorted(
+        (g.type.split(":")[-1], g.inputs["role"]) for g in iam_grants(infra) if account_of(g.inputs["member"]) == "dataflow"
+    )
+    assert grants == [
+        ("BucketIAMMember", "roles/storage.objectAdmin"),  # the staging bucket
+        ("BucketIAMMember", "roles/storage.objectViewer"),  # the results bucket (backfill)
+        ("DatasetIamMember", "roles/bigquery.dataEditor"),
+        ("IAMMember", "roles/dataflow.worker"),
+        ("RepositoryIamMember", "roles/artifactregistry.reader"),
+        ("SubscriptionIAMMember", "roles/pubsub.subscriber"),
+        ("SubscriptionIAMMember", "roles/pubsub.viewer"),
+    ]
 
 
 def test_secrets_come_from_secret_manager(infra):

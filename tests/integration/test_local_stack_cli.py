@@ -18,7 +18,9 @@ CONTRACT_KEYS = {
     "MIXSCRIBE_UPLOAD_BUCKET",
     "MIXSCRIBE_RESULTS_BUCKET",
     "MIXSCRIBE_API_URL",
-    "MIXSCRIBE_WAREHOUSE",
+    "BIGQUERY_EMULATOR_HOST",
+    "BIGQUERY_STORAGE_EMULATOR_HOST",
+    "MIXSCRIBE_BIGQUERY_DATASET",
 }
 
 
@@ -52,6 +54,16 @@ def test_up_writes_env_and_down_leaves_nothing(tmp_path):
         )
         uploaded = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True)
         assert uploaded.returncode == 0 and int(uploaded.stdout) > 0, uploaded.stderr
+        # the analyst's query command, through google-cloud-bigquery against the stack's BigQuery API
+        query = subprocess.run(
+            [sys.executable, "-m", "beam_pipelines.analytics", "query", "failure_reasons"],
+            env={**os.environ, **env},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert query.returncode == 0 and query.stdout.startswith("| error_code | jobs | share |"), query.stderr[-2000:]
     finally:
         down = _cli("down", "--root", str(root))
     assert down.returncode == 0 and "pubsub" in down.stdout

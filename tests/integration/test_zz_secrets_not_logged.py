@@ -25,7 +25,7 @@ def pem_body_lines(pem: str) -> list[str]:
 
 
 def test_secrets_never_reach_the_logs(stack, audio_dir: Path):
-    root = Path(stack.env["MIXSCRIBE_WAREHOUSE"]).parent
+    root = Path(stack.env["MIXSCRIBE_TELEMETRY_DIR"]).parent
     client = new_client(stack)
     token = client.token()
     with LoopbackServer() as receiver:

@@ -1,16 +1,11 @@
 """Rollouts: a share of a priority's jobs to another model, sticky per owner, changed at run time, recorded
-on the job and compared in the warehouse (intake on the ports' fakes; the real DuckDB warehouse)."""
+on the job (intake on the ports' fakes); tests/integration/test_warehouse_semantics.py compares the arms in the warehouse."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from beam_pipelines.analytics import warehouse
-from beam_pipelines.analytics.records import JobFold, parse_event
-from beam_pipelines.analytics.report import render, run_named
 from mixscribe.config import Settings
-from mixscribe.event_types import JobCompleted, JobFailed, JobQueued, JobStarted, JobTranscribed
-from mixscribe.events import make_event
 from mixscribe.intake import Intake
 from mixscribe.model_registry import load_registry
 from mixscribe.rollouts import ROLLOUTS_PATH, Rollout, Rollouts, parse_rollouts, write_rollouts
@@ -88,46 +83,6 @@ def test_intake_honours_a_fifty_percent_rollout_and_a_change_without_redeploy():
 
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-def arm_events(job: str, arm: str, model: str, rtf: float, logprob: float, share: float, fail: bool) -> list[dict]:
-    def at(seconds: float) -> datetime:
-        return T0 + timedelta(seconds=seconds)
-
-    events = [
-        make_event(JobQueued(owner=job, options={"model": model, "priority": "normal", "arm": arm}), job, "t", now=at(0)),
-        make_event(JobStarted(attempt=1), job, "t", "1", now=at(1)),
-    ]
-    if fail:
-        events.append(make_event(JobFailed(code="corrupt_audio"), job, "t", now=at(2)))
-    else:
-        transcribed = JobTranscribed(
-            duration_s=600.0, real_time_factor=rtf, model=model, arm=arm, avg_logprob=logprob, hallucination_share=share
-        )
-        events += [make_event(transcribed, job, "t", now=at(3)), make_event(JobCompleted("done"), job, "t", now=at(4))]
-    return [parse_event(e.to_json()) for e in events]
-
-
-def test_the_comparison_query_and_the_report_panel_show_both_arms(tmp_path):
-    rows = []
-    for k in range(10):
-        treatment = k % 2 == 0
-        arm, model = ("trial:treatment", "base") if treatment else ("trial:control", "tiny.en")
-        fold = JobFold(f"j{k:031x}")
-        for event in arm_events(fold.job_id, arm, model, 0.2 if treatment else 0.1, -0.2 if treatment else -0.4, 0.0, k == 9):
-            fold.add(event)
-        rows.append(fold.row())
-    path = tmp_path / "warehouse.duckdb"
-    warehouse.write_rows(path, warehouse.JOBS, rows)
-    columns, result = run_named(path, "rollout_arms")
-    table = {r[0]: dict(zip(columns, r)) for r in result}
-    assert set(table) == {"trial:control", "trial:treatment"}
-    assert (table["trial:treatment"]["model"], table["trial:treatment"]["jobs"]) == ("base", 5)
-    assert table["trial:treatment"]["mean_logprob"] == -0.2 and table["trial:control"]["failure_rate"] == 0.2
-    # cost: 0.2 model-hours per audio hour on the L4 task ($1.0465/h)
-    assert table["trial:treatment"]["usd_per_audio_hour"] == round(0.2 * 1.0465, 4)
-    _, md = render(path, tmp_path / "report")
-    assert (tmp_path / "report" / "arms.png").stat().st_size > 1000 and "rollout arms" in md.read_text()
 
 
 def test_the_operator_script_writes_only_rollouts_the_registry_accepts():

@@ -77,7 +77,12 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("public", "roles/run.invoker"): "the api function only, when apiPublic: it checks ID tokens itself",
     ("dataflow", "roles/dataflow.worker"): "project: run Dataflow worker VMs",
     ("dataflow", "roles/pubsub.subscriber"): "mixscribe-events-analytics subscription: read events",
-    ("dataflow", "roles/bigquery.dataEditor"): "mixscribe dataset: write the analytics tables",
+    ("dataflow", "roles/pubsub.viewer"): "mixscribe-events-analytics subscription: Dataflow's Pub/Sub source reads "
+    "the subscription's metadata (pubsub.subscriptions.get)",
+    ("dataflow", "roles/bigquery.dataEditor"): "mixscribe dataset: append rows through the Storage Write API",
+    ("dataflow", "roles/storage.objectAdmin"): "the Dataflow staging bucket only: the launcher stages the workers' "
+    "package, workers write temp files",
+    ("dataflow", "roles/artifactregistry.reader"): "the mixscribe image repository: pull the Flex Template image",
     ("dataflow", "roles/storage.objectViewer"): "results bucket: backfill from metrics.json and transcripts",
 }
 SERVICE_AGENT_ROLES = {

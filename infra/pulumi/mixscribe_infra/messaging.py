@@ -135,6 +135,15 @@ class Messaging(pulumi.ComponentResource):
                     member=accounts.member(account),
                     opts=child,
                 )
+            if spec.delivery == topology.PULL and spec.consumer == "dataflow":
+                why("dataflow", "roles/pubsub.viewer")
+                gcp.pubsub.SubscriptionIAMMember(
+                    f"{name}-{spec.name}-dataflow-viewer",
+                    subscription=sub.name,
+                    role="roles/pubsub.viewer",
+                    member=accounts.member("dataflow"),
+                    opts=child,
+                )
         for topic, account in PUBLISHERS:
             why(account, "roles/pubsub.publisher")
             gcp.pubsub.TopicIAMMember(

@@ -56,12 +56,13 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
         opts=pulumi.ResourceOptions(depends_on=[secrets, database]),
     )
     messaging = Messaging("messaging", cfg.project, project_number, accounts, storage.uploads.name, functions.urls, storage_agent)
-    analytics = Analytics("analytics", cfg.project, cfg.region, accounts)
+    analytics = Analytics("analytics", cfg.project, cfg.region, accounts, jobs.registry)
     observability = Observability("observability", cfg.project, cfg.alert_email)
     pulumi.export("uploads_bucket", storage.uploads.name)
     pulumi.export("results_bucket", storage.results.name)
     pulumi.export("transcribe_jobs", {"gpu_job": jobs.routing["gpu_job"], "cpu_job": jobs.routing["cpu_job"]})
     pulumi.export("service_accounts", accounts.emails)
+    pulumi.export("dataflow_staging_bucket", analytics.staging.name)
     return {
         "identity": identity,
         "storage": storage,
