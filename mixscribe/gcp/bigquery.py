@@ -11,16 +11,19 @@ retries; the warehouse does not need it, since every query reads views that keep
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..logs import fields
 from ..warehouse import DATASET, TABLES, VIEWS, Table
 
 if TYPE_CHECKING:
     from google.cloud import bigquery, bigquery_storage_v1
 
+log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # the API refuses appends over 10 MB; leave room for the envelope
 
 
@@ -94,34 +97,48 @@ class TableWriter:
         self._message, self._schema = _row_message(table)
 
     def append(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Write ``rows`` (in requests under 8 MB); the count written. Raises ``WriteFailed``."""
+        """Write ``rows`` (in requests under 8 MB); the count written.
+
+        A row that cannot be written as it is (a required value missing, a value of the wrong type, or
+        one the API refuses by index) is logged with its reason and left out, and the rest of its
+        request is sent again without it: retrying cannot fix it, and it must not hold up the others.
+        Anything else the API refuses raises ``WriteFailed`` (the runner retries the bundle)."""
+        chunks = list(self._chunks(rows))
+        return sum(self._send(chunk) for chunk in chunks)
+
+    def _send(self, chunk: list[bytes]) -> int:
         from google.cloud.bigquery_storage_v1 import types
 
-        requests = [
-            types.AppendRowsRequest(
+        for _ in range(2):  # the second time without the rows the API refused
+            if not chunk:
+                return 0
+            request = types.AppendRowsRequest(
                 write_stream=self.stream,
                 proto_rows=types.AppendRowsRequest.ProtoData(
                     writer_schema=self._schema, rows=types.ProtoRows(serialized_rows=chunk)
                 ),
             )
-            for chunk in self._chunks(rows)
-        ]
-        if not requests:
-            return 0
-        written = 0
-        responses = self.client.append_rows(iter(requests))
-        for request, response in zip(requests, responses):
-            if response.error.code or response.row_errors:
-                detail = "; ".join(f"row {e.index}: {e.message}" for e in response.row_errors) or response.error.message
-                raise WriteFailed(f"append to {self.table.name} refused: {detail}")
-            written += len(request.proto_rows.rows.serialized_rows)
-        return written
+            response = next(iter(self.client.append_rows(iter([request]))))
+            if response.row_errors:
+                refused = {e.index for e in response.row_errors}
+                for e in response.row_errors:
+                    log.error("row refused by the Storage Write API", extra=fields(table=self.table.name, reason=e.message))
+                chunk = [row for index, row in enumerate(chunk) if index not in refused]
+                continue
+            if response.error.code:
+                raise WriteFailed(f"append to {self.table.name} refused: {response.error.message}")
+            return len(chunk)
+        raise WriteFailed(f"append to {self.table.name} refused rows twice")
 
     def _chunks(self, rows: Iterable[dict[str, Any]]) -> Iterator[list[bytes]]:
         chunk: list[bytes] = []
         size = 0
         for row in rows:
-            encoded = self.encode(row)
+            try:
+                encoded = self.encode(row)
+            except (TypeError, ValueError) as exc:
+                log.error("row left out: not writable", extra=fields(table=self.table.name, reason=str(exc)))
+                continue
             if chunk and size + len(encoded) > MAX_REQUEST_BYTES:
                 yield chunk
                 chunk, size = [], 0

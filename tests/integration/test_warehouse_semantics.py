@@ -134,3 +134,20 @@ def test_the_comparison_query_and_the_report_panels_show_both_arms(bigquery_api,
     _, md = render(client, tmp_path / "report")
     assert (tmp_path / "report" / "arms.png").stat().st_size > 1000 and "rollout arms" in md.read_text()
     assert (tmp_path / "report" / "failures.png").stat().st_size > 1000 and "| corrupt_audio | 1 | 1.0 |" in md.read_text()
+
+
+def test_a_row_that_cannot_be_written_is_left_out_with_its_reason_and_the_rest_is_written(bigquery_api, caplog):
+    client = bigquery_for(bigquery_api, "refused")
+    settings = Settings.from_env({**bigquery_api, "GOOGLE_CLOUD_PROJECT": "refused"})
+    writer = TableWriter(write_client(settings), "refused", JOBS)
+    good = arm_events("c" * 32, "t:control", "tiny.en", 0.1, -0.3, 0.0, failed=False)
+    fold = JobFold()
+    for event in good:
+        fold.add(event)
+    no_time = {**fold.row(), "job_id": "d" * 32, "updated_at": None}  # a required column empty
+    wrong_type = {**fold.row(), "job_id": "e" * 32, "word_count": "many"}
+    with caplog.at_level("ERROR"):
+        assert writer.append([no_time, fold.row(), wrong_type]) == 1
+    assert count(client, "SELECT COUNT(*) FROM mixscribe.jobs") == 1
+    reasons = [r.json_fields["reason"] for r in caplog.records if hasattr(r, "json_fields")]
+    assert any("updated_at is required" in r for r in reasons) and len(reasons) == 2
