@@ -102,17 +102,14 @@ def _duckdb_sink(path: Path, table: Any) -> Any:
 def measure(lines: list[str], streaming_lines: list[str], workdir: Path) -> dict[str, Any]:
     from beam_pipelines.analytics.report import query_names, query_sql, run_named
     from bench import duckdb_baseline
-    from local_emulators.bigquery_emulator import running
-    from mixscribe.config import Settings
-    from mixscribe.gcp.bigquery import bigquery_client, provision
+    from local_emulators.bigquery_emulator import running, warehouse_client
 
     result: dict[str, Any] = {}
     with running(workdir / "bigquery", "bench") as env:
         os.environ.update(env)
         for mode, events in (("batch", lines), ("streaming", streaming_lines)):
             project = f"bench-{mode}"
-            client = bigquery_client(Settings.from_env({**env, "GOOGLE_CLOUD_PROJECT": project}))
-            provision(client)
+            client = warehouse_client(env, project)
             result[f"bigquery_{mode}_events_per_s"] = round(
                 pipeline_rate(events, partial(_bigquery_sink, f"{project}:mixscribe"), mode == "streaming")
             )

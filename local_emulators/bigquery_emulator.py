@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from artifacts.venvs import ensure_venv
 
@@ -52,6 +53,12 @@ class BigQueryEmulator:
     def env(self, base: dict[str, str]) -> dict[str, str]:
         return {**base, "HOME": str(self.home)}
 
+    @staticmethod
+    def ready(rest_port: int, project: str) -> Callable[[], bool]:
+        from .processes import http_ok
+
+        return http_ok(f"http://127.0.0.1:{rest_port}/bigquery/v2/projects/{project}/datasets")
+
 
 def prepare() -> BigQueryEmulator:
     """The emulator's venv (cached) with the spatial extension where DuckDB looks for it."""
@@ -77,7 +84,7 @@ def prepare() -> BigQueryEmulator:
 def running(root: Path, project: str = "mixscribe-local") -> Iterator[dict[str, str]]:
     """A BigQuery emulator of its own on free loopback ports (tests, benchmarks), stopped on exit; the
     environment that points the clients at it (``mixscribe.config``'s two emulator settings)."""
-    from .processes import ServiceProcess, free_ports, http_ok
+    from .processes import ServiceProcess, free_ports
 
     emulator = prepare()
     rest, grpc_port = free_ports(2)
@@ -86,7 +93,7 @@ def running(root: Path, project: str = "mixscribe-local") -> Iterator[dict[str, 
         emulator.argv(root / "data", project, rest, grpc_port),
         emulator.env(dict(os.environ)),
         root / "bigquery.log",
-        http_ok(f"http://127.0.0.1:{rest}/bigquery/v2/projects/{project}/datasets"),
+        emulator.ready(rest, project),
     )
     service.start()
     try:
@@ -97,3 +104,14 @@ def running(root: Path, project: str = "mixscribe-local") -> Iterator[dict[str, 
         }
     finally:
         service.stop()
+
+
+def warehouse_client(env: dict[str, str], project: str) -> Any:
+    """A ``google-cloud-bigquery`` client of ``project`` on the emulator ``env`` names (``running``'s), the
+    warehouse created in it as the Pulumi program creates it in BigQuery (``mixscribe.warehouse``)."""
+    from mixscribe.config import Settings
+    from mixscribe.gcp.bigquery import bigquery_client, provision
+
+    client = bigquery_client(Settings.from_env({**env, "GOOGLE_CLOUD_PROJECT": project}))
+    provision(client)
+    return client

@@ -177,7 +177,7 @@ class LocalStack:
             "bigquery",
             emulator.argv(self.root / "bigquery", opts.project, ports["bigquery"], ports["bigquery_grpc"]),
             emulator.env(dict(os.environ)),
-            http_ok(f"http://127.0.0.1:{ports['bigquery']}/bigquery/v2/projects/{opts.project}/datasets"),
+            emulator.ready(ports["bigquery"], opts.project),
         )
         with ThreadPoolExecutor(3) as pool:
             list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore, bigquery)))

@@ -117,9 +117,6 @@ def bigquery_api(tmp_path_factory: pytest.TempPathFactory):
 
 def bigquery_for(env: dict[str, str], project: str):
     """A BigQuery client of ``project`` on the emulator of ``env``, its warehouse created (mixscribe.warehouse)."""
-    from mixscribe.config import Settings
-    from mixscribe.gcp.bigquery import bigquery_client, provision
+    from local_emulators.bigquery_emulator import warehouse_client
 
-    client = bigquery_client(Settings.from_env({**env, "GOOGLE_CLOUD_PROJECT": project}))
-    provision(client)
-    return client
+    return warehouse_client(env, project)
