@@ -94,11 +94,7 @@ def _daily_panel(data: list[dict[str, Any]], out: Path) -> Path:
     bottom.set_ylabel("failure rate")
     bottom.set_ylim(0, 1)
     fig.autofmt_xdate()
-    fig.tight_layout()
-    png = out / "daily.png"
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
+    return _save(fig, out / "daily.png")
 
 
 def _devices_panel(data: list[dict[str, Any]], out: Path) -> Path | None:
@@ -122,11 +118,7 @@ def _devices_panel(data: list[dict[str, Any]], out: Path) -> Path | None:
     axes[0].set_title("mixscribe: recording levels per source")
     axes[0].legend(fontsize=7)
     fig.autofmt_xdate()
-    fig.tight_layout()
-    png = out / "devices.png"
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
+    return _save(fig, out / "devices.png")
 
 
 def _failures_panel(data: list[dict[str, Any]], out: Path) -> Path | None:
@@ -138,11 +130,7 @@ def _failures_panel(data: list[dict[str, Any]], out: Path) -> Path | None:
     axis.barh([str(d["error_code"]) for d in data][::-1], [d["jobs"] for d in data][::-1], color="#c44e52")
     axis.set_xlabel("failed jobs")
     axis.set_title("mixscribe: failure reasons")
-    fig.tight_layout()
-    png = out / "failures.png"
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
+    return _save(fig, out / "failures.png")
 
 
 def _arms_panel(data: list[dict[str, Any]], out: Path) -> Path | None:
@@ -163,8 +151,13 @@ def _arms_panel(data: list[dict[str, Any]], out: Path) -> Path | None:
         axis.set_title(title)
         axis.tick_params(axis="x", labelsize=7)
     fig.suptitle("mixscribe: rollout arms")
+    return _save(fig, out / "arms.png")
+
+
+def _save(fig: Any, png: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
-    png = out / "arms.png"
     fig.savefig(png, dpi=100)
     plt.close(fig)
     return png
