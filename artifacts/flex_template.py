@@ -70,6 +70,15 @@ def assemble_template(repo: Path, dest: Path, image: FlexTemplateImage = FLEX_TE
     return dest
 
 
+def launch(template: Path, parameters: list[str], base_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """How the image's launcher runs the pipeline (``FLEX_TEMPLATE_PYTHON_PY_FILE`` with the template's
+    ``--name=value`` parameters), from the assembled folder ``template``: argv and an environment in which
+    nothing of the repository is importable but the template's files (run it with ``cwd=template``)."""
+    import sys
+
+    return [sys.executable, str(template / FLEX_TEMPLATE.py_file), *parameters], {**base_env, "PYTHONPATH": str(template)}
+
+
 def worker_package(template: Path, dest: Path, image: FlexTemplateImage = FLEX_TEMPLATE) -> Path:
     """The sdist a launch stages for the workers, built by Beam's stager from the template's setup file."""
     from apache_beam.runners.portability.stager import Stager

@@ -97,9 +97,5 @@ class AppendToDuckDB(beam.PTransform):
         self.table, self.path = table, str(path)
 
     def expand(self, rows):
-        columns = {c.name for c in self.table.columns}
-        return (
-            rows
-            | f"Columns_{self.table.name}" >> beam.Map(lambda r: {k: v for k, v in r.items() if k in columns})
-            | f"DuckDB_{self.table.name}" >> beam.ParDo(_Append(self.path, self.table))
-        )
+        # _Append reads the table's declared columns only
+        return rows | f"DuckDB_{self.table.name}" >> beam.ParDo(_Append(self.path, self.table))

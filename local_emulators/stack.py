@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from artifacts.flex_template import FLEX_TEMPLATE, assemble_template
+from artifacts.flex_template import assemble_template, launch
 from artifacts.image import assemble
 from mixscribe import topology
 from mixscribe.config import Settings
@@ -334,20 +334,16 @@ class LocalStack:
         if opts.analytics:
             # from the Flex Template image's files alone (cwd and path: nothing else of the repository)
             template = assemble_template(REPO, self.root / "flex_template")
-            analytics.append(
-                self._service(
-                    "analytics",
-                    [
-                        sys.executable,
-                        str(template / FLEX_TEMPLATE.py_file),
-                        "--mode=streaming",
-                        f"--subscription={settings.subscription_path(topology.ANALYTICS_SUBSCRIPTION)}",
-                        f"--bigquery_dataset={self.env['MIXSCRIBE_BIGQUERY_DATASET']}",
-                    ],
-                    {**service_env, "PYTHONPATH": str(template)},
-                    cwd=template,
-                )
+            argv, env = launch(
+                template,
+                [
+                    "--mode=streaming",
+                    f"--subscription={settings.subscription_path(topology.ANALYTICS_SUBSCRIPTION)}",
+                    f"--bigquery_dataset={self.env['MIXSCRIBE_BIGQUERY_DATASET']}",
+                ],
+                service_env,
             )
+            analytics.append(self._service("analytics", argv, env, cwd=template))
         for service in (collector, run_jobs, identity, gateway, api, webhooks, function, notes, dead_letters, *analytics):
             service.wait_ready(60)
         # push subscriptions once their functions listen (the emulator pushes as soon as they exist)

@@ -22,7 +22,8 @@ BATCH_ROWS = 500  # rows per append within a bundle; the writer also splits requ
 
 class _StorageWrite(beam.DoFn):
     """Buffers rows and appends them at the bundle's end (or every ``BATCH_ROWS``); an append the API
-    refuses fails the bundle, which the runner retries."""
+    refuses as a whole fails the bundle, which the runner retries (rows it cannot take are left out:
+    ``TableWriter.append``)."""
 
     def __init__(self, project: str, dataset: str, table: Table) -> None:
         self.project = project
@@ -71,9 +72,5 @@ class WriteTable(beam.PTransform):
         self.project, self.dataset = split_dataset(dataset)
 
     def expand(self, rows):
-        columns = {c.name for c in self.table.columns}
-        return (
-            rows
-            | f"Columns_{self.table.name}" >> beam.Map(lambda r: {k: v for k, v in r.items() if k in columns})
-            | f"StorageWrite_{self.table.name}" >> beam.ParDo(_StorageWrite(self.project, self.dataset, self.table))
-        )
+        # the writer encodes the table's declared columns only; other keys of a row are not sent
+        return rows | f"StorageWrite_{self.table.name}" >> beam.ParDo(_StorageWrite(self.project, self.dataset, self.table))

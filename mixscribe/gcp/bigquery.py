@@ -58,7 +58,7 @@ def write_client(settings: Settings) -> bigquery_storage_v1.BigQueryWriteClient:
     return bigquery_storage_v1.BigQueryWriteClient()
 
 
-def provision(client: bigquery.Client, dataset: str = DATASET, location: str | None = None) -> None:
+def provision(client: bigquery.Client, dataset: str = DATASET) -> None:
     """The dataset, its tables and views as ``mixscribe.warehouse`` declares them (what the Pulumi program
     creates in the cloud), for the local stack's emulator and the benchmarks. A table made before a column
     was declared gains it (nullable: a BigQuery schema may only grow so)."""

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
-from artifacts.flex_template import FLEX_TEMPLATE, assemble_template
+from artifacts.flex_template import assemble_template, launch
 from beam_pipelines.analytics.report import run_named, run_sql
 from tests.conftest import REPO, SAMPLE, bigquery_for
 
@@ -20,13 +19,9 @@ SUBSCRIPTION = "tests-analytics"
 PROJECT = "analytics-e2e"  # a project of its own on the stack's BigQuery emulator
 
 
-def template_argv(template, *args: str) -> list[str]:
-    return [sys.executable, str(template / FLEX_TEMPLATE.py_file), *args]
-
-
-def template_env(stack, template) -> dict[str, str]:
-    """The stack's environment with nothing of the repository importable but the template's files."""
-    return {**os.environ, **stack.env, "PYTHONPATH": str(template)}
+def from_template(stack, template, *parameters: str) -> tuple[list[str], dict[str, str]]:
+    """The template's launcher, with the stack's environment and nothing of the repository importable."""
+    return launch(template, list(parameters), {**os.environ, **stack.env})
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +47,17 @@ def known_jobs(stack, audio_dir, tmp_path_factory, template, bq):
         }
     )
     log = open(tmp_path_factory.mktemp("beam") / "beam.log", "w")
+    argv, env = from_template(
+        stack,
+        template,
+        "--mode=streaming",
+        f"--subscription=projects/{project}/subscriptions/{SUBSCRIPTION}",
+        f"--bigquery_dataset={PROJECT}:mixscribe",
+    )
     proc = subprocess.Popen(
-        template_argv(
-            template,
-            "--mode=streaming",
-            f"--subscription=projects/{project}/subscriptions/{SUBSCRIPTION}",
-            f"--bigquery_dataset={PROJECT}:mixscribe",
-        ),
+        argv,
         cwd=template,
-        env=template_env(stack, template),
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -145,15 +142,17 @@ def test_hourly_stats_count_the_finished_jobs(known_jobs):
 def test_backfill_rebuilds_jobs_from_the_results_bucket(stack, known_jobs, template):
     _, docs = known_jobs
     rebuilt = bigquery_for(stack.env, "analytics-backfill")
+    argv, env = from_template(
+        stack,
+        template,
+        "--mode=backfill",
+        f"--results_bucket={stack.env['MIXSCRIBE_RESULTS_BUCKET']}",
+        "--bigquery_dataset=analytics-backfill:mixscribe",
+    )
     proc = subprocess.run(
-        template_argv(
-            template,
-            "--mode=backfill",
-            f"--results_bucket={stack.env['MIXSCRIBE_RESULTS_BUCKET']}",
-            "--bigquery_dataset=analytics-backfill:mixscribe",
-        ),
+        argv,
         cwd=template,
-        env=template_env(stack, template),
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
