@@ -106,6 +106,10 @@ class JobOptions:
     channels: tuple[str, ...] = ()
     webhook: str = ""  # callback URL; may carry a token, so only its host leaves Firestore
     arm: str = ""  # "<rollout>:<treatment|control>" when a rollout placed the job (mixscribe.rollouts)
+    diarize: bool = False  # speaker diarization (mixscribe.diarization); per channel when channels are named
+    speakers: int = 0  # the expected number of speakers when diarizing (0: estimated within the bounds)
+    min_speakers: int = 0  # bounds of the estimate (0: 1 and 10)
+    max_speakers: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -128,6 +132,10 @@ class JobOptions:
             channels=tuple(data.get("channels") or ()),
             webhook=str(data.get("webhook") or ""),
             arm=str(data.get("arm") or ""),
+            diarize=bool(data.get("diarize", False)),
+            speakers=int(data.get("speakers") or 0),
+            min_speakers=int(data.get("min_speakers") or 0),
+            max_speakers=int(data.get("max_speakers") or 0),
         )
 
 

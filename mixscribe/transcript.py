@@ -13,6 +13,7 @@ class Word:
     end: float
     word: str
     probability: float
+    speaker: str | None = None  # diarized jobs only (mixscribe.diarization)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,18 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class SpeakerSummary:
+    """One speaker of a transcript: a stable ``id`` (``S1``… or the channel's name), the ``label`` the
+    outputs show (the id until the owner renames it), talk time, words and share of the talk."""
+
+    id: str
+    label: str
+    talk_time_s: float
+    words: int
+    share: float
+
+
+@dataclass(frozen=True)
 class Transcript:
     """A whole transcript with the options that produced it."""
 
@@ -39,6 +52,7 @@ class Transcript:
     model: str
     options: dict[str, Any]
     segments: tuple[Segment, ...] = field(default_factory=tuple)
+    speakers: tuple[SpeakerSummary, ...] = ()
 
     @property
     def text(self) -> str:
@@ -46,6 +60,12 @@ class Transcript:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for seg in data["segments"]:  # a word names its speaker only in diarized transcripts
+            for word in seg["words"]:
+                if word["speaker"] is None:
+                    del word["speaker"]
+        if not self.speakers:
+            del data["speakers"]
         data["text"] = self.text
         return data
 
@@ -70,6 +90,7 @@ class Transcript:
             model=data["model"],
             options=data.get("options", {}),
             segments=segments,
+            speakers=tuple(SpeakerSummary(**s) for s in data.get("speakers", ())),
         )
 
     def to_txt(self) -> str:

@@ -37,7 +37,19 @@ WHISPER_LANGUAGES = frozenset(
     "my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl "
     "tr tt uk ur uz vi yi yo yue zh".split()
 )
-OPTION_KEYS = ("model", "language", "priority", "notes", "channels", "webhook")
+OPTION_KEYS = (
+    "model",
+    "language",
+    "priority",
+    "notes",
+    "channels",
+    "webhook",
+    "diarize",
+    "speakers",
+    "min_speakers",
+    "max_speakers",
+)
+MAX_SPEAKERS = 10
 MAX_WEBHOOK_CHARS = 2048
 
 
@@ -94,6 +106,29 @@ def _parse_bool(key: str, raw: str) -> bool:
     raise PermanentError(ErrorCode.INVALID_OPTION, f"{key} must be true or false, got {raw!r}")
 
 
+def _speaker_count(key: str, raw: str) -> int:
+    text = raw.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SPEAKERS:
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"{key} must be a whole number from 1 to {MAX_SPEAKERS}, got {raw!r}")
+    return int(text)
+
+
+def parse_speaker_options(meta: Mapping[str, str]) -> tuple[bool, int, int, int]:
+    """``diarize`` and the expected speaker count or its bounds (0: not given), checked together."""
+    diarize = _parse_bool("diarize", meta["diarize"]) if "diarize" in meta else False
+    counts = {
+        key: _speaker_count(key, meta[key]) for key in ("speakers", "min_speakers", "max_speakers") if meta.get(key, "").strip()
+    }
+    if counts and not diarize:
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"{', '.join(counts)} needs diarize=true")
+    if "speakers" in counts and len(counts) > 1:
+        raise PermanentError(ErrorCode.INVALID_OPTION, "give speakers or min_speakers/max_speakers, not both")
+    low, high = counts.get("min_speakers", 0), counts.get("max_speakers", 0)
+    if low and high and low > high:
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"min_speakers ({low}) is more than max_speakers ({high})")
+    return diarize, counts.get("speakers", 0), low, high
+
+
 def requested_model(metadata: Mapping[str, str] | None) -> str:
     """The model the metadata names ("": none, so the priority's default or a rollout decides)."""
     return next((str(v).strip() for k, v in (metadata or {}).items() if str(k).lower() == "model"), "")
@@ -123,7 +158,19 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
         parts = urlsplit(webhook)
         if len(webhook) > MAX_WEBHOOK_CHARS or parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
             raise PermanentError(ErrorCode.INVALID_OPTION, "webhook must be an https URL without credentials")
-    return JobOptions(model=model, language=language, priority=priority, notes=notes, channels=channels, webhook=webhook)
+    diarize, speakers, low, high = parse_speaker_options(meta)
+    return JobOptions(
+        model=model,
+        language=language,
+        priority=priority,
+        notes=notes,
+        channels=channels,
+        webhook=webhook,
+        diarize=diarize,
+        speakers=speakers,
+        min_speakers=low,
+        max_speakers=high,
+    )
 
 
 def validate_upload(

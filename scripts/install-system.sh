@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the project needs: ffmpeg (test fixtures in many containers), chromium (browser test), Java 17 and the
+# System packages the project needs: ffmpeg (test fixtures in many containers), chromium (browser test), espeak-ng (voices), Java 17 and the
 # gcloud Pub/Sub and Firestore emulators (checked: they come with the machine image).
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 # headless browser for the web page test (Playwright drives it; no browser download)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# espeak-ng: the diarization corpus's voices (tests/support/voices.py), synthesised offline
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 # PortAudio for the edge agent's live capture (sounddevice loads it only when recording a device)
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
 if [ ${#need[@]} -gt 0 ]; then

@@ -227,6 +227,15 @@ class ModelCache:
         self.settings = settings
         self.placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
         self._models: dict[str, SpeechModel] = {}
+        self._encoder: Any = None
+
+    def voice_encoder(self) -> Any:
+        """The speaker encoder (mixscribe.diarization), loaded on the first diarized job and kept."""
+        if self._encoder is None:
+            from mixscribe.diarization.encoder import VoiceEncoder
+
+            self._encoder = VoiceEncoder(threads=self.placement.cpu_threads or available_cpus())
+        return self._encoder
 
     def get(self, name: str) -> SpeechModel:
         if name not in self._models:

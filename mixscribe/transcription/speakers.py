@@ -10,12 +10,14 @@ nearly the same words, the one louder in its own channel wins and the other is d
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from mixscribe.audio import MODEL_RATE
+from mixscribe.diarization import RECORD, merge_records
 from mixscribe.jobs import JobOptions
 from mixscribe.transcript import Segment, Transcript
 
@@ -55,21 +57,35 @@ def merge_channels(labelled: list[tuple[Segment, float]]) -> list[Segment]:
     return [replace(seg, id=index) for index, seg in enumerate(kept)]
 
 
+ChannelDiarizer = Callable[[np.ndarray, Transcript, str], Transcript]  # (samples, transcript, label prefix)
+
+
 def transcribe_channels(
-    model: Any, job_id: str, channel_samples: np.ndarray, speakers: tuple[str, ...], options: JobOptions, beam_size: int
+    model: Any,
+    job_id: str,
+    channel_samples: np.ndarray,
+    speakers: tuple[str, ...],
+    options: JobOptions,
+    beam_size: int,
+    diarize: ChannelDiarizer | None = None,
 ) -> tuple[Transcript, float]:
-    """The merged transcript of ``speakers`` (one per channel, in order) and the speech seconds."""
+    """The merged transcript of ``speakers`` (one per channel, in order) and the speech seconds;
+    with ``diarize``, each channel's speakers are told apart (labels ``<channel>/<k>``)."""
     labelled: list[tuple[Segment, float]] = []
     transcripts: list[Transcript] = []
     speech = 0.0
     for index, speaker in enumerate(speakers):
         samples = np.ascontiguousarray(channel_samples[index])
         transcript, speech_s = model.transcribe(job_id, samples, options, beam_size)
+        if diarize is not None:
+            transcript = diarize(samples, transcript, f"{speaker}/")
         transcripts.append(transcript)
         speech = max(speech, speech_s)
-        labelled += [(replace(seg, speaker=speaker), _energy(samples, seg)) for seg in transcript.segments]
+        labelled += [(seg if diarize else replace(seg, speaker=speaker), _energy(samples, seg)) for seg in transcript.segments]
     segments = merge_channels(labelled)
     loudest = max(range(len(transcripts)), key=lambda i: sum(e for s, e in labelled if s.speaker == speakers[i]))
     base = transcripts[loudest]
     recorded = {**base.options, "speakers": list(speakers), "per_channel": True}
+    if diarize is not None:
+        recorded[RECORD] = merge_records(*(t.options.get(RECORD) for t in transcripts))
     return replace(base, segments=tuple(segments), options=recorded), speech

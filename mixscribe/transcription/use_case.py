@@ -23,14 +23,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from mixscribe import layout, telemetry
 from mixscribe.audio import MODEL_RATE, DecodedAudio
 from mixscribe.config import Settings
+from mixscribe.diarization import RECORD, diarize_transcript
+from mixscribe.diarization.labels import name_speakers, with_summary
+from mixscribe.diarization.stitching import final_record, match_speakers
 from mixscribe.dispatch import max_pieces
 from mixscribe.errors import PermanentError, TransitionRefused
 from mixscribe.event_types import JobCompleted, JobTranscribed
 from mixscribe.events import EventSink
-from mixscribe.jobs import Job, JobStatus, routing_record
+from mixscribe.jobs import Job, JobOptions, JobStatus, routing_record
 from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
@@ -47,7 +52,7 @@ from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics
 from .piece_store import Plan, ShardStore
 from .seams import plan_bounds, shift, stitch
 from .source import PieceAudio, base_metrics, cut, fetch_and_decode, load_piece_audio, piece_audio_path, save_piece_audio
-from .speakers import transcribe_channels
+from .speakers import ChannelDiarizer, transcribe_channels
 
 log = logging.getLogger(__name__)
 SOURCE = "jobs/transcribe"
@@ -266,12 +271,26 @@ class Transcription:
     def model_pass(self, request: TranscriptionRequest, piece: PieceAudio) -> tuple[Transcript, float]:
         """The transcript of ``piece`` (per speaker when the request names the channels)."""
         model = self.models.get(request.options.model)
-        speakers = request.options.channels
+        options = request.options
+        speakers = options.channels
         channels = piece.channel_samples
-        with telemetry.span("model", **{"mixscribe.model": request.options.model, "mixscribe.shard": request.shard}):
+        diarizer = self._diarizer(options) if options.diarize else None
+        with telemetry.span("model", **{"mixscribe.model": options.model, "mixscribe.shard": request.shard}):
             if len(speakers) > 1 and channels is not None and channels.shape[0] >= len(speakers):
-                return transcribe_channels(model, request.job_id, channels, speakers, request.options, self.settings.beam_size)
-            return model.transcribe(request.job_id, piece.samples, request.options, self.settings.beam_size)
+                return transcribe_channels(model, request.job_id, channels, speakers, options, self.settings.beam_size, diarizer)
+            transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, self.settings.beam_size)
+        if diarizer is not None:
+            transcript = diarizer(piece.samples, transcript, "")
+        return transcript, speech_s
+
+    def _diarizer(self, options: JobOptions) -> ChannelDiarizer:
+        encoder = self.models.voice_encoder()
+
+        def run(samples: np.ndarray, transcript: Transcript, prefix: str) -> Transcript:
+            with telemetry.span("diarize", **{"mixscribe.prefix": prefix}):
+                return diarize_transcript(samples, transcript, encoder, options, prefix)
+
+        return run
 
     def _try_stitch(self, request: TranscriptionRequest, plan: Plan) -> None:
         """Complete a many-piece job when every piece is done (one caller wins the right to)."""
@@ -307,10 +326,17 @@ class Transcription:
         if len(transcripts) == 1:
             merged = transcripts[0]
         else:
+            if request.options.diarize:
+                transcripts = match_speakers(transcripts)
             merged = stitch(transcripts, [plan.core_s(k) for k in range(plan.pieces)], plan.metrics["duration_s"])
             timings["stitch_s"] = time.monotonic() - mark
         timings["transcribe_s"] = transcribe_s
         merged, guarded = apply_guards(merged)
+        if request.options.diarize:
+            merged = name_speakers(merged, keep=frozenset(request.options.channels))
+            merged = replace(merged, options={**merged.options, RECORD: final_record(transcripts)})
+            timings["diarize_s"] = merged.options[RECORD]["diarize_s"]
+        merged = with_summary(merged)
         detection = plan.language_detection
         if detection:
             merged = replace(

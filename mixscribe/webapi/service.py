@@ -74,7 +74,7 @@ def options_metadata(options: dict[str, Any]) -> dict[str, str]:
     """API options as the ``x-goog-meta-*`` strings the upload trigger reads."""
     meta: dict[str, str] = {}
     for key, value in options.items():
-        if key == "notes":
+        if key in ("notes", "diarize"):
             meta[key] = "true" if value else "false"
         elif key == "channels":
             meta[key] = ",".join(value)
