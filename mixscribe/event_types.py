@@ -71,6 +71,8 @@ class JobTranscribed(EventBody):
     arm: str | None = None  # "<rollout>:<arm>" (mixscribe.rollouts)
     avg_logprob: float | None = None  # the segments' length-weighted mean log-probability
     hallucination_share: float | None = None  # share of segments flagged or dropped by the guards
+    speakers: int | None = None  # speakers in the transcript (diarized, or the mixer's channels)
+    speaker_shares: list[float] | None = None  # each speaker's share of the talk time, in the transcript's order
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,10 @@ class Transcript:
             speakers=tuple(SpeakerSummary(**s) for s in data.get("speakers", ())),
         )
 
+    def renderings(self) -> dict[str, str]:
+        """Every output format (``layout.TRANSCRIPT_FORMATS``) → its text."""
+        return {"json": self.to_json(), "srt": self.to_srt(), "vtt": self.to_vtt(), "txt": self.to_txt()}
+
     def to_txt(self) -> str:
         lines = [_caption_text(seg) for seg in self.segments if seg.text.strip()]
         return "\n".join(lines) + ("\n" if lines else "")

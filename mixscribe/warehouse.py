@@ -92,6 +92,9 @@ JOBS = Table(
         _c("cache_hit", "BOOL", "the transcript of an earlier job (same owner, bytes, options) was reused"),
         _c("avg_logprob", "FLOAT64", "the segments' length-weighted mean log-probability"),
         _c("hallucination_share", "FLOAT64", "share of segments flagged or dropped as likely hallucination"),
+        # added with diarization (every share is in the job.transcribed event's attributes.speaker_shares)
+        _c("speaker_count", "INT64", "speakers in the transcript (diarized, or the mixer's channels)"),
+        _c("top_speaker_share", "FLOAT64", "the most talkative speaker's share of the talk time"),
     ),
     partition_field="created_at",
     clustering=("status", "owner"),

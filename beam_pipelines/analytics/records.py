@@ -178,6 +178,8 @@ JOB_FIELDS = (
     "cache_hit",
     "avg_logprob",
     "hallucination_share",
+    "speaker_count",
+    "top_speaker_share",
 )
 
 
@@ -225,6 +227,8 @@ def _fields_of(body: object) -> dict[str, Any]:
                 "cache_hit": body.cache_hit,
                 "avg_logprob": body.avg_logprob,
                 "hallucination_share": body.hallucination_share,
+                "speaker_count": body.speakers,
+                "top_speaker_share": max(body.speaker_shares) if body.speaker_shares else None,
                 "transcribed_model": body.model,  # after language routing; wins over the queued model
             }
         case JobNotesReady():

@@ -96,7 +96,7 @@ def create_app(
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
             if request.method == "OPTIONS":
-                response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE"
                 response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
                 response.headers["Access-Control-Max-Age"] = "3600"
         elapsed_s = time.perf_counter() - g.get("started", time.perf_counter())
@@ -226,6 +226,10 @@ def create_app(
     @app.get("/v1/jobs/<job_id>/transcript")
     def transcript(job_id: str) -> Response:
         return output(job_id, "transcript", ("json", "srt", "vtt", "txt"))
+
+    @app.patch("/v1/jobs/<job_id>/speakers")
+    def rename_speakers(job_id: str) -> Response:
+        return jsonify(service.rename_speakers(g.caller, job_id, body("SpeakerNames")))
 
     @app.get("/v1/jobs/<job_id>/notes")
     def notes(job_id: str) -> Response:

@@ -1,59 +1,21 @@
-"""Speaker labels on a transcript: words take the speaker of their time, segments split at changes.
+"""Speaker labels of a transcript (pure Python: the API renames speakers without NumPy).
 
-A diarized piece's words carry cluster indexes (``"0"``, ``"1"``, …, prefixed by the channel when a
-mixer channel was diarized); ``name_speakers`` turns the final transcript's indexes into ``S1``,
-``S2``, … in order of first appearance, and ``summarize`` counts each speaker's talk time and words.
-``rename`` applies the owner's names to every word, segment and the summary.
+A diarized piece's words carry cluster indexes (``"0"``, ``"1"``, …, prefixed ``<channel>/`` when a
+mixer channel was diarized; ``assign.label_words``); ``name_speakers`` turns the final transcript's
+indexes into ``S1``, ``S2``, … in order of first appearance, and ``summarize`` counts each speaker's
+talk time and words. ``rename`` applies the owner's names to every word, segment and the summary.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
-from mixscribe.transcript import Segment, SpeakerSummary, Transcript, Word
-
-from .diarizer import Diarization
+from mixscribe.transcript import SpeakerSummary, Transcript
 
 MAX_NAME_CHARS = 64
 SPEAKER_NAME = re.compile(r"^[^\x00-\x1f\x7f:<>]{1,64}$")  # no control characters, colons or markup
-
-
-def _split(segment: Segment, words: list[Word]) -> list[Segment]:
-    """``segment`` cut where its words' speaker changes."""
-    runs: list[list[Word]] = []
-    for word in words:
-        if runs and runs[-1][-1].speaker == word.speaker:
-            runs[-1].append(word)
-        else:
-            runs.append([word])
-    if len(runs) <= 1:
-        return [replace(segment, words=tuple(words), speaker=words[0].speaker if words else segment.speaker)]
-    return [
-        replace(
-            segment,
-            start=run[0].start if k else segment.start,
-            end=run[-1].end if k + 1 < len(runs) else segment.end,
-            text="".join(w.word for w in run).strip(),
-            words=tuple(run),
-            speaker=run[0].speaker,
-        )
-        for k, run in enumerate(runs)
-    ]
-
-
-def label_words(transcript: Transcript, diarization: Diarization, prefix: str = "") -> Transcript:
-    """Each word labelled with the speaker who talks most during it, segments split at changes (no
-    speech long enough to tell a voice: one speaker, ``0``)."""
-    segments: list[Segment] = []
-    for segment in transcript.segments:
-        if not segment.words:
-            segments.append(replace(segment, speaker=f"{prefix}{diarization.speaker_at(segment.start, segment.end) or 0}"))
-            continue
-        words = [replace(w, speaker=f"{prefix}{diarization.speaker_at(w.start, w.end) or 0}") for w in segment.words]
-        segments += _split(segment, words)
-    renumbered = tuple(replace(seg, id=k) for k, seg in enumerate(segments))
-    return replace(transcript, segments=renumbered)
 
 
 def relabel(transcript: Transcript, mapping: dict[str, str]) -> Transcript:
@@ -111,6 +73,25 @@ def summarize(transcript: Transcript) -> tuple[SpeakerSummary, ...]:
 def with_summary(transcript: Transcript) -> Transcript:
     """The transcript with its ``speakers`` summary (empty when no word or segment has a speaker)."""
     return replace(transcript, speakers=summarize(transcript))
+
+
+def relabel_text(text: str, mapping: dict[str, str]) -> str:
+    """``text`` with every whole-word occurrence of a label replaced (notes written before a rename)."""
+    if not mapping:
+        return text
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)) + r")(?![\w-])")
+    return pattern.sub(lambda m: mapping[m.group(1)], text)
+
+
+def relabel_strings(value: Any, mapping: dict[str, str]) -> Any:
+    """A JSON value with ``relabel_text`` applied to every string in it (keys left alone)."""
+    if isinstance(value, str):
+        return relabel_text(value, mapping)
+    if isinstance(value, list):
+        return [relabel_strings(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {k: relabel_strings(v, mapping) for k, v in value.items()}
+    return value
 
 
 class InvalidNames(ValueError):

@@ -15,7 +15,7 @@ import numpy as np
 
 from mixscribe.transcript import Transcript
 
-from . import RECORD, merge_records
+from .assign import RECORD, merge_records
 from .diarizer import THRESHOLD
 from .labels import relabel
 

@@ -29,15 +29,9 @@ class ResultWriter:
 
     def transcript(self, job_id: str, transcript: Transcript) -> dict[str, str]:
         """Every rendering of ``transcript``; format → URI."""
-        renderings = {
-            "json": transcript.to_json(),
-            "srt": transcript.to_srt(),
-            "vtt": transcript.to_vtt(),
-            "txt": transcript.to_txt(),
-        }
         return {
             fmt: self.write(layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
-            for fmt, body in renderings.items()
+            for fmt, body in transcript.renderings().items()
         }
 
     def metrics(self, job_id: str, metrics: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mixscribe.audio import MODEL_RATE
-from mixscribe.diarization import RECORD, merge_records
+from mixscribe.diarization.assign import RECORD, merge_records
 from mixscribe.jobs import JobOptions
 from mixscribe.transcript import Segment, Transcript
 

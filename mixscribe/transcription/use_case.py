@@ -28,7 +28,7 @@ import numpy as np
 from mixscribe import layout, telemetry
 from mixscribe.audio import MODEL_RATE, DecodedAudio
 from mixscribe.config import Settings
-from mixscribe.diarization import RECORD, diarize_transcript
+from mixscribe.diarization.assign import RECORD, diarize_transcript
 from mixscribe.diarization.labels import name_speakers, with_summary
 from mixscribe.diarization.stitching import final_record, match_speakers
 from mixscribe.dispatch import max_pieces
@@ -353,6 +353,7 @@ class Transcription:
         metrics["hallucinations"] = asdict(guarded)
         metrics["hallucination_share"] = guarded.share(len(merged.segments))
         metrics["arm"] = request.options.arm or None
+        metrics["speakers"] = [asdict(s) for s in merged.speakers]
         timings["write_s"] = time.monotonic() - mark
         timings["total_s"] = time.time() - started_at
         metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -369,6 +370,8 @@ class Transcription:
             arm=metrics["arm"],
             avg_logprob=metrics["avg_logprob"],
             hallucination_share=metrics["hallucination_share"],
+            speakers=len(merged.speakers) or None,
+            speaker_shares=[s.share for s in merged.speakers] or None,
         )
         completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
         try:

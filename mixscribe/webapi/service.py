@@ -1,4 +1,4 @@
-"""What the HTTPS API does, without HTTP: uploads, imports, reading, listing and deleting jobs.
+"""What the HTTPS API does, without HTTP: uploads, imports, reading, listing, renaming speakers and deleting jobs.
 
 Every method takes the authenticated ``Caller``; a job of someone else is ``not_found``, exactly
 like a job that does not exist. Upload options go through the same allow-list as the upload
@@ -14,18 +14,20 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, cast
 
 from .. import layout, safe_http, telemetry
 from ..auth import Caller
 from ..config import Settings
+from ..diarization.labels import InvalidNames, relabel_strings, relabel_text, rename
 from ..errors import ErrorCode, PermanentError
 from ..jobs import Job, JobStatus, job_id_for
 from ..logs import fields
 from ..ports import BlobMissing, Blobs, SignedRequest, UrlSigning
 from ..store import JobStore
+from ..transcript import Transcript
 from ..transcript_cache import TranscriptCache
 from ..uploads import parse_options, validate_content_type, validate_extension, validate_object_name, validate_size
 
@@ -265,6 +267,36 @@ class JobsService:
     def audio_url(self, caller: Caller, job_id: str) -> dict[str, Any]:
         job = self.get(caller, job_id)
         return self.signed_download(job.source.bucket, job.source.name)
+
+    # -- renaming speakers ----------------------------------------------------------------
+    def rename_speakers(self, caller: Caller, job_id: str, names: dict[str, str]) -> dict[str, Any]:
+        """Speakers renamed by id in every transcript rendering and in the notes; the new summary."""
+        job = self.get(caller, job_id)
+        if "json" not in job.outputs:
+            state = job.error["code"] if job.error else job.status.value
+            raise ApiError(409, "not_ready", f"no transcript to rename speakers in (job is {state})")
+        bucket = self.settings.results_bucket
+        try:
+            transcript = Transcript.from_dict(json.loads(self.blobs.read(bucket, layout.transcript_path(job_id, "json"))))
+            renamed = rename(transcript, names)
+        except BlobMissing as exc:
+            raise ApiError(409, "not_ready", "the transcript was removed") from exc
+        except InvalidNames as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from exc
+        mapping = {
+            old.label: new.label for old, new in zip(transcript.speakers, renamed.speakers, strict=True) if old.label != new.label
+        }
+        for fmt, text in renamed.renderings().items():
+            self.blobs.write(bucket, layout.transcript_path(job_id, fmt), text.encode("utf-8"), layout.CONTENT_TYPES[fmt])
+        if "notes_json" in job.outputs:
+            notes = relabel_strings(json.loads(self.blobs.read(bucket, layout.notes_path(job_id, "json"))), mapping)
+            body = json.dumps(notes, indent=2, ensure_ascii=False).encode("utf-8")
+            self.blobs.write(bucket, layout.notes_path(job_id, "json"), body, "application/json")
+        if "notes_md" in job.outputs:
+            markdown = relabel_text(self.blobs.read(bucket, layout.notes_path(job_id, "md")).decode("utf-8"), mapping)
+            self.blobs.write(bucket, layout.notes_path(job_id, "md"), markdown.encode("utf-8"), "text/markdown; charset=utf-8")
+        log.info("speakers renamed", extra=fields(job_id=job_id, uid=caller.uid, renamed=len(mapping)))
+        return {"speakers": [asdict(s) for s in renamed.speakers]}
 
     # -- deleting -------------------------------------------------------------------------
     def delete(self, caller: Caller, job_id: str) -> None:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from mixscribe.config import Settings
-from mixscribe.diarization import RECORD, bounds_for
+from mixscribe.diarization.assign import RECORD, bounds_for, label_words
 from mixscribe.diarization.diarizer import Diarization, SpeakerBounds, Turn, cluster, diarize
 from mixscribe.diarization.encoder import MODEL, EncoderFile, EncoderMissing, VoiceEncoder, check_encoder
 from mixscribe.diarization.features import mel_frames
-from mixscribe.diarization.labels import InvalidNames, label_words, name_speakers, rename, with_summary
+from mixscribe.diarization.labels import InvalidNames, name_speakers, rename, with_summary
 from mixscribe.diarization.stitching import match_speakers
 from mixscribe.errors import PermanentError
 from mixscribe.transcript import Segment, Transcript, Word

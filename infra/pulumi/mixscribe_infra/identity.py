@@ -53,7 +53,7 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("notes", "roles/secretmanager.secretAccessor"): "llm-api-key secret: mounted as a file, never an env value",
     ("api", "roles/datastore.user"): "project: read, list and delete the caller's jobs; rate-limit buckets",
     ("api", "roles/storage.objectUser"): "uploads bucket: imports into callers' prefixes, deletes; results bucket: "
-    "stream and delete outputs",
+    "stream, rewrite (speaker renames) and delete outputs",
     ("api", "roles/iam.serviceAccountTokenCreator"): "its own account only: sign V4 URLs with signBlob (no key file)",
     ("webhooks", "roles/datastore.user"): "project: read the finished job, record the delivery outcome",
     ("webhooks", "roles/secretmanager.secretAccessor"): "webhook-signing-key secret: mounted as a file",
