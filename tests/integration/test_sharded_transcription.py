@@ -30,6 +30,7 @@ from mixscribe.transcription import Outcome, TaskIdentity, Transcription
 from mixscribe.transcription.engine import ModelCache
 from mixscribe.work_requests import TranscriptionRequest
 from tests.conftest import REPO, SAMPLE, decode_mono
+from tests.support.voices import conversation
 
 pytestmark = pytest.mark.integration
 
@@ -83,11 +84,11 @@ def setup(stack, tmp_path_factory):
     yield pipeline, store, subscriber, subscription, audio, settings
 
 
-def new_job(stack, store: JobStore, audio: Path) -> TranscriptionRequest:
+def new_job(stack, store: JobStore, audio: Path, options: JobOptions | None = None) -> TranscriptionRequest:
     blob = stack.results.blob(f"test-sources/{uuid.uuid4().hex}/two_talks.wav")
     blob.upload_from_filename(str(audio), content_type="audio/wav")
     source = SourceObject(blob.bucket.name, blob.name, blob.generation, blob.size, "audio/wav")
-    options = JobOptions(model="tiny.en", notes=False)
+    options = options or JobOptions(model="tiny.en", notes=False)
     job = Job.new(source, options, utcnow(), 1)
     store.create(job)
     return TranscriptionRequest(job.job_id, source.bucket, source.name, source.generation, options)
@@ -141,6 +142,33 @@ def test_two_tasks_give_the_single_task_transcript(stack, setup):
     assert not list(stack.results.list_blobs(prefix=f"jobs/{sharded.job_id}/pieces/"))  # pieces cleaned up
     metrics = json.loads(stack.results.blob(f"jobs/{sharded.job_id}/metrics.json").download_as_bytes())
     assert metrics["duration_s"] == pytest.approx(one["duration_s"], abs=0.05)
+
+
+def test_speakers_are_matched_across_the_pieces_of_a_diarized_long_file(stack, setup, tmp_path):
+    """Three voices talking throughout a ~70 s file split in two: one S1, S2, S3 for the whole file."""
+    pipeline, store, subscriber, subscription, _, settings = setup
+    reference = conversation("long-three", ["ava", "bob", "cal"], 21)
+    path = tmp_path / "three.wav"
+    soundfile.write(str(path), reference.samples, 16000, subtype="PCM_16")
+    request = new_job(stack, store, path, JobOptions(model="tiny.en", notes=False, diarize=True))
+    assert pipeline(0, 2).process(request.to_json()) is Outcome.DONE
+    response = subscriber.pull(request={"subscription": subscription, "max_messages": 10}, timeout=30)
+    assert len(response.received_messages) == 1
+    assert pipeline(1, 2).process(response.received_messages[0].message.data) is Outcome.DONE
+    subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [response.received_messages[0].ack_id]})
+    assert stack.wait(request.job_id)["status"] == "done"
+    transcript = json.loads(stack.results.blob(f"jobs/{request.job_id}/transcript.json").download_as_bytes())
+    assert transcript["options"]["shards"] == 2 and transcript["options"]["diarization"]["pieces"] == 2
+    cut = transcript["options"]["shard_cores_s"][0][1]
+    assert [s["id"] for s in transcript["speakers"]] == ["S1", "S2", "S3"]
+    words = [w for seg in transcript["segments"] for w in seg["words"]]
+    owner: dict[str, set[str]] = {}
+    for start, end, voice in reference.turns:
+        inside = {w["speaker"] for w in words if start + 0.15 <= (w["start"] + w["end"]) / 2 <= end - 0.15}
+        owner.setdefault(voice, set()).update(inside)
+    assert all(len(labels) == 1 for labels in owner.values()), owner  # one label per voice, before and after the cut
+    assert len(set.union(*owner.values())) == 3
+    assert any(s < cut for s, _, _ in reference.turns) and reference.turns[-1][0] > cut
 
 
 def test_the_planner_keeps_the_job_lease_alive_while_piece_0_runs_past_it(stack, setup):
