@@ -41,7 +41,7 @@ def test_two_voices_come_back_as_two_speakers_in_every_output_and_can_be_renamed
     assert [s["id"] for s in transcript["speakers"]] == ["S1", "S2"]
     per_turn = speakers_of_turns(transcript, reference)
     assert all(len(found) == 1 for found in per_turn), per_turn  # every turn under one speaker
-    owner = {}
+    owner: dict[str, str] = {}
     for found, (_, _, voice) in zip(per_turn, reference.turns, strict=True):
         assert owner.setdefault(voice, next(iter(found))) == next(iter(found))  # the same label each time
     assert sorted(owner.values()) == ["S1", "S2"] and owner[reference.turns[0][2]] == "S1"  # by first appearance
