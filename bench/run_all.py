@@ -18,6 +18,7 @@ from . import (
     analytics_throughput,
     api_latency,
     capacity_model,
+    diarization,
     edge_agent_cost,
     stack_throughput,
     transcribe_memory,
@@ -42,6 +43,7 @@ def main() -> None:
     analytics = analytics_throughput.main(["--events", str(events), "--streaming-events", str(events // 2)])
     api = api_latency.main([])
     edge = edge_agent_cost.main([])
+    diar = diarization.main([])
     job, health = api["get_job"], api["healthz"]
     rows = [
         (
@@ -112,6 +114,23 @@ def main() -> None:
             "Word error rate of the pipeline on the speech samples (jiwer)",
             ", ".join(f"{k} {v}" for k, v in p2["speech_samples_wer"].items()),
             "—",
+        )
+    )
+    for group, figures in diar["groups"].items():
+        goal = f"goal ≤ {figures['goal']:.0%}" if figures["goal"] is not None else "—"
+        rows.append(
+            (
+                f"Diarization error rate, {group} (espeak-ng mixes, pyannote.metrics, collar {diar['collar_s']:g} s)",
+                f"{figures['der']:.1%} DER; speaker count right in {figures['count_right']}/{figures['files']} files",
+                goal,
+            )
+        )
+    rows.append(
+        (
+            f"Diarizer (VAD + embeddings + clustering + word labels) vs transcription (tiny.en), same {diar['audio_s']:g} s",
+            f"{diar['diarize_s']} s vs {diar['transcribe_s']} s; speaker count {diar['count_accuracy']:.0%} right,"
+            f" words under the right speaker {diar['word_accuracy']:.1%}",
+            f"{diar['cost_ratio']} (goal ≤ 0.20)",
         )
     )
     for kind in ("cold", "warm"):

@@ -85,6 +85,9 @@ def test_clustering_estimates_the_count_within_bounds_or_takes_the_given_one() -
     # a single stray window (a cough, a turn's edge) is no speaker of its own
     stray = np.vstack([_voices([20, 20]), _voices([1], seed=9)])
     assert len(set(cluster(stray, SpeakerBounds()).tolist())) == 2
+    # nor when the count is given: the two voices, not the stray against everyone else
+    given = cluster(stray, SpeakerBounds(exact=2))
+    assert len(set(given[:20].tolist())) == 1 and len(set(given[20:40].tolist())) == 1 and given[0] != given[20]
 
 
 def _transcript(words: list[tuple[float, float, str]]) -> Transcript:

@@ -93,6 +93,10 @@ async function upload(file) {
       filename: file.name, content_type: contentType, size: file.size,
       options: { notes: $("opt-notes").checked, priority: $("opt-priority").value },
     };
+    if ($("opt-diarize").checked) {
+      body.options.diarize = true;
+      if ($("opt-speakers").value) body.options.speakers = Number($("opt-speakers").value);
+    }
     const response = await api("/v1/uploads", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
@@ -176,6 +180,7 @@ async function loadResults(job) {
   if (!response.ok) { delete list.dataset.loaded; return; }
   const transcript = await response.json();
   list.replaceChildren();
+  showSpeakers(job.id, transcript.speakers || []);
   for (const segment of transcript.segments) {
     const item = document.createElement("li");
     const seek = document.createElement("button");
@@ -199,8 +204,46 @@ async function loadResults(job) {
     if (notes.ok) $("notes").textContent = await notes.text();
   } else {
     $("notes").textContent = job.status === "done" ? "No notes for this job." : "Notes are on their way…";
-    delete list.dataset.loaded;
+    if (job.status !== "done") delete list.dataset.loaded;
   }
+}
+
+// --- speakers: the diarized labels, renamed by id (PATCH /v1/jobs/{id}/speakers) ----------------
+function showSpeakers(jobId, speakers) {
+  const form = $("speakers");
+  const key = JSON.stringify([jobId, speakers.map((s) => [s.id, s.label])]);
+  if (form.dataset.key === key) return;  // the transcript is polled while notes are on their way: keep edits
+  form.dataset.key = key;
+  form.hidden = speakers.length === 0;
+  $("speakers-status").textContent = "";
+  const names = $("speaker-names");
+  names.replaceChildren();
+  for (const speaker of speakers) {
+    const label = document.createElement("label");
+    label.className = "row";
+    const input = document.createElement("input");
+    input.value = speaker.label;
+    input.maxLength = 64;
+    input.required = true;
+    input.dataset.speakerId = speaker.id;
+    const share = Math.round(100 * speaker.share);
+    label.append(input, document.createTextNode(` ${fmtSeconds(speaker.talk_time_s)} talk time, ${share} %`));
+    names.appendChild(label);
+  }
+}
+
+async function renameSpeakers(event) {
+  event.preventDefault();
+  const names = {};
+  $("speaker-names").querySelectorAll("input").forEach((input) => { names[input.dataset.speakerId] = input.value.trim(); });
+  const response = await api(`/v1/jobs/${state.selected}/speakers`, {
+    method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(names),
+  });
+  if (!response.ok) { $("speakers-status").textContent = await errorText(response); return; }
+  const job = await (await api(`/v1/jobs/${state.selected}`)).json();
+  delete $("transcript").dataset.loaded;
+  await loadResults(job);
+  $("speakers-status").textContent = "Renamed in the transcript, its downloads and the notes.";
 }
 
 async function download(format) {
@@ -225,6 +268,7 @@ function setUpDetail() {
     if (response.status === 204) { $("detail").hidden = true; state.selected = null; refreshJobs(); }
   });
   $("refresh").addEventListener("click", refreshJobs);
+  $("speakers").addEventListener("submit", renameSpeakers);
 }
 
 setUpUpload();
