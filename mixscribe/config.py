@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     compute_type: str = _field("auto", "auto (float16 on CUDA, int8 on CPU) or a CTranslate2 compute type")
     cpu_threads: int = _field(0, "CPU threads per task; 0: the CPUs this task has (its cgroup quota or affinity)")
     beam_size: int = _field(5, "beam search width")
+    redaction_engine: str = _field(
+        "presidio", "what finds personal data for redact: presidio (offline, in the job) or dlp (Cloud DLP of the project)"
+    )
+    redaction_fill: str = _field("tone", "what replaces a finding in audio.redacted.*: tone (a 1 kHz bleep) or silence")
+    redaction_margin_s: float = _field(0.1, "seconds of audio redacted before and after each finding's words")
     max_delivery_attempts: int = _field(5, "attempts of a job before retries_exhausted")
     shard_min_s: int = _field(600, "files at least this long, in an execution of N > 1 tasks, are split into pieces")
     shard_overlap_s: float = _field(1.0, "pieces overlap by this much at each seam")
@@ -166,6 +171,10 @@ class Settings(BaseSettings):
                 "MIXSCRIBE_DISPATCH_DEBOUNCE_S and MIXSCRIBE_BATCH_DEBOUNCE_S must be below MIXSCRIBE_IDLE_TIMEOUT_S, "
                 "or a request could arrive after the last worker left"
             )
+        if self.redaction_engine not in ("presidio", "dlp") or self.redaction_fill not in ("tone", "silence"):
+            raise ValueError("MIXSCRIBE_REDACTION_ENGINE must be presidio or dlp, MIXSCRIBE_REDACTION_FILL tone or silence")
+        if not 0 <= self.redaction_margin_s <= 2:
+            raise ValueError("MIXSCRIBE_REDACTION_MARGIN_S must be between 0 and 2 seconds")
         if self.cpu_threads < 0:
             raise ValueError("MIXSCRIBE_CPU_THREADS must be 0 (the task's CPUs) or more")
         if self.transcribe_tasks < 1 or min(self.task_speed_x, self.cpu_task_speed_x) <= 0 or self.drain_target_s < 1:

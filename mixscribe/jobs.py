@@ -110,10 +110,14 @@ class JobOptions:
     speakers: int = 0  # the expected number of speakers when diarizing (0: estimated within the bounds)
     min_speakers: int = 0  # bounds of the estimate (0: 1 and 10)
     max_speakers: int = 0
+    redact: tuple[str, ...] = ()  # entity types to redact (mixscribe.redaction.entities); () = off
+    redact_audio: bool = False  # also write audio.redacted.<ext>, the findings silenced
+    keep_original: bool = False  # keep the unredacted transcript (stored apart) when redacting
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["channels"] = list(self.channels)
+        data["redact"] = list(self.redact)
         return data
 
     def public_dict(self) -> dict[str, Any]:
@@ -136,6 +140,9 @@ class JobOptions:
             speakers=int(data.get("speakers") or 0),
             min_speakers=int(data.get("min_speakers") or 0),
             max_speakers=int(data.get("max_speakers") or 0),
+            redact=tuple(data.get("redact") or ()),
+            redact_audio=bool(data.get("redact_audio", False)),
+            keep_original=bool(data.get("keep_original", False)),
         )
 
 

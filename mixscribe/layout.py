@@ -31,5 +31,26 @@ def notes_path(job_id: str, fmt: str) -> str:
     return f"{job_prefix(job_id)}notes.{fmt}"
 
 
+def original_transcript_path(job_id: str) -> str:
+    """The unredacted transcript of a redacted job whose owner asked to keep it (``keep_original``)."""
+    return f"{job_prefix(job_id)}original/transcript.json"
+
+
+def redacted_audio_path(job_id: str, extension: str) -> str:
+    """The source audio with its findings silenced (``redact_audio``), in the source's format."""
+    return f"{job_prefix(job_id)}audio.redacted.{extension.lower().lstrip('.')}"
+
+
+AUDIO_CONTENT_TYPES = {
+    "wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "aac": "audio/aac", "m4a": "audio/mp4",
+    "ogg": "audio/ogg", "oga": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm", "mp4": "audio/mp4",
+    "mov": "video/quicktime",
+}  # fmt: skip
+
+
+def audio_content_type(extension: str) -> str:
+    return AUDIO_CONTENT_TYPES.get(extension.lower().lstrip("."), "application/octet-stream")
+
+
 def gs_uri(bucket: str, path: str) -> str:
     return f"gs://{bucket}/{path}"

@@ -3,10 +3,11 @@ earlier transcript instead of running the model again.
 
 An entry (``transcript_cache/{key}`` on the ``Documents`` port) names the job whose outputs answer it.
 The key hashes the owner (never shared across owners), the object's checksum (MD5, or CRC32C for
-composite objects; no checksum, no caching), the model, language and channel map, and the engine
-settings that change a transcript (beam size). A hit copies that job's outputs under the new job, so
-the copy stays when the earlier job is deleted; deleting the earlier job removes its entry, and an
-entry whose outputs are gone (expired) is a miss.
+composite objects; no checksum, no caching), the model, language, channel map and speaker options, and
+the engine settings that change a transcript (beam size). Redacted jobs are not cached: their outputs
+include audio and a kept original that a copy would have to carry, and their owner asked to keep less.
+A hit copies that job's outputs under the new job, so the copy stays when the earlier job is deleted;
+deleting the earlier job removes its entry, and an entry whose outputs are gone (expired) is a miss.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .store import utcnow
 
 log = logging.getLogger(__name__)
 CACHE = "transcript_cache"
-VERSION = 1  # bump when what a transcript depends on changes
+VERSION = 2  # bump when what a transcript depends on changes
 OUTPUTS = ("json", "srt", "vtt", "txt")
 
 
@@ -45,9 +46,9 @@ class TranscriptCache:
         self.settings = settings
 
     def key_for(self, job: Job) -> str | None:
-        """The job's cache key; ``None`` when its object has no checksum or it has no options."""
+        """The job's cache key; ``None`` when its object has no checksum, it has no options or it redacts."""
         checksum = job.source.md5 or job.source.crc32c
-        if not checksum or job.options is None:
+        if not checksum or job.options is None or job.options.redact:
             return None
         parts = {
             "v": VERSION,
@@ -56,6 +57,7 @@ class TranscriptCache:
             "model": job.options.model,
             "language": job.options.language,
             "channels": list(job.options.channels),
+            "speakers": [job.options.diarize, job.options.speakers, job.options.min_speakers, job.options.max_speakers],
             "beam_size": self.settings.beam_size,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

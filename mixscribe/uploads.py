@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from .config import Settings
 from .errors import ErrorCode, PermanentError
 from .jobs import JobOptions
+from .redaction.entities import UnknownEntity, parse_redact
 from .topology import PRIORITIES
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".webm", ".mp4", ".mov"})
@@ -48,6 +49,9 @@ OPTION_KEYS = (
     "speakers",
     "min_speakers",
     "max_speakers",
+    "redact",
+    "redact_audio",
+    "keep_original",
 )
 MAX_SPEAKERS = 10
 MAX_WEBHOOK_CHARS = 2048
@@ -129,6 +133,18 @@ def parse_speaker_options(meta: Mapping[str, str]) -> tuple[bool, int, int, int]
     return diarize, counts.get("speakers", 0), low, high
 
 
+def parse_redaction_options(meta: Mapping[str, str]) -> tuple[tuple[str, ...], bool, bool]:
+    """``redact`` (``pii`` or entity types), ``redact_audio`` and ``keep_original``, checked together."""
+    try:
+        redact = parse_redact(meta.get("redact", ""))
+    except UnknownEntity as exc:
+        raise PermanentError(ErrorCode.INVALID_OPTION, str(exc)) from exc
+    flags = {key: _parse_bool(key, meta[key]) for key in ("redact_audio", "keep_original") if key in meta}
+    if not redact and any(flags.values()):
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"{', '.join(k for k, v in flags.items() if v)} needs redact")
+    return redact, flags.get("redact_audio", False), flags.get("keep_original", False)
+
+
 def requested_model(metadata: Mapping[str, str] | None) -> str:
     """The model the metadata names ("": none, so the priority's default or a rollout decides)."""
     return next((str(v).strip() for k, v in (metadata or {}).items() if str(k).lower() == "model"), "")
@@ -159,6 +175,7 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
         if len(webhook) > MAX_WEBHOOK_CHARS or parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
             raise PermanentError(ErrorCode.INVALID_OPTION, "webhook must be an https URL without credentials")
     diarize, speakers, low, high = parse_speaker_options(meta)
+    redact, redact_audio, keep_original = parse_redaction_options(meta)
     return JobOptions(
         model=model,
         language=language,
@@ -170,6 +187,9 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
         speakers=speakers,
         min_speakers=low,
         max_speakers=high,
+        redact=redact,
+        redact_audio=redact_audio,
+        keep_original=keep_original,
     )
 
 

@@ -204,7 +204,7 @@ def create_app(
 
     @app.get("/v1/jobs/<job_id>/audio")
     def audio(job_id: str) -> Response:
-        return jsonify(service.audio_url(g.caller, job_id))
+        return jsonify(service.audio_url(g.caller, job_id, _bool(request.args.get("original"))))
 
     def output(job_id: str, kind: str, formats: tuple[str, ...]) -> Response:
         fmt = request.args.get("format", "json")
@@ -214,8 +214,9 @@ def create_app(
         if delivery not in ("stream", "url"):
             raise ApiError(400, "invalid_request", "delivery must be stream or url")
         download = _bool(request.args.get("download"))
-        bucket, path, content_type = service.output(g.caller, job_id, kind, fmt)
-        filename = f"{job_id}-{kind}.{fmt}"
+        original = _bool(request.args.get("original"))
+        bucket, path, content_type = service.output(g.caller, job_id, kind, fmt, original)
+        filename = f"{job_id}-{kind}{'-original' if original else ''}.{fmt}"
         if delivery == "url":
             return jsonify(service.signed_download(bucket, path, filename if download else ""))
         response = Response(service.stream(bucket, path), content_type=content_type)

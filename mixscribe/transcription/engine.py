@@ -228,6 +228,7 @@ class ModelCache:
         self.placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
         self._models: dict[str, SpeechModel] = {}
         self._encoder: Any = None
+        self._redaction: Any = None
 
     def voice_encoder(self) -> Any:
         """The speaker encoder (mixscribe.diarization), loaded on the first diarized job and kept."""
@@ -236,6 +237,16 @@ class ModelCache:
 
             self._encoder = VoiceEncoder(threads=self.placement.cpu_threads or available_cpus())
         return self._encoder
+
+    def redaction_engine(self) -> Any:
+        """The engine that finds personal data (mixscribe.redaction), made on the first redacted job."""
+        if self._redaction is None:
+            from mixscribe.gcp.dlp import DlpEngine
+            from mixscribe.redaction.engines import PresidioEngine
+
+            dlp = self.settings.redaction_engine == "dlp"
+            self._redaction = DlpEngine(self.settings.project) if dlp else PresidioEngine()
+        return self._redaction
 
     def get(self, name: str) -> SpeechModel:
         if name not in self._models:

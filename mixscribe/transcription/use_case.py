@@ -8,10 +8,10 @@ request claims its piece (the same attempts rule, per piece), reads the samples 
 transcribes them and completes the job if it finishes the last piece. Whoever works on a piece
 keeps the job's lease alive, so no redelivered request claims the job meanwhile.
 
-Completing means: stitch the pieces (a single piece is its own transcript), write every output,
-then move the job forward, so a reader who sees ``transcribed`` or ``done`` finds every output. A
-crash before that leaves the job ``transcribing`` under an expiring lease (or a piece under its
-own), and the redelivered request takes it over.
+Completing means: stitch the pieces (a single piece is its own transcript), redact when asked
+(``redacting``), write every output, then move the job forward, so a reader who sees ``transcribed``
+or ``done`` finds every output. A crash before that leaves the job ``transcribing`` under an
+expiring lease (or a piece under its own), and the redelivered request takes it over.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from .languages import LanguageDetection, detect_language
 from .outcome import Outcome, TaskIdentity
 from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics
 from .piece_store import Plan, ShardStore
+from .redacting import redact_job
 from .seams import plan_bounds, shift, stitch
 from .source import PieceAudio, base_metrics, cut, fetch_and_decode, load_piece_audio, piece_audio_path, save_piece_audio
 from .speakers import ChannelDiarizer, transcribe_channels
@@ -126,7 +127,7 @@ class Transcription:
         if claim.outcome is ClaimOutcome.FINISHED:
             if claim.job is not None and claim.job.status is JobStatus.TRANSCRIBED and request.options.notes:
                 # An earlier attempt may have died between the transition and the notes request.
-                self._request_notes(request.job_id)
+                publish_notes_request(self.publisher, self.settings, NotesRequest(request.job_id))
             log.info("request for a finished job dropped", extra=fields(job_id=request.job_id))
             return Outcome.DONE
         if claim.outcome is ClaimOutcome.BUSY:
@@ -336,6 +337,11 @@ class Transcription:
             merged = name_speakers(merged, keep=frozenset(request.options.channels))
             merged = replace(merged, options={**merged.options, RECORD: final_record(transcripts)})
             timings["diarize_s"] = merged.options[RECORD]["diarize_s"]
+        extra: dict[str, str] = {}  # a redacted job's kept original and redacted audio
+        if request.options.redact:
+            with telemetry.span("redact"):
+                engine = self.models.redaction_engine()
+                merged, extra, timings["redact_s"] = redact_job(request, merged, engine, self.blobs, self.results, self.settings)
         merged = with_summary(merged)
         detection = plan.language_detection
         if detection:
@@ -347,7 +353,7 @@ class Transcription:
             )
         mark = time.monotonic()
         with telemetry.span("write_outputs"):
-            outputs = self.results.transcript(request.job_id, merged)
+            outputs = {**self.results.transcript(request.job_id, merged), **extra}
         model = self.models.get(request.options.model)
         metrics = job_metrics(plan.metrics, merged, speech_s, transcribe_s, self.models.placement, model.load_s, self.task)
         metrics["hallucinations"] = asdict(guarded)
@@ -387,11 +393,8 @@ class Transcription:
             if count:
                 telemetry.HALLUCINATIONS.add(count, {"kind": kind, "model": metrics["model"]})
         if status is JobStatus.TRANSCRIBED:
-            self._request_notes(request.job_id)
+            publish_notes_request(self.publisher, self.settings, NotesRequest(request.job_id))
         log.info(
             "job transcribed",
             extra=fields(job_id=request.job_id, status=status.value, rtf=metrics["real_time_factor"], **timings),
         )
-
-    def _request_notes(self, job_id: str) -> None:
-        publish_notes_request(self.publisher, self.settings, NotesRequest(job_id))

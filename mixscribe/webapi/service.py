@@ -76,9 +76,9 @@ def options_metadata(options: dict[str, Any]) -> dict[str, str]:
     """API options as the ``x-goog-meta-*`` strings the upload trigger reads."""
     meta: dict[str, str] = {}
     for key, value in options.items():
-        if key in ("notes", "diarize"):
+        if key in ("notes", "diarize", "redact_audio", "keep_original"):
             meta[key] = "true" if value else "false"
-        elif key == "channels":
+        elif key == "channels" or (key == "redact" and isinstance(value, list)):
             meta[key] = ",".join(value)
         else:
             meta[key] = str(value)
@@ -232,9 +232,16 @@ class JobsService:
         jobs, more = self.store.list_for_owner(caller.uid, min(limit, MAX_PAGE), wanted, after)
         return jobs, (encode_page_token(jobs[-1]) if more and jobs else None)
 
-    def output(self, caller: Caller, job_id: str, kind: str, fmt: str) -> tuple[str, str, str]:
-        """(bucket, path, content type) of a ready output; ``not_ready`` while it is not."""
+    def output(self, caller: Caller, job_id: str, kind: str, fmt: str, original: bool = False) -> tuple[str, str, str]:
+        """(bucket, path, content type) of a ready output; ``not_ready`` while it is not. ``original``:
+        a redacted job's unredacted transcript (JSON), when its owner kept it."""
         job = self.get(caller, job_id)
+        if original:
+            if kind != "transcript" or fmt != "json":
+                raise ApiError(400, "invalid_request", "original=true is the transcript's JSON only")
+            if "original_json" not in job.outputs:
+                raise ApiError(404, "not_found", "no unredacted transcript kept (redact with keep_original=true)")
+            return self.settings.results_bucket, layout.original_transcript_path(job_id), "application/json"
         key = fmt if kind == "transcript" else f"notes_{fmt}"
         if key not in job.outputs:
             state = job.error["code"] if job.error else job.status.value
@@ -264,8 +271,13 @@ class JobsService:
         signed = self.signer.download(bucket, path, filename)
         return {"url": signed.url, "expires_in_s": signed.expires_in_s}
 
-    def audio_url(self, caller: Caller, job_id: str) -> dict[str, Any]:
+    def audio_url(self, caller: Caller, job_id: str, original: bool = False) -> dict[str, Any]:
+        """A signed URL of the redacted audio when the job wrote one (unless ``original``), else the upload."""
         job = self.get(caller, job_id)
+        redacted = job.outputs.get("audio_redacted")
+        if redacted and not original:
+            bucket, _, path = redacted.removeprefix("gs://").partition("/")
+            return {**self.signed_download(bucket, path), "redacted": True}
         return self.signed_download(job.source.bucket, job.source.name)
 
     # -- renaming speakers ----------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from mixscribe import layout
 from mixscribe.config import Settings
@@ -63,10 +64,14 @@ def test_a_reupload_reuses_the_transcript_per_owner_until_the_first_job_is_delet
 def test_no_checksum_no_cache_and_other_options_miss():
     cache = TranscriptCache(FakeDocuments(), FakeBlobs(), SETTINGS)
 
-    def job(md5: str, language: str = "auto") -> Job:
+    def job(md5: str, language: str = "auto", **options: Any) -> Job:
         source = SourceObject("uploads", "users/alice/a.flac", 1, 10, "audio/flac", md5=md5)
-        return Job.new(source, JobOptions(model="tiny.en", language=language), utcnow(), 1)
+        return Job.new(source, JobOptions(model="tiny.en", language=language, **options), utcnow(), 1)
 
     assert cache.key_for(job("")) is None
     assert cache.key_for(job("abc")) != cache.key_for(job("abc", language="en"))
+    # a diarized job is no answer to a plain one (nor the other way round), nor another speaker count
+    assert cache.key_for(job("abc")) != cache.key_for(job("abc", diarize=True))
+    assert cache.key_for(job("abc", diarize=True)) != cache.key_for(job("abc", diarize=True, speakers=2))
+    assert cache.key_for(job("abc", redact=("PERSON",))) is None  # redacted jobs are not cached
     assert cache.reuse(job("abc")) is None  # nothing remembered yet
