@@ -35,7 +35,7 @@ def _tag(entity: str, first: Word, last: Word) -> str:
     return f"{lead}[{entity}]{trail if trail in ',.;:!?' else ''}"
 
 
-def _owners(count: int, spans: list[tuple[int, int, Finding]]) -> list[int | None]:
+def word_owners(count: int, spans: list[tuple[int, int, Finding]]) -> list[int | None]:
     """Which finding each word belongs to: the most confident, then the longest, wins an overlap."""
     owners: list[int | None] = [None] * count
     order = sorted(range(len(spans)), key=lambda k: (-spans[k][2].score, spans[k][0] - spans[k][1]))
@@ -75,19 +75,26 @@ def _redact_text(text: str, findings: list[Finding]) -> str:
     return text
 
 
+def word_findings(words: list[str], engine: RedactionEngine, entities: tuple[str, ...]) -> list[tuple[int, int, Finding]]:
+    """The findings in ``words`` (as Whisper writes them) as ``(first word, last word, finding)``."""
+    if not words:
+        return []
+    normalized = normalize(words)
+    spans = []
+    for found in engine.find(normalized.text, entities):
+        covered = normalized.words_of(found.start, found.end)
+        if covered:
+            spans.append((covered[0], covered[1], found))
+    return spans
+
+
 def redact_transcript(
     transcript: Transcript, engine: RedactionEngine, entities: tuple[str, ...]
 ) -> tuple[Transcript, list[Redaction]]:
     """``transcript`` with every finding of ``entities`` replaced, and where each was said."""
-    flat = [(s, w) for s, seg in enumerate(transcript.segments) for w in range(len(seg.words))]
-    all_words = [transcript.segments[s].words[w] for s, w in flat]
-    normalized = normalize([w.word for w in all_words])
-    spans: list[tuple[int, int, Finding]] = []
-    for found in engine.find(normalized.text, entities) if all_words else []:
-        covered = normalized.words_of(found.start, found.end)
-        if covered:
-            spans.append((covered[0], covered[1], found))
-    owners = _owners(len(all_words), spans)
+    all_words = [w for seg in transcript.segments for w in seg.words]
+    spans = word_findings([w.word for w in all_words], engine, entities)
+    owners = word_owners(len(all_words), spans)
     redactions = {
         owner: Redaction(spans[owner][2].entity, all_words[spans[owner][0]].start, all_words[spans[owner][1]].end)
         for owner in owners

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 DIGITS = {
-    "zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
 TEENS = {
@@ -24,7 +24,6 @@ TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", 
 REPEATS = {"double": 2, "triple": 3}
 SEPARATORS = {"dash": "-", "hyphen": "-", "dot": ".", "point": "."}  # inside a run of numbers
 TLDS = frozenset("com org net edu gov io co uk de fr es it nl ch at eu us ca au info biz me dev app ai".split())
-_BARE = re.compile(r"[^\w@.+-]+")
 _CORE = re.compile(r"^\W*(.*?)[\W]*$")
 
 
@@ -62,15 +61,17 @@ def _number_at(words: list[str], k: int) -> tuple[str, int] | None:
     bare = _bare(words[k])
     if re.fullmatch(r"\d+", bare):
         return bare, 1
+    if re.fullmatch(r"\d(?:-\d)+", bare):  # digits said one by one, as Whisper sometimes writes them: 5-5-5
+        return bare.replace("-", ""), 1
     if bare in REPEATS and k + 1 < len(words) and _bare(words[k + 1]) in DIGITS:
         return DIGITS[_bare(words[k + 1])] * REPEATS[bare], 2
     if bare in TEENS:
         return TEENS[bare], 1
     if bare in TENS:
-        if k + 1 < len(words) and _bare(words[k + 1]) in DIGITS and _bare(words[k + 1]) not in ("oh", "o", "zero"):
+        if k + 1 < len(words) and _bare(words[k + 1]) in DIGITS and _bare(words[k + 1]) not in ("oh", "zero", "nought"):
             return TENS[bare] + DIGITS[_bare(words[k + 1])], 2
         return TENS[bare] + "0", 1
-    if bare in DIGITS and bare not in ("o",):
+    if bare in DIGITS:
         return DIGITS[bare], 1
     return None
 
@@ -101,7 +102,7 @@ def _digit_run(words: list[str], k: int) -> tuple[list[tuple[str, int, int]], in
         j = last + 1
     numbers = sum(1 for g in groups if g[0] not in "-.")
     spoken_words = sum(1 for w in words[k:j] if not re.fullmatch(r"\d+", _bare(w)))
-    if numbers >= 2 or (numbers == 1 and spoken_words >= 3):
+    if numbers >= 2 or (numbers == 1 and spoken_words and len(groups[0][0]) >= 3):
         while groups and groups[-1][0] in "-.":
             groups.pop()
         return groups, groups[-1][2] - k + 1

@@ -119,6 +119,16 @@ def test_one_service_account_per_component_and_no_broad_roles(infra):
         "roles/cloudtrace.agent",
         "roles/monitoring.metricWriter",
     }
+    assert "roles/dlp.user" not in project_roles  # only a stack that redacts with Cloud DLP
+
+
+def test_a_stack_that_redacts_with_cloud_dlp_lets_only_the_job_use_it():
+    resources = build_under_mocks(redaction_engine="dlp")
+    grants = [g for g in of_type(resources, "projects/iAMMember:IAMMember") if g.inputs["role"] == "roles/dlp.user"]
+    assert [account_of(g.inputs["member"]) for g in grants] == ["transcribe"]
+    for job in of_type(resources, "cloudrunv2/job:Job"):
+        env = {e["name"]: e.get("value") for e in job.inputs["template"]["template"]["containers"][0]["envs"]}
+        assert env["MIXSCRIBE_REDACTION_ENGINE"] == "dlp"
 
 
 def test_gpu_job_asks_for_an_l4_within_the_timeout_cap(infra):

@@ -37,6 +37,7 @@ def _words(text: str) -> list[str]:
     [
         ("call me at five five five, one two three, four five six seven, thanks", "call me at 555 123 4567, thanks"),
         ("it is double four seven", "it is 447"),
+        ("call 5-5-5, 2-3-4, 5-6-7-8.", "call 555 234 5678."),  # digits one by one, as Whisper writes them
         ("mail john dot smith at example dot com, please", "mail john.smith@example.com, please"),
         ("or jane at example.com today", "or jane@example.com today"),
         ("the server is one nine two dot one six eight dot one dot twenty.", "the server is 192.168.1.20."),

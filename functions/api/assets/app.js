@@ -93,6 +93,7 @@ async function upload(file) {
       filename: file.name, content_type: contentType, size: file.size,
       options: { notes: $("opt-notes").checked, priority: $("opt-priority").value },
     };
+    if ($("opt-redact").checked) Object.assign(body.options, { redact: "pii", redact_audio: true });
     if ($("opt-diarize").checked) {
       body.options.diarize = true;
       if ($("opt-speakers").value) body.options.speakers = Number($("opt-speakers").value);

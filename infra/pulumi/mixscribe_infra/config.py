@@ -27,6 +27,7 @@ class InfraConfig:
     alert_email: str = ""  # SLO burn-rate and dead-letter alerts go here (none: alerts only in the console)
     auth_provider: str = "firebase"  # firebase: Firebase Auth ID tokens; google: Google Sign-In ID tokens
     auth_audience: str = ""  # firebase: the project id (default); google: the OAuth client id
+    redaction_engine: str = "presidio"  # presidio (offline, in the job) or dlp (Cloud DLP: grants roles/dlp.user)
     repo: Path = REPO
 
     @classmethod
@@ -53,6 +54,7 @@ class InfraConfig:
             auth_provider=cfg.get("authProvider") or "firebase",
             auth_audience=cfg.get("authAudience") or "",
             alert_email=cfg.get("alertEmail") or "",
+            redaction_engine=cfg.get("redactionEngine") or "presidio",
         )
 
     def auth_settings(self) -> dict[str, object]:

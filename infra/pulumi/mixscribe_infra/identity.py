@@ -2,8 +2,8 @@
 
 Roles are granted on the narrowest resource that takes IAM (a bucket, topic, subscription,
 secret, job, service account); only Firestore access (``roles/datastore.user``), Dataflow's worker
-role and the write-only telemetry roles are project-level, because those have no finer IAM
-resource. No account is editor or owner.
+role, the write-only telemetry roles and Cloud DLP's user role (a stack with ``redactionEngine: dlp``)
+are project-level, because those have no finer IAM resource. No account is editor or owner.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ ROLE_RATIONALE: dict[tuple[str, str], str] = {
     ("transcribe", "roles/storage.objectViewer"): "uploads bucket: download the audio",
     ("transcribe", "roles/storage.objectUser"): "results bucket: write (and overwrite on retry) transcripts and metrics",
     ("transcribe", "roles/datastore.user"): "project: claim jobs, renew leases, move statuses",
+    ("transcribe", "roles/dlp.user"): "project (DLP has no finer resource), only with redactionEngine dlp: "
+    "inspect redacted jobs' transcripts",
     (
         "transcribe",
         "roles/pubsub.subscriber",
@@ -114,7 +116,7 @@ def custom_role(project: str, role_id: str) -> str:
 class Identity(pulumi.ComponentResource):
     """Service accounts and the project-level grants that have no narrower resource."""
 
-    def __init__(self, name: str, project: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, project: str, dlp: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mixscribe:identity:Identity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         accounts = {
@@ -145,6 +147,7 @@ class Identity(pulumi.ComponentResource):
             ("dead-letters", "roles/datastore.user"),
             ("dataflow", "roles/dataflow.worker"),
             *telemetry,
+            *([("transcribe", "roles/dlp.user")] if dlp else []),
         ]:
             why(account, role)
             gcp.projects.IAMMember(

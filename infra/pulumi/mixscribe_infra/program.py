@@ -20,7 +20,7 @@ from .storage import Storage
 def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
     project_number = gcp.organizations.get_project(project_id=cfg.project).number
     storage_agent = gcp.storage.get_project_service_account(project=cfg.project).email_address
-    identity = Identity("identity", cfg.project)
+    identity = Identity("identity", cfg.project, dlp=cfg.redaction_engine == "dlp")
     accounts = identity.accounts
     storage = Storage("storage", cfg, accounts)
     database = Database("database", cfg.project, cfg.region)
@@ -36,6 +36,7 @@ def build(cfg: InfraConfig) -> dict[str, pulumi.ComponentResource]:
         "dispatch_debounce_s": 60,
         "trace_exporter": "gcp",
         "metrics_exporter": "gcp",
+        "redaction_engine": cfg.redaction_engine,  # the jobs redact; Settings refuses an unknown engine
     }
     jobs = TranscriptionJobs("jobs", cfg, accounts, shared)
     function_settings = {
