@@ -56,24 +56,41 @@ def _trailing_pause(word: str) -> bool:
     return word.rstrip().endswith((",", ";", ":"))
 
 
+def _below_hundred(words: list[str], k: int) -> tuple[int, int] | None:
+    """A number word under a hundred from word ``k`` ("fifteen", "fifty five", "seven") and its words."""
+    bare = _bare(words[k]) if k < len(words) else ""
+    if bare in TEENS:
+        return int(TEENS[bare]), 1
+    if bare in TENS:
+        after = _bare(words[k + 1]) if k + 1 < len(words) else ""
+        if after in DIGITS and after not in ("oh", "zero", "nought"):
+            return int(TENS[bare] + DIGITS[after]), 2
+        return int(TENS[bare] + "0"), 1
+    if bare in DIGITS:
+        return int(DIGITS[bare]), 1
+    return None
+
+
 def _number_at(words: list[str], k: int) -> tuple[str, int] | None:
     """The digits spoken from word ``k`` on and how many words they take, or ``None``."""
     bare = _bare(words[k])
     if re.fullmatch(r"\d+", bare):
         return bare, 1
-    if re.fullmatch(r"\d(?:-\d)+", bare):  # digits said one by one, as Whisper sometimes writes them: 5-5-5
-        return bare.replace("-", ""), 1
+    if re.fullmatch(r"\d(?:-\d)+|\d(?:[-.]\d){2,}", bare):  # digits said one by one, written 5-5-5 or 5.5-2
+        return re.sub(r"[-.]", "", bare), 1
     if bare in REPEATS and k + 1 < len(words) and _bare(words[k + 1]) in DIGITS:
         return DIGITS[_bare(words[k + 1])] * REPEATS[bare], 2
-    if bare in TEENS:
-        return TEENS[bare], 1
-    if bare in TENS:
-        if k + 1 < len(words) and _bare(words[k + 1]) in DIGITS and _bare(words[k + 1]) not in ("oh", "zero", "nought"):
-            return TENS[bare] + DIGITS[_bare(words[k + 1])], 2
-        return TENS[bare] + "0", 1
-    if bare in DIGITS:
-        return DIGITS[bare], 1
-    return None
+    if bare in DIGITS and k + 1 < len(words) and _bare(words[k + 1]) == "hundred":  # "four hundred fifteen"
+        skip = 3 if k + 2 < len(words) and _bare(words[k + 2]) == "and" else 2
+        rest = _below_hundred(words, k + skip)
+        return (f"{int(DIGITS[bare]) * 100 + rest[0]}", skip + rest[1]) if rest else (f"{DIGITS[bare]}00", 2)
+    below = _below_hundred(words, k)
+    return (str(below[0]), below[1]) if below else None
+
+
+def _single_digits(words: list[str], first: int, last: int) -> bool:
+    """Words ``first``..``last`` are digits written one at a time ("5, 5, 5, 2")."""
+    return all(re.fullmatch(r"\d", _bare(w)) for w in words[first : last + 1])
 
 
 def _digit_run(words: list[str], k: int) -> tuple[list[tuple[str, int, int]], int] | None:
@@ -92,6 +109,10 @@ def _digit_run(words: list[str], k: int) -> tuple[list[tuple[str, int, int]], in
         digits, taken = found
         spoken = not re.fullmatch(r"\d+", _bare(words[j]))
         last = j + taken - 1
+        if groups and _single_digits(words, j, last) and _single_digits(words, groups[-1][1], groups[-1][2]):
+            groups[-1] = (groups[-1][0] + digits, groups[-1][1], last)  # one digit at a time, pauses or not
+            j = last + 1
+            continue
         if groups and spoken and groups[-1][0] not in "-." and not _trailing_pause(words[groups[-1][2]]):
             previous = groups[-1]
             if not re.fullmatch(r"\d+", _bare(words[previous[1]])):
@@ -102,7 +123,7 @@ def _digit_run(words: list[str], k: int) -> tuple[list[tuple[str, int, int]], in
         j = last + 1
     numbers = sum(1 for g in groups if g[0] not in "-.")
     spoken_words = sum(1 for w in words[k:j] if not re.fullmatch(r"\d+", _bare(w)))
-    if numbers >= 2 or (numbers == 1 and spoken_words and len(groups[0][0]) >= 3):
+    if numbers >= 2 or (numbers == 1 and (spoken_words or j - k >= 2) and len(groups[0][0]) >= 3):
         while groups and groups[-1][0] in "-.":
             groups.pop()
         return groups, groups[-1][2] - k + 1
@@ -144,9 +165,25 @@ def _email_at(words: list[str], k: int) -> tuple[str, int] | None:
     return "".join(parts), j - k
 
 
-def normalize(words: list[str]) -> Normalized:
-    """The analyzer's text for ``words`` (as Whisper writes them, leading spaces and punctuation
-    included) and where each piece of it came from."""
+def _glued(tokens: list[str]) -> tuple[list[str], list[tuple[int, int]]]:
+    """Whisper's word tokens joined where one has no leading space (" 5" ".5" "-2" → " 5.5-2"), and
+    the tokens each joined word spans."""
+    words: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for index, token in enumerate(tokens):
+        if words and token and not token[0].isspace():
+            words[-1] += token
+            spans[-1] = (spans[-1][0], index)
+        else:
+            words.append(token)
+            spans.append((index, index))
+    return words, spans
+
+
+def normalize(tokens: list[str]) -> Normalized:
+    """The analyzer's text for Whisper's word ``tokens`` (leading spaces and punctuation included) and
+    the tokens each piece of it came from."""
+    words, spans = _glued(tokens)
     text: list[str] = []
     pieces: list[Piece] = []
     cursor = 0
@@ -157,7 +194,7 @@ def normalize(words: list[str]) -> Normalized:
             text.append(" ")
             cursor += 1
         text.append(piece)
-        pieces.append(Piece(cursor, cursor + len(piece), first, last))
+        pieces.append(Piece(cursor, cursor + len(piece), spans[first][0], spans[last][1]))
         cursor += len(piece)
 
     def _tail(index: int) -> None:

@@ -61,6 +61,21 @@ def _digits_spoken(digits: str, groups: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
+def _hundreds_spoken(number: int) -> str:
+    """100–999 as said: "four hundred fifteen", "two hundred", "five hundred fifty five"."""
+    teens = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    tens = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+    head, rest = divmod(number, 100)
+    words = [SPOKEN[head], "hundred"]
+    if 10 <= rest < 20:
+        words.append(teens[rest - 10])
+    elif rest >= 20:
+        words += [tens[rest // 10 - 2]] + ([SPOKEN[rest % 10]] if rest % 10 else [])
+    elif rest:
+        words.append(SPOKEN[rest])
+    return " ".join(words)
+
+
 def _luhn_card(rng: random.Random) -> str:
     body = [4] + [rng.randrange(10) for _ in range(14)]
     total = 0
@@ -114,6 +129,10 @@ def corpus(seed: int = 20, per_template: int = 10) -> list[Sample]:
             .pii("PHONE_NUMBER", _digits_spoken(phone, (3, 3, 4)), ",")
             .say("call after")
             .say(f"{hour} o'clock.")
+            .build(),
+            _Builder()
+            .say("Reach me on")
+            .pii("PHONE_NUMBER", f"{_hundreds_spoken(int(phone[:3]))}, {_digits_spoken(phone[3:], (3, 4))}", ".")
             .build(),
             _Builder().say("Send the report to").pii("EMAIL_ADDRESS", f"{user}.{last}@{domain}", ".").build(),
             _Builder()

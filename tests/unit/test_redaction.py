@@ -49,6 +49,18 @@ def test_spoken_forms_are_written_out_for_the_analyzer(spoken: str, written: str
     assert normalize(_words(spoken)).text == written
 
 
+def test_whispers_glued_tokens_hundreds_and_digits_said_one_at_a_time() -> None:
+    tokens = [" call", " me", " at", " 5", ".5", "-5", "-2", "-3", "-4", "-5", "-6", "-7", "-8.", " My", " email", " is"]
+    tokens += [" Don", ".mith", " at", " www", ".example", ".com."]  # tokens without a space join the word before
+    normalized = normalize(tokens)
+    assert normalized.text == "call me at 5552345678. My email is don.mith@www.example.com."
+    assert normalized.words_of(11, 21) == (3, 12) and normalized.words_of(36, 58) == (16, 21)
+    spoken = normalize(_words("my number is four hundred fifteen five hundred fifty five zero one three four"))
+    assert spoken.text == "my number is 4155550134"
+    assert normalize(_words("call 5, 5, 5, 2, 3, 4, 5, 6, 7, 8 now")).text == "call 5552345678 now"
+    assert normalize(_words("we have 3, 4 options for one hundred and five people")).text == "we have 3, 4 options for 105 people"
+
+
 def test_every_piece_of_the_analyzers_text_maps_back_to_its_words() -> None:
     normalized = normalize(_words("call five five five, one two three now"))
     assert normalized.text == "call 555 123 now"
