@@ -69,8 +69,13 @@ def _redact_words(segment: Segment, owners: list[int | None], spans: list[tuple[
 
 
 def _redact_text(text: str, findings: list[Finding]) -> str:
-    """A segment without word timestamps: the findings' characters replaced."""
-    for found in sorted(findings, key=lambda f: -f.start):
+    """A segment without word timestamps: the findings' characters replaced (of overlapping findings,
+    the one that starts first)."""
+    kept: list[Finding] = []
+    for found in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if not kept or found.start >= kept[-1].end:
+            kept.append(found)
+    for found in reversed(kept):
         text = text[: found.start] + f"[{found.entity}]" + text[found.end :]
     return text
 

@@ -136,6 +136,15 @@ def test_findings_become_one_tagged_word_per_segment_with_their_time_and_punctua
         assert "Ann" not in rendering and "five" not in rendering and "[PERSON]" in rendering
 
 
+def test_a_segment_without_word_timestamps_is_redacted_in_its_text() -> None:
+    segment = Segment(0, 0.0, 4.0, " call 555-123-4567 now, John")
+    transcript = Transcript("j1", "en", 1.0, 4.0, "tiny.en", {}, (segment,))
+    engine = FakeRedactionEngine({"555-123-4567": "PHONE_NUMBER", "123-4567": "US_SSN", "John": "PERSON"})
+    redacted, redactions = redact_transcript(transcript, engine, ("PHONE_NUMBER", "US_SSN", "PERSON"))
+    assert redacted.segments[0].text == " call [PHONE_NUMBER] now, [PERSON]"  # of overlapping findings, the first
+    assert {(r.start, r.end) for r in redactions} == {(0.0, 4.0)}  # the segment's time: no word times to narrow it
+
+
 def test_only_the_entity_types_asked_for_are_redacted() -> None:
     transcript = _transcript("I am Ann Lee")
     redacted, redactions = redact_transcript(transcript, FakeRedactionEngine({"Ann Lee": "PERSON"}), ("PHONE_NUMBER",))
