@@ -65,7 +65,7 @@ def _redact_words(segment: Segment, owners: list[int | None], spans: list[tuple[
         tag = _tag(entity, first=run[0], last=run[-1])
         out.append(Word(run[0].start, run[-1].end, tag, min(w.probability for w in run), run[0].speaker))
         k = j + 1
-    return replace(segment, words=tuple(out), text="".join(w.word for w in out))
+    return replace(segment, words=tuple(out), text="".join(w.word for w in out).strip())  # as the engine writes it
 
 
 def _redact_text(text: str, findings: list[Finding]) -> str:

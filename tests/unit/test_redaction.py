@@ -123,8 +123,8 @@ def test_findings_become_one_tagged_word_per_segment_with_their_time_and_punctua
     redacted, redactions = redact_transcript(transcript, engine, ("PERSON", "PHONE_NUMBER"))
     assert engine.texts == ["I am Ann Lee, call 555 1234 please."]  # one text: the number spans both segments
     first, second = redacted.segments
-    assert first.text == " I am [PERSON], call [PHONE_NUMBER],"
-    assert second.text == " [PHONE_NUMBER] please."
+    assert first.text == "I am [PERSON], call [PHONE_NUMBER],"
+    assert second.text == "[PHONE_NUMBER] please."
     person = next(w for w in first.words if w.word.strip() == "[PERSON],")
     assert (person.start, person.end) == (transcript.segments[0].words[2].start, transcript.segments[0].words[3].end)
     assert [r.entity for r in redactions] == ["PERSON", "PHONE_NUMBER"]  # one finding across two segments
