@@ -26,6 +26,7 @@ from . import (
     transcribe_overhead,
     transcribe_pieces,
     transcribe_silence,
+    vocabulary,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -46,6 +47,7 @@ def main() -> None:
     edge = edge_agent_cost.main([])
     diar = diarization.main([])
     pii = redaction.main([])
+    words = vocabulary.main([])
     job, health = api["get_job"], api["healthz"]
     rows = [
         (
@@ -143,6 +145,18 @@ def main() -> None:
                 f"precision {figures['precision']}, recall {figures['recall']}, leak-free {figures['leak_free']}"
                 f" ({figures['labelled']} labelled, {figures['found']} found)",
                 goal,
+            )
+        )
+    plain = words["modes"]["none"]
+    for mode in ("prompt", "hotwords"):
+        figures = words["modes"][mode]
+        rows.append(
+            (
+                f"Custom vocabulary ({mode}): rare names and terms spelled right, {words['terms']} terms in"
+                f" {words['sentences']} espeak-ng sentences (tiny.en)",
+                f"{figures['right']}/{words['terms']} with {mode} vs {plain['right']}/{words['terms']} without"
+                f" ({figures['seconds']} s vs {plain['seconds']} s)",
+                f"{figures['share']:.0%} vs {plain['share']:.0%}",
             )
         )
     for kind in ("cold", "warm"):

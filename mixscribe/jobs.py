@@ -113,6 +113,8 @@ class JobOptions:
     redact: tuple[str, ...] = ()  # entity types to redact (mixscribe.redaction.entities); () = off
     redact_audio: bool = False  # also write audio.redacted.<ext>, the findings silenced
     keep_original: bool = False  # keep the unredacted transcript (stored apart) when redacting
+    prompt: str = ""  # Whisper's initial prompt: names, spellings, style for the first window
+    hotwords: str = ""  # terms faster-whisper keeps in the prompt of every window
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -143,6 +145,8 @@ class JobOptions:
             redact=tuple(data.get("redact") or ()),
             redact_audio=bool(data.get("redact_audio", False)),
             keep_original=bool(data.get("keep_original", False)),
+            prompt=str(data.get("prompt") or ""),
+            hotwords=str(data.get("hotwords") or ""),
         )
 
 

@@ -3,9 +3,10 @@ earlier transcript instead of running the model again.
 
 An entry (``transcript_cache/{key}`` on the ``Documents`` port) names the job whose outputs answer it.
 The key hashes the owner (never shared across owners), the object's checksum (MD5, or CRC32C for
-composite objects; no checksum, no caching), the model, language, channel map and speaker options, and
-the engine settings that change a transcript (beam size). Redacted jobs are not cached: their outputs
-include audio and a kept original that a copy would have to carry, and their owner asked to keep less.
+composite objects; no checksum, no caching), the model, language, channel map, speaker options, prompt
+and hotwords, and the engine settings that change a transcript (beam size). Redacted jobs are not
+cached: their outputs include audio and a kept original that a copy would have to carry, and their
+owner asked to keep less.
 A hit copies that job's outputs under the new job, so the copy stays when the earlier job is deleted;
 deleting the earlier job removes its entry, and an entry whose outputs are gone (expired) is a miss.
 """
@@ -58,6 +59,7 @@ class TranscriptCache:
             "language": job.options.language,
             "channels": list(job.options.channels),
             "speakers": [job.options.diarize, job.options.speakers, job.options.min_speakers, job.options.max_speakers],
+            "vocabulary": [job.options.prompt, job.options.hotwords],
             "beam_size": self.settings.beam_size,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -52,9 +52,12 @@ OPTION_KEYS = (
     "redact",
     "redact_audio",
     "keep_original",
+    "prompt",
+    "hotwords",
 )
 MAX_SPEAKERS = 10
 MAX_WEBHOOK_CHARS = 2048
+MAX_VOCABULARY_CHARS = 600  # per option; object metadata holds 8 KiB in all, Whisper's prompt 224 tokens
 
 
 def validate_object_name(name: str) -> None:
@@ -145,6 +148,19 @@ def parse_redaction_options(meta: Mapping[str, str]) -> tuple[tuple[str, ...], b
     return redact, flags.get("redact_audio", False), flags.get("keep_original", False)
 
 
+def parse_vocabulary(meta: Mapping[str, str]) -> tuple[str, str]:
+    """``prompt`` and ``hotwords``: plain text, one line, at most ``MAX_VOCABULARY_CHARS`` each."""
+    values = []
+    for key in ("prompt", "hotwords"):
+        text = " ".join(meta.get(key, "").split())
+        if len(text) > MAX_VOCABULARY_CHARS or any(unicodedata.category(c).startswith("C") for c in text):
+            raise PermanentError(
+                ErrorCode.INVALID_OPTION, f"{key} must be printable text of at most {MAX_VOCABULARY_CHARS} characters"
+            )
+        values.append(text)
+    return values[0], values[1]
+
+
 def requested_model(metadata: Mapping[str, str] | None) -> str:
     """The model the metadata names ("": none, so the priority's default or a rollout decides)."""
     return next((str(v).strip() for k, v in (metadata or {}).items() if str(k).lower() == "model"), "")
@@ -176,6 +192,7 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
             raise PermanentError(ErrorCode.INVALID_OPTION, "webhook must be an https URL without credentials")
     diarize, speakers, low, high = parse_speaker_options(meta)
     redact, redact_audio, keep_original = parse_redaction_options(meta)
+    prompt, hotwords = parse_vocabulary(meta)
     return JobOptions(
         model=model,
         language=language,
@@ -190,6 +207,8 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
         redact=redact,
         redact_audio=redact_audio,
         keep_original=keep_original,
+        prompt=prompt,
+        hotwords=hotwords,
     )
 
 

@@ -168,6 +168,8 @@ class SpeechModel:
             vad_filter=decode.vad_filter,
             word_timestamps=decode.word_timestamps,
             condition_on_previous_text=decode.condition_on_previous_text,
+            initial_prompt=options.prompt or None,
+            hotwords=options.hotwords or None,
         )
         if batch:
             segments_iter, info = self._batched().transcribe(samples, batch_size=batch, **common)
