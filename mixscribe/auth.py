@@ -51,6 +51,7 @@ class Caller:
 
     uid: str
     email: str = ""
+    via: str = "token"  # "token" (an ID token) or "key" (an API key)
 
 
 class CertificateCache:

@@ -17,7 +17,8 @@ from jsonschema import ValidationError as SchemaError
 from werkzeug.exceptions import HTTPException
 
 from mixscribe import telemetry
-from mixscribe.auth import AuthError, TokenVerifier
+from mixscribe.api_keys import ApiKeys, Authenticator, KeyRefused
+from mixscribe.auth import AuthError
 from mixscribe.config import Settings
 from mixscribe.errors import TransientError
 from mixscribe.jobs import JobStatus
@@ -49,7 +50,8 @@ def _bool(raw: str | None) -> bool:
 def create_app(
     settings: Settings,
     service: JobsService,
-    verifier: TokenVerifier,
+    verifier: Authenticator,
+    keys: ApiKeys,
     limiter: RateLimiter,
     static_dir: Path,
 ) -> Flask:
@@ -173,6 +175,33 @@ def create_app(
     @app.post("/v1/uploads")
     def create_upload() -> tuple[Response, int]:
         return jsonify(service.create_upload(g.caller, body("CreateUpload"))), 201
+
+    def signed_in() -> str:
+        if g.caller.via != "token":
+            raise ApiError(403, "forbidden", "API keys are managed when signed in (ID token), not with an API key")
+        return str(g.caller.uid)
+
+    @app.post("/v1/keys")
+    def create_key() -> tuple[Response, int]:
+        owner = signed_in()
+        try:
+            record, key = keys.create(owner, str(body("CreateApiKey")["name"]))
+        except KeyRefused as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from exc
+        log.info("api key created", extra=fields(uid=owner, key_id=record.key_id))
+        return jsonify({**record.view(), "key": key}), 201
+
+    @app.get("/v1/keys")
+    def list_keys() -> Response:
+        return jsonify({"keys": [record.view() for record in keys.list(signed_in())]})
+
+    @app.delete("/v1/keys/<key_id>")
+    def revoke_key(key_id: str) -> Response:
+        owner = signed_in()
+        if not keys.revoke(owner, key_id):
+            raise ApiError(404, "not_found", "no such key")
+        log.info("api key revoked", extra=fields(uid=owner, key_id=key_id))
+        return Response(status=204)
 
     @app.get("/v1/models")
     def list_models() -> Response:

@@ -14,6 +14,7 @@ import functions_framework
 from http_app import create_app  # beside main.py in the archive (functions-framework puts its folder on sys.path)
 
 from mixscribe import gcp, telemetry
+from mixscribe.api_keys import ApiKeys, Authenticator
 from mixscribe.auth import CertificateCache, TokenVerifier
 from mixscribe.config import Settings
 from mixscribe.gcp.storage_blobs import StorageBlobs
@@ -35,9 +36,10 @@ def app() -> flask.Flask:
     storage = gcp.storage_client(settings)
     signer = UrlSigner(storage, settings.signed_url_endpoint, settings.signed_url_ttl_s, settings.signing_key_file)
     service = JobsService(settings, JobStore(documents), StorageBlobs(storage), signer)
-    verifier = TokenVerifier(CertificateCache(settings.auth_certs_url), settings.auth_audience, settings.auth_issuers)
+    tokens = TokenVerifier(CertificateCache(settings.auth_certs_url), settings.auth_audience, settings.auth_issuers)
+    keys = ApiKeys(documents)
     limiter = RateLimiter(documents, settings.rate_per_minute, settings.rate_per_hour)
-    return create_app(settings, service, verifier, limiter, STATIC)
+    return create_app(settings, service, Authenticator(tokens, keys), keys, limiter, STATIC)
 
 
 @functions_framework.http

@@ -2,7 +2,7 @@
 
 Named to run after the other integration tests, so their traffic is in the logs too; it does not
 depend on them — the job below uses the LLM key (notes), the webhook signing key (a webhook), an
-ID token and the URL-signing key (a signed upload and download) by itself.
+ID token and the URL-signing key (a signed upload and download) and an API key by itself.
 """
 
 from __future__ import annotations
@@ -40,11 +40,15 @@ def test_secrets_never_reach_the_logs(stack, audio_dir: Path):
         wait_webhook(stack, upload["job_id"])
         link = client.call("GET", f"/v1/jobs/{job['id']}/transcript?format=txt&delivery=url", token=token).json()["url"]
         assert requests.get(link, timeout=10).status_code == 200
+        api_key = client.call("POST", "/v1/keys", json={"name": "log check"}).json()["key"]
+        assert client.call("GET", f"/v1/jobs/{job['id']}", token=api_key).status_code == 200
     keys = root / "keys"
     secrets = {
         "LLM API key": "test-only-key",
         "webhook signing key": (keys / "webhook-secret").read_text().strip(),
         "ID token": token,
+        "API key": api_key,
+        "API key secret": api_key.rsplit("_", 1)[1],
         "webhook URL token": "hook-url-secret-123",
         "signed URL signature": link.split("X-Goog-Signature=")[1],
     }
