@@ -115,6 +115,8 @@ class JobOptions:
     keep_original: bool = False  # keep the unredacted transcript (stored apart) when redacting
     prompt: str = ""  # Whisper's initial prompt: names, spellings, style for the first window
     hotwords: str = ""  # terms faster-whisper keeps in the prompt of every window
+    task: str = "transcribe"  # or "translate": English text from speech in any language (multilingual models)
+    temperature: float = 0.0  # the first decoding temperature; fallbacks climb from it in steps of 0.2 to 1.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -147,6 +149,8 @@ class JobOptions:
             keep_original=bool(data.get("keep_original", False)),
             prompt=str(data.get("prompt") or ""),
             hotwords=str(data.get("hotwords") or ""),
+            task=str(data.get("task") or "transcribe"),
+            temperature=float(data.get("temperature") or 0.0),
         )
 
 

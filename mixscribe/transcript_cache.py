@@ -29,7 +29,7 @@ from .store import utcnow
 
 log = logging.getLogger(__name__)
 CACHE = "transcript_cache"
-VERSION = 2  # bump when what a transcript depends on changes
+VERSION = 3  # bump when what a transcript depends on changes
 OUTPUTS = ("json", "srt", "vtt", "txt")
 
 
@@ -60,6 +60,7 @@ class TranscriptCache:
             "channels": list(job.options.channels),
             "speakers": [job.options.diarize, job.options.speakers, job.options.min_speakers, job.options.max_speakers],
             "vocabulary": [job.options.prompt, job.options.hotwords],
+            "decoding": [job.options.task, job.options.temperature],
             "beam_size": self.settings.beam_size,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

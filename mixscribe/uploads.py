@@ -54,7 +54,10 @@ OPTION_KEYS = (
     "keep_original",
     "prompt",
     "hotwords",
+    "task",
+    "temperature",
 )
+TASKS = ("transcribe", "translate")
 MAX_SPEAKERS = 10
 MAX_WEBHOOK_CHARS = 2048
 MAX_VOCABULARY_CHARS = 600  # per option; object metadata holds 8 KiB in all, Whisper's prompt 224 tokens
@@ -161,6 +164,21 @@ def parse_vocabulary(meta: Mapping[str, str]) -> tuple[str, str]:
     return values[0], values[1]
 
 
+def parse_decoding(meta: Mapping[str, str]) -> tuple[str, float]:
+    """``task`` (transcribe or translate) and ``temperature`` (0 to 1)."""
+    task = meta.get("task", "transcribe").strip().lower() or "transcribe"
+    if task not in TASKS:
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    raw = meta.get("temperature", "").strip()
+    try:
+        temperature = float(raw) if raw else 0.0
+    except ValueError:
+        temperature = -1.0
+    if not 0.0 <= temperature <= 1.0:
+        raise PermanentError(ErrorCode.INVALID_OPTION, f"temperature must be a number from 0 to 1, got {raw!r}")
+    return task, temperature
+
+
 def requested_model(metadata: Mapping[str, str] | None) -> str:
     """The model the metadata names ("": none, so the priority's default or a rollout decides)."""
     return next((str(v).strip() for k, v in (metadata or {}).items() if str(k).lower() == "model"), "")
@@ -193,6 +211,7 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
     diarize, speakers, low, high = parse_speaker_options(meta)
     redact, redact_audio, keep_original = parse_redaction_options(meta)
     prompt, hotwords = parse_vocabulary(meta)
+    task, temperature = parse_decoding(meta)
     return JobOptions(
         model=model,
         language=language,
@@ -209,6 +228,8 @@ def parse_options(metadata: Mapping[str, str] | None, settings: Settings) -> Job
         keep_original=keep_original,
         prompt=prompt,
         hotwords=hotwords,
+        task=task,
+        temperature=temperature,
     )
 
 

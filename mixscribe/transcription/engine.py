@@ -25,6 +25,12 @@ from .languages import MIN_SPEECH_S, WINDOW_S
 log = logging.getLogger(__name__)
 
 
+def temperatures_from(first: float) -> tuple[float, ...]:
+    """Whisper's fallback schedule: ``first``, then up by 0.2 while the output fails its checks, to 1.0."""
+    steps = int((1.0 - first) / 0.2 + 1e-9)
+    return tuple(round(first + 0.2 * i, 2) for i in range(steps + 1))
+
+
 @dataclass(frozen=True)
 class DecodeOptions:
     """Decoding settings saved next to every transcript they produced."""
@@ -170,6 +176,8 @@ class SpeechModel:
             condition_on_previous_text=decode.condition_on_previous_text,
             initial_prompt=options.prompt or None,
             hotwords=options.hotwords or None,
+            task=options.task,
+            temperature=temperatures_from(options.temperature),
         )
         if batch:
             segments_iter, info = self._batched().transcribe(samples, batch_size=batch, **common)
@@ -186,6 +194,9 @@ class SpeechModel:
                     text=seg.text.strip(),
                     avg_logprob=round(seg.avg_logprob, 4),
                     no_speech_prob=round(seg.no_speech_prob, 4),
+                    temperature=float(seg.temperature or 0.0),
+                    compression_ratio=round(seg.compression_ratio, 4),
+                    seek=int(seg.seek),
                     words=words,
                 )
             )
