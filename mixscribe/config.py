@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     rate_per_minute: int = _field(60, "per-caller API requests per minute")
     rate_per_hour: int = _field(1000, "per-caller API requests per hour")
     max_body_bytes: int = _field(16 * 1024, "larger API request bodies answer 413")
+    openai_max_file_bytes: int = _field(25 * 1024**2, "POST /v1/audio/*: the largest file (OpenAI's limit)")
+    openai_wait_s: int = _field(300, "POST /v1/audio/*: how long a request waits for its job before answering 202")
     signed_url_endpoint: str = _field("https://storage.googleapis.com", "where signed URLs point")
     signed_url_ttl_s: int = _field(900, "how long signed URLs work")
     signing_key_file: str = _field("", "local stack only: a key for signing URLs (the cloud signs with IAM signBlob)")

@@ -24,12 +24,12 @@ class Segment:
     text: str
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
-    temperature: float = 0.0  # the decoding temperature that produced it (after fallbacks)
-    compression_ratio: float = 0.0
-    seek: int = 0  # the decoding window's start, in 10 ms frames (Whisper's ``seek``)
     words: tuple[Word, ...] = ()
     speaker: str | None = None
     flags: tuple[str, ...] = ()  # the hallucination guards' findings (mixscribe.transcription.guards)
+    temperature: float = 0.0  # the decoding temperature that produced it (after fallbacks)
+    compression_ratio: float = 0.0
+    seek: int = 0  # the decoding window's start, in 10 ms frames (Whisper's ``seek``)
 
 
 @dataclass(frozen=True)

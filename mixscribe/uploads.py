@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from .config import Settings
 from .errors import ErrorCode, PermanentError
 from .jobs import JobOptions
+from .language_names import WHISPER_LANGUAGE_NAMES
 from .redaction.entities import UnknownEntity, parse_redact
 from .topology import PRIORITIES
 
@@ -32,12 +33,7 @@ MAX_NAME_BYTES = 1024
 MAX_CHANNEL_NAMES = 8
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # Whisper's language codes (ISO 639-1 plus "haw", "yue"); "auto" lets the model detect.
-WHISPER_LANGUAGES = frozenset(
-    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw "
-    "he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt "
-    "my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl "
-    "tr tt uk ur uz vi yi yo yue zh".split()
-)
+WHISPER_LANGUAGES = frozenset(WHISPER_LANGUAGE_NAMES)
 OPTION_KEYS = (
     "model",
     "language",

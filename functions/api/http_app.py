@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from flask import Flask, Response, g, jsonify, request, send_from_directory
 from jsonschema import ValidationError as SchemaError
+from openai_routes import AUDIO_PATHS, add_openai_routes  # beside this file in the archive
 from werkzeug.exceptions import HTTPException
 
 from mixscribe import telemetry
@@ -24,15 +25,22 @@ from mixscribe.errors import TransientError
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
 from mixscribe.ratelimit import RateLimiter
+from mixscribe.webapi.openai_audio import OpenAIError as OpenAIStyle
+from mixscribe.webapi.openai_audio import error_body
 from mixscribe.webapi.service import ApiError, JobsService
 from mixscribe.webapi.spec import SPEC_PATH, job_view, schema_validator
 
 log = logging.getLogger("api")
+FORM_FIELDS_BYTES = 64 * 1024  # what multipart fields besides the file may add
 STATUSES = {s.value for s in JobStatus}
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+    """The Error schema; on OpenAI's routes OpenAI's error shape (the same two fields, plus type and param)."""
+    if request.path in AUDIO_PATHS:
+        response = jsonify(error_body(OpenAIStyle(status, message, None, code)))
+    else:
+        response = jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -70,8 +78,12 @@ def create_app(
         g.uid = None
         if request.method == "OPTIONS" or not request.path.startswith("/v1/"):
             return None
-        if (request.content_length or 0) > settings.max_body_bytes:
-            return _error(413, "payload_too_large", f"the body is larger than {settings.max_body_bytes} bytes")
+        limit = settings.max_body_bytes
+        if request.path in AUDIO_PATHS:  # a file in the body: its own limit, enforced while parsing too
+            limit = settings.openai_max_file_bytes + FORM_FIELDS_BYTES
+            request.max_content_length, request.max_form_parts = limit, 64  # fields: Flask's 500 kB cap
+        if (request.content_length or 0) > limit:
+            return _error(413, "payload_too_large", f"the body is larger than {limit} bytes")
         try:
             g.caller = verifier.verify_header(request.headers.get("Authorization"))
         except AuthError as exc:
@@ -265,6 +277,7 @@ def create_app(
     def notes(job_id: str) -> Response:
         return output(job_id, "notes", ("json", "md"))
 
+    add_openai_routes(app, settings, service)
     return app
 
 

@@ -11,9 +11,10 @@ import base64
 import json
 import logging
 import re
+import time
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, cast
@@ -216,6 +217,50 @@ class JobsService:
             raise ApiError(400, ErrorCode.SOURCE_UNREACHABLE.value, str(exc)) from exc
         finally:
             response.release_conn()
+
+    def submit_file(self, caller: Caller, stream: BinaryIO, filename: str, content_type: str, metadata: dict[str, str]) -> str:
+        """A file sent in the request (OpenAI's multipart door) stored as an upload of the caller: its job id.
+        ``metadata`` are option strings already checked by ``uploads.parse_options``."""
+        name = self._object_name(caller, filename)
+        stream.seek(0, 2)
+        size = stream.tell()
+        stream.seek(0)
+        try:
+            validate_content_type(content_type)
+            validate_size(size, self.settings)
+        except PermanentError as err:
+            raise invalid(err) from err
+        trace = telemetry.current_traceparent()
+        bucket = self.settings.upload_bucket
+        self.blobs.upload(bucket, name, stream, content_type, {**metadata, **({"traceparent": trace} if trace else {})})
+        log.info("file received", extra=fields(uid=caller.uid, object=name, size=size))
+        return job_id_for(bucket, name, 0)
+
+    def wait_for_transcript(
+        self,
+        job_id: str,
+        timeout_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Job | None:
+        """The job once its transcript is written or it failed; as it stands (or None) after ``timeout_s``."""
+        deadline, delay = clock() + timeout_s, 0.2
+        while True:
+            job = self.store.get(job_id)
+            if job is not None and (job.status is JobStatus.FAILED or "json" in job.outputs):
+                return job
+            if clock() >= deadline:
+                return job
+            sleep(max(0.0, min(delay, deadline - clock())))
+            delay = min(delay * 1.5, 1.0)
+
+    def transcript(self, job: Job) -> Transcript:
+        """A job's transcript (the redacted one when the job redacts)."""
+        try:
+            data = self.blobs.read(self.settings.results_bucket, layout.transcript_path(job.job_id, "json"))
+        except BlobMissing as exc:
+            raise ApiError(409, "not_ready", "the transcript was removed") from exc
+        return Transcript.from_dict(json.loads(data))
 
     # -- reading --------------------------------------------------------------------------
     def get(self, caller: Caller, job_id: str) -> Job:

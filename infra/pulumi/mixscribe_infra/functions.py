@@ -54,7 +54,8 @@ SPECS = (
     FunctionSpec("notes", "notes", "notes", "512Mi"),
     FunctionSpec("webhooks", "webhooks", "webhooks", "256Mi", concurrency=20),
     FunctionSpec("dead-letters", "dead_letters", "dead-letters", "256Mi"),
-    FunctionSpec("api", "api", "api", "1Gi", concurrency=40),  # concurrency bounds the memory of streamed imports
+    # concurrency bounds memory: streamed imports, and OpenAI-route files (≤ 25 MiB each, spooled to the in-memory /tmp)
+    FunctionSpec("api", "api", "api", "2Gi", concurrency=40),
 )
 
 
