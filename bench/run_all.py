@@ -148,12 +148,13 @@ def main() -> None:
             )
         )
     plain = words["modes"]["none"]
-    for mode in ("prompt", "hotwords"):
+    for mode in ("prompt", "hotwords", "glossary terms", "glossary"):
         figures = words["modes"][mode]
         rows.append(
             (
                 f"Custom vocabulary ({mode}): rare names and terms spelled right, {words['terms']} terms in"
-                f" {words['sentences']} espeak-ng sentences (tiny.en)",
+                f" {words['sentences']} espeak-ng sentences (tiny.en)"
+                + (f"; {words['spellings']} spellings from voice {words['calibration_voice']}" if mode == "glossary" else ""),
                 f"{figures['right']}/{words['terms']} with {mode} vs {plain['right']}/{words['terms']} without"
                 f" ({figures['seconds']} s vs {plain['seconds']} s)",
                 f"{figures['share']:.0%} vs {plain['share']:.0%}",

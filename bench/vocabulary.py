@@ -1,14 +1,20 @@
 """Custom vocabulary: the share of rare names and terms transcribed right, without and with the job
-options ``prompt`` (Whisper's initial prompt) and ``hotwords``, on espeak-ng speech (tiny.en, the
-pipeline's engine, as a job runs it).
+options ``prompt`` (Whisper's initial prompt) and ``hotwords``, and with an owner's glossary, on
+espeak-ng speech (tiny.en, the pipeline's engine, as a job runs it).
 
 A term counts when it appears in the transcript as a whole word, spelled as in the glossary (case
-included). The prompt is ``Glossary: term, term, ….``; hotwords the terms, comma-separated.
+included). The prompt is ``Glossary: term, term, ….``; hotwords the terms, comma-separated. The
+glossary is measured twice: its terms alone, and its terms with the spellings a team would have
+collected — what tiny.en, decoding with the glossary's terms, wrote for a term when another voice ("cal")
+said the same sentences, found by aligning that transcript with the sentence; like a team, the bench
+keeps the capitalised inventions (names the model made up), not ordinary lower-case words. The
+measured voice ("bob") is never used to collect them.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import time
@@ -16,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mixscribe.glossary import GlossaryTerm, InvalidGlossary, parse_glossary
 from mixscribe.jobs import JobOptions
 from tests.support.voices import RATE, synthesize
 
@@ -38,14 +45,53 @@ MODES = {  # mode → (prompt, hotwords)
 }
 
 
-def evaluate(voice: str = "bob") -> dict[str, Any]:
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w'-]+", text)
+
+
+def collected_spellings(transcripts: list[str]) -> dict[str, list[str]]:
+    """Term → what the model wrote in its place, from transcripts of the sentences aligned word by word."""
+    found: dict[str, list[str]] = {}
+    for (sentence, terms), heard in zip(SENTENCES, transcripts, strict=True):
+        said, got = _words(sentence), _words(heard)
+        matcher = difflib.SequenceMatcher(a=[w.casefold() for w in said], b=[w.casefold() for w in got], autojunk=False)
+        for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+            if tag != "replace" or b1 - b0 > 3:
+                continue
+            written = " ".join(got[b0:b1])
+            for term in terms:
+                if term in said[a0:a1] and written.casefold() != term.casefold() and written[:1].isupper():
+                    found.setdefault(term, []).append(written)
+    return found
+
+
+def glossary_of(spellings: dict[str, list[str]]) -> tuple[GlossaryTerm, ...]:
+    """The bench's glossary, as PUT /v1/glossary would store it (a spelling that is another term is dropped)."""
+    terms = set(TERMS)
+    entries = [{"term": t, "spellings": [s for s in spellings.get(t, [])[:5] if s not in terms]} for t in TERMS]
+    try:
+        return parse_glossary(entries)
+    except InvalidGlossary as exc:
+        raise SystemExit(f"the bench's glossary is refused: {exc}") from exc
+
+
+def evaluate(voice: str = "bob", calibration_voice: str = "cal") -> dict[str, Any]:
     settings, _, engine, _ = load_engines()
     gap = np.zeros(RATE // 2, np.float32)
     clips = [np.concatenate([gap, 0.5 * synthesize(voice, text), gap]) for text, _ in SENTENCES]
-    engine.transcribe("warm-up", clips[0], JobOptions(model="tiny.en", language="en"), settings.beam_size)
+    plain = JobOptions(model="tiny.en", language="en")
+    engine.transcribe("warm-up", clips[0], plain, settings.beam_size)
+    terms_only = JobOptions(model="tiny.en", language="en", glossary=tuple(GlossaryTerm(t) for t in TERMS))
+    calibration = []
+    for text, _ in SENTENCES:
+        clip = np.concatenate([gap, 0.5 * synthesize(calibration_voice, text), gap])
+        calibration.append(engine.transcribe("calibration", clip, terms_only, settings.beam_size)[0].text)
+    glossary = glossary_of(collected_spellings(calibration))
+    runs = {mode: JobOptions(model="tiny.en", language="en", prompt=p, hotwords=h) for mode, (p, h) in MODES.items()}
+    runs["glossary terms"] = terms_only
+    runs["glossary"] = JobOptions(model="tiny.en", language="en", glossary=glossary)
     results: dict[str, Any] = {}
-    for mode, (prompt, hotwords) in MODES.items():
-        options = JobOptions(model="tiny.en", language="en", prompt=prompt, hotwords=hotwords)
+    for mode, options in runs.items():
         right, seconds, missed = 0, 0.0, []
         for clip, (_, terms) in zip(clips, SENTENCES, strict=True):
             started = time.perf_counter()
@@ -55,7 +101,16 @@ def evaluate(voice: str = "bob") -> dict[str, Any]:
             right += len(found)
             missed += [t for t in terms if t not in found]
         results[mode] = {"right": right, "share": round(right / len(TERMS), 3), "seconds": round(seconds, 2), "missed": missed}
-    return {"terms": len(TERMS), "sentences": len(SENTENCES), "voice": voice, "modes": results}
+    collected = sum(len(t.spellings) for t in glossary)
+    return {
+        "terms": len(TERMS),
+        "sentences": len(SENTENCES),
+        "voice": voice,
+        "calibration_voice": calibration_voice,
+        "spellings": collected,
+        "glossary": [t.to_dict() for t in glossary if t.spellings],
+        "modes": results,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .dispatch import QueueDispatch
 from .errors import ErrorCode, PermanentError, TransientError
 from .event_types import JobCompleted, JobQueued, JobTranscribed, UploadRejected
 from .events import EventSink
+from .glossary import Glossaries
 from .jobs import METRICS_SUMMARY_KEYS, Job, JobOptions, JobStatus, SourceObject, routing_record
 from .lifecycle import Lifecycle
 from .logs import fields
@@ -59,6 +60,7 @@ class Intake:
         self.lifecycle = Lifecycle(store, events, SOURCE)
         self.dispatcher = dispatcher
         self.cache = cache  # the result cache; None: every upload is transcribed
+        self.glossaries = Glossaries(store.documents)
         self.rollouts = Rollouts(store.documents, settings.models(), settings.rollout_cache_s)
 
     def handle(self, obj: StorageObjectData, event_time: datetime | None = None, traceparent: str | None = None) -> Job | None:
@@ -99,6 +101,7 @@ class Intake:
         try:
             job.options = validate_upload(source.name, source.content_type, source.size, obj.metadata, self.settings)
             job.options = self._enrol(job.owner, job.options, obj.metadata)
+            job.options = replace(job.options, glossary=self.glossaries.get(job.owner))
             job.probe = self._probe(source)  # a rejected job keeps its options: its webhook still fires
         except PermanentError as err:
             return self._reject(job, err)

@@ -10,6 +10,8 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
+from .glossary import GlossaryTerm
+
 
 class JobStatus(str, Enum):
     """Lifecycle of a job (contract): queued → transcribing → transcribed → summarizing → done."""
@@ -117,11 +119,13 @@ class JobOptions:
     hotwords: str = ""  # terms faster-whisper keeps in the prompt of every window
     task: str = "transcribe"  # or "translate": English text from speech in any language (multilingual models)
     temperature: float = 0.0  # the first decoding temperature; fallbacks climb from it in steps of 0.2 to 1.0
+    glossary: tuple[GlossaryTerm, ...] = ()  # the owner's glossary when the job was made (mixscribe.glossary)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["channels"] = list(self.channels)
         data["redact"] = list(self.redact)
+        data["glossary"] = [term.to_dict() for term in self.glossary]
         return data
 
     def public_dict(self) -> dict[str, Any]:
@@ -151,6 +155,7 @@ class JobOptions:
             hotwords=str(data.get("hotwords") or ""),
             task=str(data.get("task") or "transcribe"),
             temperature=float(data.get("temperature") or 0.0),
+            glossary=tuple(GlossaryTerm.from_dict(t) for t in data.get("glossary") or ()),
         )
 
 

@@ -61,6 +61,7 @@ class TranscriptCache:
             "speakers": [job.options.diarize, job.options.speakers, job.options.min_speakers, job.options.max_speakers],
             "vocabulary": [job.options.prompt, job.options.hotwords],
             "decoding": [job.options.task, job.options.temperature],
+            "glossary": [term.to_dict() for term in job.options.glossary],
             "beam_size": self.settings.beam_size,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

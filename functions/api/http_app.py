@@ -22,6 +22,7 @@ from mixscribe.api_keys import ApiKeys, Authenticator, KeyRefused
 from mixscribe.auth import AuthError
 from mixscribe.config import Settings
 from mixscribe.errors import TransientError
+from mixscribe.glossary import Glossaries, InvalidGlossary, parse_glossary
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
 from mixscribe.ratelimit import RateLimiter
@@ -64,6 +65,7 @@ def create_app(
     static_dir: Path,
 ) -> Flask:
     app = Flask("mixscribe-api", static_folder=None)
+    glossaries = Glossaries(service.store.documents)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     connect = " ".join(filter(None, ["'self'", settings.signed_url_endpoint, _origin(settings.dev_token_url)]))
     csp = (
@@ -214,6 +216,20 @@ def create_app(
             raise ApiError(404, "not_found", "no such key")
         log.info("api key revoked", extra=fields(uid=owner, key_id=key_id))
         return Response(status=204)
+
+    @app.get("/v1/glossary")
+    def get_glossary() -> Response:
+        return jsonify({"terms": [t.to_dict() for t in glossaries.get(g.caller.uid)]})
+
+    @app.put("/v1/glossary")
+    def put_glossary() -> Response:
+        try:
+            terms = parse_glossary(body("Glossary")["terms"])
+        except InvalidGlossary as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from exc
+        glossaries.put(g.caller.uid, terms)
+        log.info("glossary stored", extra=fields(uid=g.caller.uid, terms=len(terms)))
+        return jsonify({"terms": [t.to_dict() for t in terms]})
 
     @app.get("/v1/models")
     def list_models() -> Response:

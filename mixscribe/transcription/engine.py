@@ -15,6 +15,7 @@ import numpy as np
 from mixscribe.audio import MODEL_RATE
 from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError
+from mixscribe.glossary import correct_spellings, decoding_hotwords
 from mixscribe.jobs import JobOptions
 from mixscribe.logs import fields
 from mixscribe.transcript import Segment, Transcript, Word
@@ -175,7 +176,7 @@ class SpeechModel:
             word_timestamps=decode.word_timestamps,
             condition_on_previous_text=decode.condition_on_previous_text,
             initial_prompt=options.prompt or None,
-            hotwords=options.hotwords or None,
+            hotwords=decoding_hotwords(options.hotwords, options.glossary) or None,
             task=options.task,
             temperature=temperatures_from(options.temperature),
         )
@@ -200,7 +201,7 @@ class SpeechModel:
                     words=words,
                 )
             )
-        segments = flag_segments(segments, samples)
+        segments = flag_segments(correct_spellings(segments, options.glossary), samples)
         recorded: dict[str, Any] = {**asdict(decode), **asdict(self.placement), "job_options": options.public_dict()}
         transcript = Transcript(
             job_id=job_id,

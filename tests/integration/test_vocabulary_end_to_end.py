@@ -38,3 +38,27 @@ def test_a_prompt_or_hotwords_teach_the_job_rare_terms(stack, tmp_path: Path):
     assert sum(term in texts["plain"] for term in TERMS) <= 1, texts["plain"]  # what tiny.en hears on its own
     assert all(term in texts["prompt"] for term in TERMS), texts["prompt"]
     assert sum(term in texts["hotwords"] for term in TERMS) >= 2, texts["hotwords"]
+
+
+def test_the_owners_glossary_reaches_every_new_job(stack, audio_dir: Path):
+    client = new_client(stack)
+    assert client.call("GET", "/v1/glossary").json() == {"terms": []}
+    glossary = {"terms": [{"term": "Mariah", "spellings": ["Maria"]}, {"term": "budget review", "spellings": ["the budget"]}]}
+    stored = client.call("PUT", "/v1/glossary", json=glossary)
+    assert stored.status_code == 200 and stored.json()["terms"][0] == {"term": "Mariah", "spellings": ["Maria"]}
+    job = wait_for(client, upload_via_api(client, audio_dir / "speech.wav", "audio/wav", {"notes": False})["job_id"])
+    assert job["status"] == "done" and [t["term"] for t in job["options"]["glossary"]] == ["Mariah", "budget review"]
+    transcript = client.call("GET", f"/v1/jobs/{job['id']}/transcript").json()
+    text = transcript["text"]
+    assert "Mariah will send" in text and "budget review" in text and "the budget" not in text, text
+    assert any(w["word"].strip() == "Mariah" for s in transcript["segments"] for w in s["words"])
+    srt = client.call("GET", f"/v1/jobs/{job['id']}/transcript?format=srt").text
+    assert "Mariah" in srt and "Maria " not in srt
+
+    assert client.call("PUT", "/v1/glossary", json={"terms": []}).json() == {"terms": []}
+    plain = wait_for(client, upload_via_api(client, audio_dir / "speech.wav", "audio/wav", {"notes": False})["job_id"])
+    assert plain["options"]["glossary"] == []
+    assert "Maria will send" in client.call("GET", f"/v1/jobs/{plain['id']}/transcript").json()["text"]
+    for bad in ({"terms": [{"term": ""}]}, {"terms": [{"term": "a"}, {"term": "A"}]}, {"terms": "Kafka"}, {}):
+        refused = client.call("PUT", "/v1/glossary", json=bad)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_request", bad
