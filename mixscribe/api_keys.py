@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .auth import AuthError, Caller, TokenVerifier
+from .auth import AuthError, Caller, TokenVerifier, bearer_credential
 from .errors import TransientError
 from .ports import Documents
 from .store import utcnow
@@ -129,12 +129,7 @@ class Authenticator:
         self.keys = keys
 
     def verify_header(self, header: str | None) -> Caller:
-        if not header:
-            raise AuthError("missing Authorization header")
-        scheme, _, credential = header.partition(" ")
-        credential = credential.strip()
-        if scheme.lower() != "bearer" or not credential:
-            raise AuthError("Authorization must be 'Bearer <ID token or API key>'")
+        credential = bearer_credential(header, "ID token or API key")
         if credential.startswith(KEY_PREFIX):
             return self.keys.verify(credential)
         return self.tokens.verify(credential)

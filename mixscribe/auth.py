@@ -104,6 +104,16 @@ class CertificateCache:
             return dict(self._certs)
 
 
+def bearer_credential(header: str | None, what: str) -> str:
+    """The credential of an ``Authorization: Bearer <credential>`` header; ``AuthError`` otherwise."""
+    if not header:
+        raise AuthError("missing Authorization header")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise AuthError(f"Authorization must be 'Bearer <{what}>'")
+    return credential.strip()
+
+
 class TokenVerifier:
     """Verifies ``Authorization: Bearer <ID token>`` headers into a ``Caller``."""
 
@@ -115,12 +125,7 @@ class TokenVerifier:
         self.issuers = issuers
 
     def verify_header(self, header: str | None) -> Caller:
-        if not header:
-            raise AuthError("missing Authorization header")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthError("Authorization must be 'Bearer <ID token>'")
-        return self.verify(token.strip())
+        return self.verify(bearer_credential(header, "ID token"))
 
     def verify(self, token: str) -> Caller:
         try:

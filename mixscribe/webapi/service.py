@@ -117,10 +117,7 @@ class JobsService:
             raise invalid(err) from err
         except safe_http.UrlRefused as exc:
             raise ApiError(400, ErrorCode.INVALID_OPTION.value, f"webhook refused: {exc}") from exc
-        trace = telemetry.current_traceparent()
-        if trace:  # the upload's trace continues in the trigger (not an option: never validated as one)
-            metadata["traceparent"] = trace
-        return metadata
+        return _with_trace(metadata)
 
     def _object_name(self, caller: Caller, filename: str) -> str:
         base = unicodedata.normalize("NFC", filename.strip())
@@ -230,9 +227,8 @@ class JobsService:
             validate_size(size, self.settings)
         except PermanentError as err:
             raise invalid(err) from err
-        trace = telemetry.current_traceparent()
         bucket = self.settings.upload_bucket
-        self.blobs.upload(bucket, name, stream, content_type, {**metadata, **({"traceparent": trace} if trace else {})})
+        self.blobs.upload(bucket, name, stream, content_type, _with_trace(dict(metadata)))
         log.info("file received", extra=fields(uid=caller.uid, object=name, size=size))
         return job_id_for(bucket, name, 0)
 
@@ -372,6 +368,14 @@ class JobsService:
         TranscriptCache(self.store.documents, self.blobs, self.settings).forget(job)  # no later upload reuses it
         self.store.delete(job, self.settings.job_ttl_days)
         log.info("job deleted", extra=fields(job_id=job_id, uid=caller.uid))
+
+
+def _with_trace(metadata: dict[str, str]) -> dict[str, str]:
+    """``metadata`` plus the request's trace: the upload's trace continues in the trigger (not an option)."""
+    trace = telemetry.current_traceparent()
+    if trace:
+        metadata["traceparent"] = trace
+    return metadata
 
 
 def _signed_view(signed: SignedRequest) -> dict[str, Any]:
