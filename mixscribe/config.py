@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     idle_timeout_s: int = _field(30, "workers leave after this long idle (must exceed the debounce)")
     ack_deadline_s: int = _field(60, "a worker's message ack deadline, renewed while it works")
     lease_s: int = _field(120, "a worker's job lease, renewed while it works")
+    progress_interval_s: float = _field(3.0, "a task records a job's live progress at most this often (seconds)", ge=0.5)
     task_index: int = _field(0, "set by Cloud Run: this task's index in its execution", env="CLOUD_RUN_TASK_INDEX")
     task_count: int = _field(1, "set by Cloud Run: the execution's task count", env="CLOUD_RUN_TASK_COUNT")
     task_attempt: int = _field(0, "set by Cloud Run: this task's retry number", env="CLOUD_RUN_TASK_ATTEMPT")
@@ -118,6 +119,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = _field(16 * 1024, "larger API request bodies answer 413")
     openai_max_file_bytes: int = _field(25 * 1024**2, "POST /v1/audio/*: the largest file (OpenAI's limit)")
     openai_wait_s: int = _field(300, "POST /v1/audio/*: how long a request waits for its job before answering 202")
+    events_poll_s: float = _field(1.0, "GET /v1/jobs/{id}/events: how often a stream looks at its job", ge=0.2)
+    events_max_s: int = _field(
+        540, "GET /v1/jobs/{id}/events: a stream ends after this long, within the API's timeout (clients reconnect)", ge=5
+    )
     signed_url_endpoint: str = _field("https://storage.googleapis.com", "where signed URLs point")
     signed_url_ttl_s: int = _field(900, "how long signed URLs work")
     signing_key_file: str = _field("", "local stack only: a key for signing URLs (the cloud signs with IAM signBlob)")

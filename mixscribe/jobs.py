@@ -193,6 +193,7 @@ class Job:
     trace: str | None = None  # W3C traceparent of the upload's span: every later hop joins this trace
     routing: dict[str, Any] | None = None  # {job, model, priority}: where its transcription ran (set at each claim)
     cache_hit: dict[str, Any] | None = None  # {job_id}: the earlier job whose transcript it reuses
+    progress: dict[str, Any] | None = None  # live figures (and pieces' partial text) while transcribing (mixscribe.progress)
 
     @property
     def webhook_settled(self) -> bool:
@@ -230,6 +231,7 @@ class Job:
             "trace",
             "routing",
             "cache_hit",
+            "progress",
         ):  # written by later stages, absent until then
             if doc[later] is None:
                 del doc[later]
@@ -257,4 +259,5 @@ class Job:
             trace=doc.get("trace"),
             routing=doc.get("routing"),
             cache_hit=doc.get("cache_hit"),
+            progress=doc.get("progress"),
         )

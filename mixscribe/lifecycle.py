@@ -15,6 +15,7 @@ from .event_types import EventBody, JobFailed, JobStarted
 from .events import EventSink, make_event
 from .jobs import Job, JobStatus
 from .logs import fields
+from .progress import FIELD as PROGRESS
 from .store import Claim, ClaimOutcome, JobStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,10 @@ class Lifecycle:
         """Fail a job that is not terminal; False when it is terminal or gone."""
         try:
             self.move(
-                job_id, JobStatus.FAILED, {"error": {"code": code.value, "message": message}}, JobFailed(code.value, message)
+                job_id,
+                JobStatus.FAILED,
+                {"error": {"code": code.value, "message": message}, PROGRESS: None},  # no partial text outlives the job
+                JobFailed(code.value, message),
             )
         except TransitionRefused:
             return False

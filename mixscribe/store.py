@@ -13,6 +13,8 @@ from .dispatch import Backlog, max_pieces
 from .errors import TransitionRefused
 from .jobs import Job, JobStatus, can_transition
 from .ports import DocumentMissing, Documents
+from .progress import FIELD as PROGRESS
+from .progress import PieceProgress, merged_pieces, summarize
 
 JOBS = "jobs"
 TERMINAL_VALUES = frozenset(s.value for s in JobStatus if s.terminal)
@@ -191,6 +193,19 @@ class JobStore:
             return {"lease": {"worker": lease.get("worker"), "until": until}}
 
         self.documents.compare_and_set(_job(job_id), decide)
+
+    def record_progress(self, job_id: str, piece: int, record: PieceProgress, audio_s: float) -> bool:
+        """Put piece ``piece``'s progress on a transcribing job (one write of the job document, with the
+        job's sum of its pieces); nothing once the job has moved on. True when it wrote."""
+
+        def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            if doc is None or doc.get("status") != JobStatus.TRANSCRIBING.value:
+                return None
+            pieces = merged_pieces(doc.get(PROGRESS), piece, record)
+            stored = {key: value.to_dict() for key, value in pieces.items()}
+            return {PROGRESS: {**summarize(pieces, audio_s), "pieces": stored}}
+
+        return self.documents.compare_and_set(_job(job_id), decide)
 
     def _mutate(self, job_id: str, compute: Callable[[Job], dict[str, Any]], now: datetime | None = None) -> Job:
         return Job.from_document(self._transact(job_id, lambda doc: compute(Job.from_document(doc)), now))

@@ -26,6 +26,7 @@ from mixscribe.glossary import Glossaries, InvalidGlossary, parse_glossary
 from mixscribe.jobs import JobStatus
 from mixscribe.logs import fields
 from mixscribe.ratelimit import RateLimiter
+from mixscribe.webapi import live
 from mixscribe.webapi.openai_audio import OpenAIError as OpenAIStyle
 from mixscribe.webapi.openai_audio import error_body
 from mixscribe.webapi.service import ApiError, JobsService
@@ -34,6 +35,8 @@ from mixscribe.webapi.spec import SPEC_PATH, job_view, schema_validator
 log = logging.getLogger("api")
 FORM_FIELDS_BYTES = 64 * 1024  # what multipart fields besides the file may add
 STATUSES = {s.value for s in JobStatus}
+KEEPALIVE_S = 15.0  # an event stream with nothing to say sends a comment this often
+RECORD_WAIT_S = 30.0  # an event stream opened right after an upload waits for the job's record (its trigger may be busy)
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -253,6 +256,13 @@ def create_app(
     @app.get("/v1/jobs/<job_id>")
     def get_job(job_id: str) -> Response:
         return jsonify(job_view(service.get(g.caller, job_id)))
+
+    @app.get("/v1/jobs/<job_id>/events")
+    def job_events(job_id: str) -> Response:
+        service.get_when_recorded(g.caller, job_id, RECORD_WAIT_S)  # the caller's job, or 404 before the stream starts
+        changes = live.follow(service.store, job_id, settings.events_poll_s, settings.events_max_s)
+        stream = live.event_stream(changes, KEEPALIVE_S)
+        return Response(stream, mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
     @app.delete("/v1/jobs/<job_id>")
     def delete_job(job_id: str) -> Response:

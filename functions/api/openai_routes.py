@@ -19,7 +19,7 @@ from mixscribe.errors import ErrorCode
 from mixscribe.jobs import Job, JobStatus
 from mixscribe.logs import fields
 from mixscribe.uploads import extension_of
-from mixscribe.webapi import openai_audio
+from mixscribe.webapi import live, openai_audio
 from mixscribe.webapi.openai_audio import OpenAIError
 from mixscribe.webapi.service import EXTENSION_FOR_TYPE, ApiError, JobsService
 
@@ -90,13 +90,25 @@ def add_openai_routes(app: Flask, settings: Settings, service: JobsService) -> N
         return Response(body, content_type=content_type, headers={"X-Mixscribe-Job-Id": job_id})
 
     def _events(job_id: str, audio: openai_audio.AudioRequest) -> Iterator[str]:
-        deadline = time.monotonic() + settings.openai_wait_s
-        job = None
-        while time.monotonic() < deadline:
-            job = service.wait_for_transcript(job_id, min(KEEPALIVE_S, deadline - time.monotonic()))
-            if job is not None and (job.status is JobStatus.FAILED or "json" in job.outputs):
+        """Deltas as the model finds the text (the first piece's, in order; not for per-channel jobs, whose
+        channels are transcribed one after the other), the rest once the transcript is written, then done."""
+        live_text = not audio.metadata.get("channels")
+        sent: list[str] = []
+        job, last = None, time.monotonic()
+        for change in live.follow(service.store, job_id, settings.events_poll_s, settings.openai_wait_s):
+            if change is None:
+                if time.monotonic() - last >= KEEPALIVE_S:
+                    last = time.monotonic()
+                    yield ": waiting\n\n"  # a comment: keeps proxies from closing an idle stream
+                continue
+            job = change.job
+            if change.segment is not None and live_text and change.key.startswith("0."):
+                text = change.segment.text
+                yield openai_audio.sse({"type": "transcript.text.delta", "delta": " " + text if sent else text})
+                sent.append(text)
+                last = time.monotonic()
+            if job.status is JobStatus.FAILED or "json" in job.outputs:
                 break
-            yield ": waiting\n\n"  # a comment: keeps proxies from closing an idle stream
         if job is None or (job.status is not JobStatus.FAILED and "json" not in job.outputs):
             err = OpenAIError(504, f"still transcribing; follow /v1/jobs/{job_id}", None, "timeout")
             yield openai_audio.sse(openai_audio.error_body(err))
@@ -108,7 +120,7 @@ def add_openai_routes(app: Flask, settings: Settings, service: JobsService) -> N
             except ApiError as exc:
                 yield openai_audio.sse(openai_audio.error_body(OpenAIError(exc.status, exc.message, None, exc.code)))
                 return
-            yield from openai_audio.stream_events(transcript)
+            yield from openai_audio.stream_events(transcript, sent)
 
     @app.post("/v1/audio/transcriptions")
     def transcriptions() -> Response:

@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,16 @@ class SpeechModel:
             self._batched_pipeline = BatchedInferencePipeline(model=self._model)
         return self._batched_pipeline
 
-    def transcribe(self, job_id: str, samples: np.ndarray, options: JobOptions, beam_size: int) -> tuple[Transcript, float]:
-        """The transcript and the speech seconds that VAD kept."""
+    def transcribe(
+        self,
+        job_id: str,
+        samples: np.ndarray,
+        options: JobOptions,
+        beam_size: int,
+        on_segment: Callable[[Segment], None] | None = None,
+    ) -> tuple[Transcript, float]:
+        """The transcript and the speech seconds that VAD kept; ``on_segment`` hears each segment as the
+        model yields it (spellings of the glossary already fixed), for live progress."""
         batch = batch_size_for(self.placement.device, samples.shape[0] / 16000)
         decode = DecodeOptions(
             beam_size=beam_size,
@@ -201,6 +210,8 @@ class SpeechModel:
                     words=words,
                 )
             )
+            if on_segment is not None:
+                on_segment(correct_spellings(segments[-1:], options.glossary)[0])
         segments = flag_segments(correct_spellings(segments, options.glossary), samples)
         recorded: dict[str, Any] = {**asdict(decode), **asdict(self.placement), "job_options": options.public_dict()}
         transcript = Transcript(

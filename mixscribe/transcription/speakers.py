@@ -19,6 +19,7 @@ import numpy as np
 from mixscribe.audio import MODEL_RATE
 from mixscribe.diarization.assign import RECORD, merge_records
 from mixscribe.jobs import JobOptions
+from mixscribe.progress import ProgressTracker
 from mixscribe.transcript import Segment, Transcript
 
 MIN_OVERLAP = 0.5  # of the shorter segment
@@ -68,15 +69,18 @@ def transcribe_channels(
     options: JobOptions,
     beam_size: int,
     diarize: ChannelDiarizer | None = None,
+    progress: ProgressTracker | None = None,
 ) -> tuple[Transcript, float]:
     """The merged transcript of ``speakers`` (one per channel, in order) and the speech seconds;
-    with ``diarize``, each channel's speakers are told apart (labels ``<channel>/<k>``)."""
+    with ``diarize``, each channel's speakers are told apart (labels ``<channel>/<k>``); ``progress``
+    hears every channel's segments (the channels one after the other)."""
     labelled: list[tuple[Segment, float]] = []
     transcripts: list[Transcript] = []
     speech = 0.0
     for index, speaker in enumerate(speakers):
         samples = np.ascontiguousarray(channel_samples[index])
-        transcript, speech_s = model.transcribe(job_id, samples, options, beam_size)
+        heard = progress.listener(index, samples.shape[0] / MODEL_RATE, speaker) if progress else None
+        transcript, speech_s = model.transcribe(job_id, samples, options, beam_size, heard)
         if diarize is not None:
             transcript = diarize(samples, transcript, f"{speaker}/")
         transcripts.append(transcript)

@@ -39,7 +39,9 @@ from mixscribe.jobs import Job, JobOptions, JobStatus, routing_record
 from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
-from mixscribe.store import ClaimOutcome, JobStore
+from mixscribe.progress import FIELD as PROGRESS
+from mixscribe.progress import PieceProgress, ProgressTracker, finished
+from mixscribe.store import ClaimOutcome, JobStore, utcnow
 from mixscribe.transcript import Transcript
 from mixscribe.transcript_cache import TranscriptCache
 from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
@@ -253,7 +255,7 @@ class Transcription:
 
     def _transcribe_piece(self, request: TranscriptionRequest, plan: Plan, index: int, piece: PieceAudio) -> PieceResult:
         started = time.monotonic()
-        transcript, speech_s = self.model_pass(request, piece)
+        transcript, speech_s = self.model_pass(request, piece, self._tracker(request, plan, index, piece))
         elapsed = time.monotonic() - started
         low, high = plan.cuts[index], plan.cuts[index + 1]
         core_share = (high - low) / max(1, piece.samples.shape[0])
@@ -269,7 +271,27 @@ class Transcription:
             )
         return PieceResult(shift(transcript, piece.offset / plan.rate), speech_s * min(1.0, core_share), elapsed)
 
-    def model_pass(self, request: TranscriptionRequest, piece: PieceAudio) -> tuple[Transcript, float]:
+    def _tracker(self, request: TranscriptionRequest, plan: Plan, index: int, piece: PieceAudio) -> ProgressTracker:
+        """Live progress of piece ``index`` on the job (partial text only when no redaction is asked for:
+        what is shown before the end must never be what redaction removes)."""
+        job_id, audio_s = request.job_id, float(plan.metrics["duration_s"])
+
+        def record(piece_index: int, state: PieceProgress) -> None:
+            try:
+                self.store.record_progress(job_id, piece_index, state, audio_s)
+            except Exception:  # progress is a courtesy: the transcription goes on without it
+                log.warning("progress not recorded", exc_info=True, extra=fields(job_id=job_id))
+
+        seconds = piece.samples.shape[0] / plan.rate
+        channels = request.options.channels
+        if len(channels) > 1 and piece.channel_samples is not None and piece.channel_samples.shape[0] >= len(channels):
+            seconds *= len(channels)  # transcribed one channel after the other
+        interval = self.settings.progress_interval_s
+        return ProgressTracker(record, index, seconds, piece.offset / plan.rate, interval, not request.options.redact)
+
+    def model_pass(
+        self, request: TranscriptionRequest, piece: PieceAudio, progress: ProgressTracker | None = None
+    ) -> tuple[Transcript, float]:
         """The transcript of ``piece`` (per speaker when the request names the channels)."""
         model = self.models.get(request.options.model)
         options = request.options
@@ -278,8 +300,10 @@ class Transcription:
         diarizer = self._diarizer(options) if options.diarize else None
         with telemetry.span("model", **{"mixscribe.model": options.model, "mixscribe.shard": request.shard}):
             if len(speakers) > 1 and channels is not None and channels.shape[0] >= len(speakers):
-                return transcribe_channels(model, request.job_id, channels, speakers, options, self.settings.beam_size, diarizer)
-            transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, self.settings.beam_size)
+                beam = self.settings.beam_size
+                return transcribe_channels(model, request.job_id, channels, speakers, options, beam, diarizer, progress)
+            heard = progress.listener() if progress else None
+            transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, self.settings.beam_size, heard)
         if diarizer is not None:
             transcript = diarizer(piece.samples, transcript, "")
         return transcript, speech_s
@@ -381,7 +405,12 @@ class Transcription:
         )
         completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
         try:
-            fields_ = {"outputs": outputs, "metrics": summary, "routing": self._routing(request, detection)}
+            fields_ = {
+                "outputs": outputs,
+                "metrics": summary,
+                "routing": self._routing(request, detection),
+                PROGRESS: finished(float(plan.metrics["duration_s"]), utcnow()),
+            }
             job = self.lifecycle.move(request.job_id, status, fields_, transcribed, *completed)
         except TransitionRefused:
             log.warning("job moved on meanwhile; results kept", extra=fields(job_id=request.job_id))

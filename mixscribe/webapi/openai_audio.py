@@ -216,14 +216,15 @@ def sse(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def stream_events(transcript: Transcript) -> Iterator[str]:
-    """OpenAI's transcription stream: a delta per segment, then the whole text."""
-    first = True
-    for seg in transcript.segments:
-        text = seg.text.strip()
-        if text:
-            yield sse({"type": "transcript.text.delta", "delta": text if first else " " + text})
-            first = False
+def stream_events(transcript: Transcript, sent: Sequence[str] = ()) -> Iterator[str]:
+    """OpenAI's transcription stream: a delta per segment, then the whole text. ``sent``: the segment texts
+    already streamed while the model ran; the final transcript's segments that repeat them in order are not
+    sent again. When the final transcript differs from what was streamed (a guard dropped a segment, say),
+    nothing more is sent but the ``done`` event, whose text is the final one."""
+    texts = [seg.text.strip() for seg in transcript.segments if seg.text.strip()]
+    start = len(sent) if texts[: len(sent)] == list(sent) else len(texts)
+    for index in range(start, len(texts)):
+        yield sse({"type": "transcript.text.delta", "delta": texts[index] if index == 0 else " " + texts[index]})
     yield sse({"type": "transcript.text.done", "text": transcript.text})
 
 

@@ -267,6 +267,18 @@ class JobsService:
             raise not_found()
         return job
 
+    def get_when_recorded(self, caller: Caller, job_id: str, wait_s: float, sleep: Callable[[float], None] = time.sleep) -> Job:
+        """The caller's job, waiting up to ``wait_s`` for its record (a signed upload's job id is known
+        before the upload trigger records the job); ``not_found`` at once for another caller's job."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return self.get(caller, job_id)
+            except ApiError:
+                if not JOB_ID.match(job_id) or self.store.get(job_id) is not None or time.monotonic() >= deadline:
+                    raise
+            sleep(0.5)
+
     def list(self, caller: Caller, status: str | None, limit: int, page_token: str | None) -> tuple[list[Job], str | None]:
         after = decode_page_token(page_token) if page_token else None
         wanted = JobStatus(status) if status else None

@@ -14,6 +14,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from ..jobs import Job
+from ..progress import public_progress
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 SPEC_URI = "urn:mixscribe:openapi"
@@ -51,4 +52,5 @@ def job_view(job: Job) -> dict[str, Any]:
         "webhook": {k: v for k, v in job.webhook.items() if k != "updated_at"} if job.webhook else None,
         "routing": job.routing,
         "cache_hit": job.cache_hit,
+        "progress": public_progress(job.progress),
     }

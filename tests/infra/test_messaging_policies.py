@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from mixscribe_infra.functions import SPECS
+from mixscribe_infra.functions import API_TIMEOUT_S, FRAMEWORK_THREADS, SPECS
 
 from mixscribe import topology
+from mixscribe.config import Settings
 from tests.infra.conftest import of_type
 
 PROJECT = "mixscribe-test"
@@ -116,6 +117,8 @@ def test_function_timeouts_are_their_subscriptions_ack_deadlines(infra):
         pushes = topology.push_subscriptions(spec.directory)
         if pushes:
             assert functions[spec.name] == max(s.ack_deadline_s for s in pushes) <= 600
+    settings = Settings()  # the API's long requests end within its timeout
+    assert max(settings.events_max_s, settings.openai_wait_s) < functions["api"] == API_TIMEOUT_S
 
 
 def deployable_envs(infra) -> dict[str, dict[str, str]]:
@@ -130,10 +133,12 @@ def deployable_envs(infra) -> dict[str, dict[str, str]]:
 
 
 def test_every_deployable_environment_is_the_shared_settings(infra):
-    from mixscribe.config import Settings
 
     known = {Settings.variable(name) for name in Settings.model_fields}
+    concurrency = {f"function {spec.name}": spec.concurrency for spec in SPECS}
     for deployable, env in deployable_envs(infra).items():
+        if concurrency.get(deployable, 1) > 1:  # as many server threads as requests Cloud Run sends at once
+            assert env.pop(FRAMEWORK_THREADS) == str(concurrency[deployable]), deployable
         assert set(env) <= known, f"{deployable} sets variables mixscribe.config does not declare: {set(env) - known}"
         settings = Settings.from_env(env)  # valid, as the process will read it
         assert (settings.project, settings.upload_bucket, settings.results_bucket) == (PROJECT, "t-uploads", "t-results")

@@ -130,6 +130,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, llm_server: OpenAIProtocolSe
         "MIXSCRIBE_LLM_MAX_RETRIES": "1",
         "MIXSCRIBE_LLM_BACKOFF_S": "0.05",
         "MIXSCRIBE_WEBHOOK_MAX_ATTEMPTS": "3",
+        "MIXSCRIBE_PROGRESS_INTERVAL_S": "1",  # live progress seen several times on short test files
     }
     with running_stack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5, service_env=llm_env)) as client:
         yield client

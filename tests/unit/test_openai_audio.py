@@ -98,3 +98,15 @@ def test_the_stream_is_deltas_then_the_whole_text():
         {"type": "transcript.text.delta", "delta": " General Kenobi."},
         {"type": "transcript.text.done", "text": "Hello there. General Kenobi."},
     ]
+
+
+def test_the_stream_skips_what_was_streamed_live_and_stops_at_a_divergence():
+    def decoded(sent: list[str]) -> list[dict]:
+        return [json.loads(e.removeprefix("data: ")) for e in stream_events(transcript(), sent)]
+
+    assert decoded(["Hello there."]) == [
+        {"type": "transcript.text.delta", "delta": " General Kenobi."},
+        {"type": "transcript.text.done", "text": "Hello there. General Kenobi."},
+    ]
+    # the final transcript no longer starts with what went out live: only the final text follows
+    assert decoded(["Hello their."]) == [{"type": "transcript.text.done", "text": "Hello there. General Kenobi."}]

@@ -26,7 +26,8 @@ from .secrets import LLM_KEY, WEBHOOK_KEY
 
 LLM_KEY_MOUNT = "/secrets/llm"
 WEBHOOK_KEY_MOUNT = "/secrets/webhook"
-API_TIMEOUT_S = 600  # URL imports stream through the instance: the timeout bounds the fetch
+API_TIMEOUT_S = 600  # URL imports and event streams go through the instance: the timeout bounds them
+FRAMEWORK_THREADS = "THREADS"  # functions-framework's gunicorn threads: one per concurrent request (a held event stream)
 
 
 @dataclass(frozen=True)
@@ -150,4 +151,7 @@ class Functions(pulumi.ComponentResource):
             gcp.cloudfunctionsv2.FunctionServiceConfigSecretVolumeArgs(mount_path=path, project_id=cfg.project, secret=secret)
             for path, secret in mounts
         ]
-        return Settings(**own).to_env(), volumes
+        env = Settings(**own).to_env()
+        if spec.concurrency > 1:  # functions-framework serves THREADS requests at once (default 4 per vCPU)
+            env[FRAMEWORK_THREADS] = str(spec.concurrency)
+        return env, volumes
