@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt constraints.txt \
-        functions/on_upload/requirements.txt functions/notes/requirements.txt functions/api/requirements.txt functions/webhooks/requirements.txt functions/dead_letters/requirements.txt edge_agent/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt beam_pipelines/requirements-workers.txt local_emulators/bigquery/requirements.txt
+        functions/on_upload/requirements.txt functions/notes/requirements.txt functions/api/requirements.txt functions/webhooks/requirements.txt functions/dead_letters/requirements.txt edge_agent/requirements.txt mixscribe_cli/requirements.txt jobs/transcribe/requirements.txt local_emulators/requirements.txt infra/pulumi/requirements.txt beam_pipelines/requirements.txt beam_pipelines/requirements-workers.txt local_emulators/bigquery/requirements.txt
 
 .PHONY: install demo lint test test-unit test-integration test-reliability audit up down clean report bench
 

@@ -29,8 +29,9 @@ from mixscribe.ratelimit import RateLimiter
 from mixscribe.webapi import live
 from mixscribe.webapi.openai_audio import OpenAIError as OpenAIStyle
 from mixscribe.webapi.openai_audio import error_body
+from mixscribe.webapi.served_spec import ApiSpec, served_spec
 from mixscribe.webapi.service import ApiError, JobsService
-from mixscribe.webapi.spec import SPEC_PATH, job_view, schema_validator
+from mixscribe.webapi.spec import job_view
 
 log = logging.getLogger("api")
 FORM_FIELDS_BYTES = 64 * 1024  # what multipart fields besides the file may add
@@ -68,6 +69,7 @@ def create_app(
     static_dir: Path,
 ) -> Flask:
     app = Flask("mixscribe-api", static_folder=None)
+    api_spec = ApiSpec(served_spec(settings.models()))  # what /openapi.yaml says is what bodies are checked against
     glossaries = Glossaries(service.store.documents)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     connect = " ".join(filter(None, ["'self'", settings.signed_url_endpoint, _origin(settings.dev_token_url)]))
@@ -142,6 +144,15 @@ def create_app(
     @app.errorhandler(SchemaError)
     def schema_error(err: SchemaError) -> Response:
         where = "/".join(str(p) for p in err.absolute_path) or "body"
+        if list(err.absolute_path)[:1] == ["options"]:  # the option checks' own code and words, as every door answers
+            options = (request.get_json(silent=True) or {}).get("options")
+            try:
+                service.check_options(options if isinstance(options, dict) else {})
+            except ApiError as refused:
+                return _error(refused.status, refused.code, refused.message)
+            except (TypeError, ValueError):  # options of the wrong shapes: the schema's words below
+                pass
+            return _error(400, "invalid_option", f"{where}: {err.message}"[:300])
         return _error(400, "invalid_request", f"{where}: {err.message}"[:300])
 
     @app.errorhandler(TransientError)
@@ -151,7 +162,8 @@ def create_app(
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        return _error(err.code or 500, codes.get(err.code or 500, "invalid_request"), err.description or err.name)
+        allow = {k: v for k, v in err.get_headers() if k == "Allow"}  # a 405 names the methods that work (RFC 9110)
+        return _error(err.code or 500, codes.get(err.code or 500, "invalid_request"), err.description or err.name, allow)
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Response:
@@ -162,7 +174,7 @@ def create_app(
         data = request.get_json(silent=True)
         if data is None:
             raise ApiError(400, "invalid_request", "the body must be a JSON object (Content-Type: application/json)")
-        schema_validator(schema).validate(data)
+        api_spec.validator(schema).validate(data)
         return cast(dict[str, Any], data)  # every body schema is an object
 
     @app.get("/healthz")
@@ -179,7 +191,7 @@ def create_app(
 
     @app.get("/openapi.yaml")
     def spec() -> Response:
-        return Response(SPEC_PATH.read_text(), mimetype="application/yaml")
+        return Response(api_spec.text, mimetype="application/yaml")
 
     @app.get("/config.json")
     def page_config() -> Response:

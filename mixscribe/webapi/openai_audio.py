@@ -18,7 +18,7 @@ from ..config import Settings
 from ..errors import PermanentError
 from ..language_names import WHISPER_LANGUAGE_NAMES
 from ..transcript import Transcript
-from ..uploads import OPTION_KEYS, parse_options
+from ..uploads import MAX_VOCABULARY_CHARS, OPTION_KEYS, parse_options
 
 OPENAI_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize")
 DIARIZING_MODEL = "gpt-4o-transcribe-diarize"
@@ -108,6 +108,11 @@ def parse_request(form: Mapping[str, Sequence[str]], settings: Settings, task: s
     chunking = _one(form, "chunking_strategy")
     if chunking not in ("", "auto"):
         raise OpenAIError(400, "chunking_strategy is auto (speech is always chunked by voice activity)", "chunking_strategy")
+    language = _one(form, "language")
+    if language and language not in WHISPER_LANGUAGE_NAMES:  # exactly the codes (the spec's OpenAILanguage)
+        raise OpenAIError(400, f"language must be an ISO-639-1 code Whisper knows, got {language[:16]!r}", "language")
+    if len(_one(form, "prompt")) > MAX_VOCABULARY_CHARS:
+        raise OpenAIError(400, f"prompt is longer than {MAX_VOCABULARY_CHARS} characters", "prompt")
     stream = _flag(form, "stream")
     if stream and response_format not in ("json", "text"):
         raise OpenAIError(400, "stream=true answers events; response_format must be json or text", "stream")

@@ -105,3 +105,62 @@ def test_who_spoke_when_asked_on_upload_and_speakers_renamed_on_the_page(stack, 
         text = saved.read_text()
         assert "Bob: " in text and "Dee: " in text and "S1" not in text
     assert errors == []
+
+
+def test_the_page_shows_progress_with_an_eta_and_the_transcript_growing_live(stack):
+    from playwright.sync_api import expect
+
+    with signed_in_page(stack, "browser-live") as (page, errors):
+        page.uncheck("#opt-notes")
+        page.set_input_files("#file", str(REPO / "samples" / "standup.opus"))
+        expect(page.locator("#detail")).to_be_visible(timeout=30_000)  # the upload opens its job at once
+        # mid-way: the bar between 0 and 100 with figures and a time left, and lines of transcript already there
+        page.wait_for_function(
+            """() => {
+                const bar = document.getElementById('job-progress');
+                return !bar.hidden && bar.value > 0 && bar.value < 100
+                    && document.querySelectorAll('#transcript li.live').length > 0;
+            }""",
+            timeout=180_000,
+        )
+        expect(page.locator("#job-eta")).to_contain_text(" of 1:17.")
+        expect(page.locator("#job-eta")).to_contain_text(" left")
+        expect(page.locator("#detail-status")).to_have_text("status: transcribing")
+        # the end: the final transcript replaces the live lines
+        expect(page.locator("#detail-status")).to_have_text("status: done", timeout=180_000)
+        expect(page.locator("#job-progress")).to_have_attribute("value", "100")
+        expect(page.locator("#transcript li.live")).to_have_count(0, timeout=30_000)
+        expect(page.locator("#transcript li").first).to_be_visible()
+        expect(page.locator("#jobs tbody tr.selected td.status")).to_have_text("done")  # the list followed
+    assert errors == []
+
+
+def test_api_keys_are_made_shown_once_listed_and_revoked_on_the_page(stack):
+    import requests
+    from playwright.sync_api import expect
+
+    api = stack.env["MIXSCRIBE_API_URL"]
+    with signed_in_page(stack, "browser-keys") as (page, errors):
+        page.on("dialog", lambda dialog: dialog.accept())
+        expect(page.locator("#keys-empty")).to_be_visible()
+        page.fill("#key-name", "laptop script")
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#key-new")).to_be_visible(timeout=30_000)
+        key = page.locator("#key-secret").text_content() or ""
+        assert key.startswith("msk_")
+        row = page.locator("#keys tbody tr")
+        expect(row).to_have_count(1)
+        expect(row.locator("td").nth(0)).to_have_text("laptop script")
+        expect(row.locator("td").nth(1)).to_have_text(key[:12] + "…")
+        expect(row.locator("td").nth(3)).to_have_text("never")
+        assert key not in (row.text_content() or "")  # listed by its prefix only
+
+        with_key = requests.get(f"{api}/v1/jobs", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert with_key.status_code == 200 and with_key.json()["jobs"] == []
+
+        row.locator("button").click()
+        expect(page.locator("#keys-status")).to_contain_text('Revoked "laptop script"', timeout=30_000)
+        expect(page.locator("#keys tbody tr")).to_have_count(0)
+        revoked = requests.get(f"{api}/v1/jobs", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert revoked.status_code == 401
+    assert errors == []

@@ -101,6 +101,7 @@ def test_pyproject_declares_the_packages_and_each_deployables_dependencies():
         "functions/dead_letters/requirements.txt": "dead_letters",
         "jobs/transcribe/requirements.txt": "transcribe",
         "edge_agent/requirements.txt": "edge",
+        "mixscribe_cli/requirements.txt": "cli",
         "beam_pipelines/requirements.txt": "analytics",
         "beam_pipelines/requirements-workers.txt": "analytics",
         "local_emulators/requirements.txt": "local",

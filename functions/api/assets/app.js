@@ -3,7 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: sessionStorage.getItem("mixscribe.token") || "", selected: null, poll: null };
+const state = { token: sessionStorage.getItem("mixscribe.token") || "", selected: null, poll: null, follow: null };
+const LIST_REFRESH_MS = 30000;  // the open job follows its event stream; the list also refreshes on its changes
 
 function fmtSeconds(s) {
   if (s === null || s === undefined) return "—";
@@ -39,13 +40,15 @@ function signIn(token, who) {
   $("signin").hidden = true;
   $("app").hidden = false;
   refreshJobs();
-  state.poll = setInterval(refreshJobs, 2000);
+  refreshKeys();
+  state.poll = setInterval(refreshJobs, LIST_REFRESH_MS);
 }
 
 function signOut(message) {
   state.token = "";
   sessionStorage.removeItem("mixscribe.token");
   clearInterval(state.poll);
+  if (state.follow) state.follow.abort();
   $("signin").hidden = false;
   $("app").hidden = true;
   $("who").textContent = "signed out";
@@ -108,8 +111,7 @@ async function upload(file) {
     status.textContent = `Uploading ${file.name}…`;
     await putWithProgress(start.headers.get("Location"), file);
     status.textContent = `Uploaded ${file.name}: job ${signed.job_id}`;
-    state.selected = signed.job_id;
-    refreshJobs();
+    openJob(signed.job_id, file.name);
   } catch (e) {
     status.textContent = e.message;
     status.className = "error";
@@ -146,32 +148,107 @@ async function refreshJobs() {
       if (i === 1) td.className = `status status-${job.status}`;
       row.appendChild(td);
     });
-    row.addEventListener("click", () => openJob(job.id));
+    row.addEventListener("click", () => openJob(job.id, job.source.name));
     body.appendChild(row);
-    if (job.id === state.selected) showStatus(job);
   }
 }
 
-function showStatus(job) {
+async function showStatus(job) {
   const error = job.error ? ` — ${job.error.code}: ${job.error.message}` : "";
+  $("detail-title").textContent = job.source.name;
   $("detail-status").textContent = `status: ${job.status}${error}`;
+  if (job.progress) showProgress(job.progress);
+  if ($("player").dataset.jobId !== job.id) {
+    $("player").dataset.jobId = job.id;
+    const audio = await api(`/v1/jobs/${job.id}/audio`);
+    if (audio.ok) $("player").src = (await audio.json()).url;
+  }
   if (job.outputs.includes("json") && !$("transcript").dataset.loaded) loadResults(job);
 }
 
-async function openJob(id) {
+function openJob(id, name) {
   state.selected = id;
-  const response = await api(`/v1/jobs/${id}`);
-  if (!response.ok) return;
-  const job = await response.json();
   $("detail").hidden = false;
-  $("detail-title").textContent = job.source.name;
+  $("detail-title").textContent = name || id;
+  $("detail-status").textContent = "status: waiting for the job…";
   $("transcript").replaceChildren();
   delete $("transcript").dataset.loaded;
+  delete $("player").dataset.jobId;
+  $("player").removeAttribute("src");
+  $("job-progress").hidden = true;
+  $("job-eta").textContent = "";
   $("notes").textContent = "—";
-  const audio = await api(`/v1/jobs/${id}/audio`);
-  if (audio.ok) $("player").src = (await audio.json()).url;
-  showStatus(job);
+  followJob(id);
   refreshJobs();
+}
+
+// --- following the open job: GET /v1/jobs/{id}/events, Server-Sent Events read with fetch ----------------
+// (the browser's EventSource cannot send the Authorization header)
+function parseEvent(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  return data.length ? { event, data: JSON.parse(data.join("\n")) } : null;
+}
+
+async function followJob(id) {
+  if (state.follow) state.follow.abort();
+  const controller = new AbortController();
+  state.follow = controller;
+  while (!controller.signal.aborted && state.token) {
+    try {
+      const response = await api(`/v1/jobs/${id}/events`, { signal: controller.signal });
+      if (!response.ok) { $("detail-status").textContent = await errorText(response); return; }
+      $("transcript").querySelectorAll("li.live").forEach((li) => li.remove());  // the stream resends them
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value.replace(/\r\n?/g, "\n");
+        for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+          const event = parseEvent(buffer.slice(0, cut));
+          buffer = buffer.slice(cut + 2);
+          if (event && onJobEvent(id, event)) { controller.abort(); return; }
+        }
+      }
+    } catch (e) {
+      if (controller.signal.aborted) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000));  // closed early: reconnect, the state comes again
+  }
+}
+
+// true when the stream is over for the page (the job ended, or another job is open)
+function onJobEvent(id, { event, data }) {
+  if (id !== state.selected) return true;
+  if (event === "status" || event === "end") {
+    showStatus(data);
+    refreshJobs();
+  } else if (event === "progress") {
+    showProgress(data);
+  } else if (event === "segment" && !$("transcript").dataset.loaded) {
+    addSegment(data, true);
+  }
+  return event === "end";
+}
+
+function showProgress(progress) {
+  const bar = $("job-progress");
+  bar.hidden = false;
+  bar.value = progress.percent || 0;
+  const left = progress.percent >= 100 ? "transcribed"
+    : progress.eta_s === null ? "measuring the speed…" : `about ${fmtSeconds(progress.eta_s)} left`;
+  const speed = progress.speed_x ? `, ${progress.speed_x.toFixed(1)}× real time` : "";
+  $("job-eta").textContent = `${fmtSeconds(progress.done_s)} of ${fmtSeconds(progress.total_s)}`
+    + ` (${Math.round(progress.percent || 0)} %): ${left}${speed}`;
 }
 
 async function loadResults(job) {
@@ -182,24 +259,7 @@ async function loadResults(job) {
   const transcript = await response.json();
   list.replaceChildren();
   showSpeakers(job.id, transcript.speakers || []);
-  for (const segment of transcript.segments) {
-    const item = document.createElement("li");
-    const seek = document.createElement("button");
-    seek.type = "button";
-    seek.className = "ts";
-    seek.textContent = fmtSeconds(segment.start);
-    seek.title = "play from here";
-    seek.addEventListener("click", () => { $("player").currentTime = segment.start; $("player").play().catch(() => {}); });
-    item.appendChild(seek);
-    if (segment.speaker) {
-      const who = document.createElement("span");
-      who.className = "speaker";
-      who.textContent = `${segment.speaker}:`;
-      item.appendChild(who);
-    }
-    item.appendChild(document.createTextNode(segment.text.trim()));
-    list.appendChild(item);
-  }
+  for (const segment of transcript.segments) addSegment(segment, false);
   if (job.outputs.includes("notes_md")) {
     const notes = await api(`/v1/jobs/${job.id}/notes?format=md`);
     if (notes.ok) $("notes").textContent = await notes.text();
@@ -207,6 +267,30 @@ async function loadResults(job) {
     $("notes").textContent = job.status === "done" ? "No notes for this job." : "Notes are on their way…";
     if (job.status !== "done") delete list.dataset.loaded;
   }
+}
+
+// a transcript line; live ones (found so far, before the final transcript) go in time order, marked as such
+function addSegment(segment, live) {
+  const item = document.createElement("li");
+  item.dataset.start = segment.start;
+  if (live) { item.className = "live"; item.title = "as heard so far; the final transcript replaces it"; }
+  const seek = document.createElement("button");
+  seek.type = "button";
+  seek.className = "ts";
+  seek.textContent = fmtSeconds(segment.start);
+  seek.title = "play from here";
+  seek.addEventListener("click", () => { $("player").currentTime = segment.start; $("player").play().catch(() => {}); });
+  item.appendChild(seek);
+  if (segment.speaker) {
+    const who = document.createElement("span");
+    who.className = "speaker";
+    who.textContent = `${segment.speaker}:`;
+    item.appendChild(who);
+  }
+  item.appendChild(document.createTextNode(segment.text.trim()));
+  const list = $("transcript");
+  const later = live ? [...list.children].find((li) => Number(li.dataset.start) > segment.start) : null;
+  list.insertBefore(item, later || null);
 }
 
 // --- speakers: the diarized labels, renamed by id (PATCH /v1/jobs/{id}/speakers) ----------------
@@ -261,6 +345,56 @@ async function download(format) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// --- API keys (/v1/keys: managed when signed in with an ID token) --------------------------------------
+async function refreshKeys() {
+  let response;
+  try { response = await api("/v1/keys"); } catch (e) { return; }
+  if (!response.ok) { $("keys-status").textContent = await errorText(response); return; }
+  const body = $("keys").querySelector("tbody");
+  body.replaceChildren();
+  const { keys } = await response.json();
+  $("keys-empty").hidden = keys.length > 0;
+  for (const key of keys) {
+    const row = document.createElement("tr");
+    row.dataset.keyId = key.id;
+    const when = (t) => (t ? new Date(t).toLocaleString() : "never");
+    for (const text of [key.name, `${key.prefix}…`, when(key.created_at), when(key.last_used_at)]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      row.appendChild(td);
+    }
+    const revoke = document.createElement("button");
+    revoke.type = "button";
+    revoke.className = "small danger";
+    revoke.textContent = "revoke";
+    revoke.addEventListener("click", async (event) => {
+      event.stopPropagation();
+      if (!confirm(`Revoke the key "${key.name}"? Programs using it stop working at once.`)) return;
+      const answer = await api(`/v1/keys/${key.id}`, { method: "DELETE" });
+      $("keys-status").textContent = answer.status === 204 ? `Revoked "${key.name}".` : await errorText(answer);
+      refreshKeys();
+    });
+    const cell = document.createElement("td");
+    cell.appendChild(revoke);
+    row.appendChild(cell);
+    body.appendChild(row);
+  }
+}
+
+async function createKey(event) {
+  event.preventDefault();
+  const response = await api("/v1/keys", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: $("key-name").value.trim() }),
+  });
+  if (!response.ok) { $("keys-status").textContent = await errorText(response); return; }
+  const created = await response.json();
+  $("key-secret").textContent = created.key;
+  $("key-new").hidden = false;
+  $("key-name").value = "";
+  $("keys-status").textContent = "";
+  refreshKeys();
+}
+
 function setUpDetail() {
   $("downloads").querySelectorAll("button[data-format]").forEach((b) => b.addEventListener("click", () => download(b.dataset.format)));
   $("delete").addEventListener("click", async () => {
@@ -270,6 +404,7 @@ function setUpDetail() {
   });
   $("refresh").addEventListener("click", refreshJobs);
   $("speakers").addEventListener("submit", renameSpeakers);
+  $("key-form").addEventListener("submit", createKey);
 }
 
 setUpUpload();
