@@ -31,9 +31,9 @@ def notes_path(job_id: str, fmt: str) -> str:
     return f"{job_prefix(job_id)}notes.{fmt}"
 
 
-def original_transcript_path(job_id: str) -> str:
+def original_transcript_path(job_id: str, fmt: str = "json") -> str:
     """The unredacted transcript of a redacted job whose owner asked to keep it (``keep_original``)."""
-    return f"{job_prefix(job_id)}original/transcript.json"
+    return transcript_path(job_id, fmt).replace("/transcript.", "/original/transcript.")
 
 
 def redacted_audio_path(job_id: str, extension: str) -> str:

@@ -21,6 +21,7 @@ TERMINAL_VALUES = frozenset(s.value for s in JobStatus if s.terminal)
 DISPATCH = "dispatch"
 BACKLOG_SCAN = 2000  # queued jobs a dispatch reads; beyond that the backlog wants every task anyway
 DELETIONS = "deletions"
+PROMISED = "promised"  # job ids the API handed out before the upload trigger records their jobs
 
 
 def utcnow() -> datetime:
@@ -81,6 +82,16 @@ class JobStore:
         """The owner of a deleted job, or ``None`` when the job was never deleted."""
         doc = self.documents.get(f"{DELETIONS}/{job_id}")
         return str(doc["owner"]) if doc is not None else None
+
+    def promise(self, job_id: str, owner: str, ttl_s: int) -> None:
+        """Remember that ``owner`` was handed ``job_id`` (its upload's trigger records the job later)."""
+        now = utcnow()
+        self.documents.set(f"{PROMISED}/{job_id}", {"owner": owner, "expires_at": now + timedelta(seconds=ttl_s)})
+
+    def promised_to(self, job_id: str) -> str | None:
+        """Whom ``job_id`` was handed to, while the promise lasts (None: never, or long ago)."""
+        doc = self.documents.get(f"{PROMISED}/{job_id}")
+        return str(doc["owner"]) if doc is not None and doc["expires_at"] > utcnow() else None
 
     def create(self, job: Job) -> tuple[Job, bool]:
         """Create ``job`` unless its id exists; returns the stored job and whether it is new.

@@ -256,13 +256,13 @@ def create_app(
 
     @app.get("/v1/jobs")
     def list_jobs() -> Response:
-        status = request.args.get("status") or None
+        status = request.args.get("status")  # given means given: an empty value is refused like any other
         if status is not None and status not in STATUSES:
             raise ApiError(400, "invalid_request", f"status must be one of {', '.join(sorted(STATUSES))}")
         raw_limit = request.args.get("limit", "20")
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
             raise ApiError(400, "invalid_request", "limit must be an integer from 1 to 100")
-        jobs, token = service.list(g.caller, status, int(raw_limit), request.args.get("page_token") or None)
+        jobs, token = service.list(g.caller, status, int(raw_limit), request.args.get("page_token"))
         return jsonify({"jobs": [job_view(job) for job in jobs], "next_page_token": token})
 
     @app.get("/v1/jobs/<job_id>")

@@ -27,10 +27,12 @@ class ResultWriter:
         self.blobs.write(self.bucket, path, body.encode("utf-8"), content_type)
         return layout.gs_uri(self.bucket, path)
 
-    def transcript(self, job_id: str, transcript: Transcript) -> dict[str, str]:
-        """Every rendering of ``transcript``; format → URI."""
+    def transcript(self, job_id: str, transcript: Transcript, original: bool = False) -> dict[str, str]:
+        """Every rendering of ``transcript``; format → URI (``original``: a redacted job's kept original,
+        under ``original/``, keys ``original_<format>``)."""
+        path, key = (layout.original_transcript_path, "original_") if original else (layout.transcript_path, "")
         return {
-            fmt: self.write(layout.transcript_path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
+            f"{key}{fmt}": self.write(path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
             for fmt, body in transcript.renderings().items()
         }
 

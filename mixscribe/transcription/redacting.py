@@ -33,14 +33,14 @@ def redact_job(
     results: ResultWriter,
     settings: Settings,
 ) -> tuple[Transcript, dict[str, str], float]:
-    """The redacted transcript, the extra outputs (``original_json``, ``audio_redacted``: URIs) and the
+    """The redacted transcript, the extra outputs (``original_<format>``, ``audio_redacted``: URIs) and the
     seconds it took."""
     started = time.monotonic()
     job_id, options = request.job_id, request.options
     redacted, redactions = redact_transcript(transcript, engine, options.redact)
     extra: dict[str, str] = {}
     if options.keep_original:
-        extra["original_json"] = results.write(layout.original_transcript_path(job_id), transcript.to_json(), "application/json")
+        extra.update(results.transcript(job_id, transcript, original=True))
     if options.redact_audio:
         extension = PurePosixPath(request.name).suffix.lstrip(".").lower()
         source = blobs.read(request.bucket, request.name)

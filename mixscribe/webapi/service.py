@@ -123,6 +123,13 @@ class JobsService:
             raise ApiError(400, ErrorCode.INVALID_OPTION.value, f"webhook refused: {exc}") from exc
         return _with_trace(metadata)
 
+    def _promise(self, caller: Caller, name: str) -> str:
+        """The job id the new object ``name`` will become, remembered as the caller's until the signed
+        URL and an hour more have passed (so its events can be followed before the job is recorded)."""
+        job_id = job_id_for(self.settings.upload_bucket, name, 0)
+        self.store.promise(job_id, caller.uid, self.settings.signed_url_ttl_s + 3600)
+        return job_id
+
     def _object_name(self, caller: Caller, filename: str) -> str:
         base = unicodedata.normalize("NFC", filename.strip())
         if "/" in base or "\\" in base:
@@ -148,7 +155,7 @@ class JobsService:
         signed = self.signer.resumable_upload(bucket, name, body["content_type"], int(body["size"]), metadata)
         log.info("upload url issued", extra=fields(uid=caller.uid, object=name, size=body["size"]))
         return {
-            "job_id": job_id_for(bucket, name, 0),
+            "job_id": self._promise(caller, name),
             "object": layout.gs_uri(bucket, name),
             "max_bytes": int(body["size"]),
             "upload": _signed_view(signed),
@@ -162,9 +169,8 @@ class JobsService:
             name = self._copy_object(caller, source, metadata)
         else:
             name = self._fetch_url(caller, source, metadata)
-        bucket = self.settings.upload_bucket
         log.info("source imported", extra=fields(uid=caller.uid, object=name))
-        return {"job_id": job_id_for(bucket, name, 0), "object": layout.gs_uri(bucket, name)}
+        return {"job_id": self._promise(caller, name), "object": layout.gs_uri(self.settings.upload_bucket, name)}
 
     def _copy_object(self, caller: Caller, source: str, metadata: dict[str, str]) -> str:
         bucket_name, _, object_name = source[len("gs://") :].partition("/")
@@ -231,10 +237,10 @@ class JobsService:
             validate_size(size, self.settings)
         except PermanentError as err:
             raise invalid(err) from err
-        bucket = self.settings.upload_bucket
-        self.blobs.upload(bucket, name, stream, content_type, _with_trace(dict(metadata)))
+        job_id = self._promise(caller, name)
+        self.blobs.upload(self.settings.upload_bucket, name, stream, content_type, _with_trace(dict(metadata)))
         log.info("file received", extra=fields(uid=caller.uid, object=name, size=size))
-        return job_id_for(bucket, name, 0)
+        return job_id
 
     def wait_for_transcript(
         self,
@@ -272,33 +278,40 @@ class JobsService:
         return job
 
     def get_when_recorded(self, caller: Caller, job_id: str, wait_s: float, sleep: Callable[[float], None] = time.sleep) -> Job:
-        """The caller's job, waiting up to ``wait_s`` for its record (a signed upload's job id is known
-        before the upload trigger records the job); ``not_found`` at once for another caller's job."""
+        """The caller's job, waiting up to ``wait_s`` for the record of a job id this API handed the caller
+        (a signed upload's job id is known before the upload trigger records the job); ``not_found`` at
+        once for any other id."""
         deadline = time.monotonic() + wait_s
         while True:
             try:
                 return self.get(caller, job_id)
             except ApiError:
-                if not JOB_ID.match(job_id) or self.store.get(job_id) is not None or time.monotonic() >= deadline:
+                waiting = (
+                    self.store.get(job_id) is None
+                    and self.store.promised_to(job_id) == caller.uid
+                    and self.store.deleted_owner(job_id) is None
+                )
+                if not waiting or time.monotonic() >= deadline:
                     raise
             sleep(0.5)
 
     def list(self, caller: Caller, status: str | None, limit: int, page_token: str | None) -> tuple[list[Job], str | None]:
-        after = decode_page_token(page_token) if page_token else None
+        after = decode_page_token(page_token) if page_token is not None else None
         wanted = JobStatus(status) if status else None
         jobs, more = self.store.list_for_owner(caller.uid, min(limit, MAX_PAGE), wanted, after)
         return jobs, (encode_page_token(jobs[-1]) if more and jobs else None)
 
     def output(self, caller: Caller, job_id: str, kind: str, fmt: str, original: bool = False) -> tuple[str, str, str]:
         """(bucket, path, content type) of a ready output; ``not_ready`` while it is not. ``original``:
-        a redacted job's unredacted transcript (JSON), when its owner kept it."""
+        a redacted job's unredacted transcript, when its owner kept it."""
         job = self.get(caller, job_id)
         if original:
-            if kind != "transcript" or fmt != "json":
-                raise ApiError(400, "invalid_request", "original=true is the transcript's JSON only")
-            if "original_json" not in job.outputs:
-                raise ApiError(404, "not_found", "no unredacted transcript kept (redact with keep_original=true)")
-            return self.settings.results_bucket, layout.original_transcript_path(job_id), "application/json"
+            if kind != "transcript":
+                raise ApiError(400, "invalid_request", "original=true is for the transcript")
+            if f"original_{fmt}" not in job.outputs:
+                raise ApiError(404, "not_found", f"no unredacted transcript kept as {fmt} (redact with keep_original=true)")
+            path = layout.original_transcript_path(job_id, fmt)
+            return self.settings.results_bucket, path, layout.CONTENT_TYPES.get(fmt, "application/json")
         key = fmt if kind == "transcript" else f"notes_{fmt}"
         if key not in job.outputs:
             state = job.error["code"] if job.error else job.status.value

@@ -160,7 +160,7 @@ def test_firestore_ttl_and_indexes(infra):
     ttls = {
         (t.inputs["collection"], t.inputs["field"]) for t in of_type(infra, "firestore/field:Field") if "ttlConfig" in t.inputs
     }
-    assert ttls == {("jobs", "expires_at"), ("ratelimits", "expires_at"), ("deletions", "expires_at")}
+    assert ttls == {("jobs", "expires_at"), ("ratelimits", "expires_at"), ("deletions", "expires_at"), ("promised", "expires_at")}
     indexes = [[(f["fieldPath"], f["order"]) for f in i.inputs["fields"]] for i in of_type(infra, "firestore/index:Index")]
     # the API's list query: owner (and status), newest first, job id as the tie-breaker of the cursor
     assert [("owner", "ASCENDING"), ("created_at", "DESCENDING"), ("job_id", "DESCENDING")] in indexes

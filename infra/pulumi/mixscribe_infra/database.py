@@ -10,8 +10,9 @@ JOB_INDEXES = (
     (("owner", "ASCENDING"), ("created_at", "DESCENDING"), ("job_id", "DESCENDING")),
     (("owner", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"), ("job_id", "DESCENDING")),
 )
-# collection → TTL field: job records, the API's rate-limit buckets and deletion tombstones expire.
-TTL_FIELDS = {"jobs": "expires_at", "ratelimits": "expires_at", "deletions": "expires_at"}
+# collection → TTL field: job records, the API's rate-limit buckets, deletion tombstones and the job ids
+# the API handed out before their jobs were recorded expire.
+TTL_FIELDS = {"jobs": "expires_at", "ratelimits": "expires_at", "deletions": "expires_at", "promised": "expires_at"}
 
 
 class Database(pulumi.ComponentResource):
