@@ -20,6 +20,7 @@ from . import (
     capacity_model,
     diarization,
     edge_agent_cost,
+    openai_reference,
     redaction,
     stack_throughput,
     transcribe_memory,
@@ -48,6 +49,7 @@ def main() -> None:
     diar = diarization.main([])
     pii = redaction.main([])
     words = vocabulary.main([])
+    oa = openai_reference.main([])
     job, health = api["get_job"], api["healthz"]
     rows = [
         (
@@ -86,6 +88,23 @@ def main() -> None:
             f"p50/p95/p99 {job['p50_ms']}/{job['p95_ms']}/{job['p99_ms']} ms, {job['errors']} errors vs "
             f"{health['p50_ms']}/{health['p95_ms']}/{health['p99_ms']} ms",
             f"p50 {api['p50_ratio']}× (target p50 < 10 ms, p99 < 50 ms)",
+        )
+    )
+    ours, ref = oa["ours"], oa["reference_server"]
+    rows.append(
+        (
+            f"OpenAI client transcriptions.create on a 10 s clip, one at a time: the local stack vs {oa['reference']}"
+            f" ({oa['threads']} threads each)",
+            f"median {ours['sequential']['median_s']} s vs {ref['sequential']['median_s']} s; same text: {oa['same_text']}",
+            f"{oa['latency_ratio']}× latency (goal ≤ 1.3×)",
+        )
+    )
+    rows.append(
+        (
+            "The same call from 20 concurrent callers (2 calls each): the local stack vs the reference server",
+            f"{ours['concurrent']['requests_per_min']} vs {ref['concurrent']['requests_per_min']} requests/min"
+            f" (p50 {ours['concurrent']['p50_s']} s vs {ref['concurrent']['p50_s']} s)",
+            f"{oa['throughput_ratio']}× throughput",
         )
     )
     rows.append(
