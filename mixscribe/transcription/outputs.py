@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from mixscribe import layout, telemetry
+from mixscribe.event_types import JobTranscribed
 from mixscribe.jobs import METRICS_SUMMARY_KEYS
 from mixscribe.ports import Blobs
 from mixscribe.transcript import Transcript
@@ -84,3 +85,20 @@ def record_metrics(metrics: dict[str, Any], since_upload_s: float) -> None:
         telemetry.REAL_TIME_FACTOR.record(metrics["real_time_factor"], {"device": metrics["device"], "model": metrics["model"]})
     if metrics["duration_s"]:
         telemetry.TIME_PER_AUDIO_MINUTE.record(since_upload_s / (metrics["duration_s"] / 60), {"model": metrics["model"]})
+
+
+def transcribed_event(metrics: dict[str, Any], outputs: dict[str, str], transcript: Transcript) -> JobTranscribed:
+    """``job.transcribed`` from a finished job's metrics, outputs and transcript."""
+    return JobTranscribed(
+        **{k: metrics[k] for k in SUMMARY_KEYS},
+        loudness_lufs=metrics["loudness_lufs"],
+        clipping_ratio=metrics["clipping_ratio"],
+        outputs=outputs,
+        timings=metrics["timings"],
+        model=metrics["model"],
+        arm=metrics["arm"],
+        avg_logprob=metrics["avg_logprob"],
+        hallucination_share=metrics["hallucination_share"],
+        speakers=len(transcript.speakers) or None,
+        speaker_shares=[s.share for s in transcript.speakers] or None,
+    )

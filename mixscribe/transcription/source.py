@@ -34,6 +34,12 @@ class PieceAudio:
     channel_samples: np.ndarray | None = None
 
 
+def per_channel(piece: PieceAudio, speakers: tuple[str, ...]) -> bool:
+    """Whether ``piece`` is transcribed channel by channel: the request names its channels and it has them."""
+    channels = piece.channel_samples
+    return len(speakers) > 1 and channels is not None and channels.shape[0] >= len(speakers)
+
+
 def fetch_and_decode(
     blobs: Blobs, request: TranscriptionRequest, max_duration_s: float, timings: dict[str, float]
 ) -> DecodedAudio:

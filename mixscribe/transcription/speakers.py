@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from mixscribe import telemetry
 from mixscribe.audio import MODEL_RATE
-from mixscribe.diarization.assign import RECORD, merge_records
+from mixscribe.diarization.assign import RECORD, diarize_transcript, merge_records
 from mixscribe.jobs import JobOptions
 from mixscribe.progress import ProgressTracker
 from mixscribe.transcript import Segment, Transcript
@@ -59,6 +60,16 @@ def merge_channels(labelled: list[tuple[Segment, float]]) -> list[Segment]:
 
 
 ChannelDiarizer = Callable[[np.ndarray, Transcript, str], Transcript]  # (samples, transcript, label prefix)
+
+
+def channel_diarizer(encoder: Any, options: JobOptions) -> ChannelDiarizer:
+    """Diarization of one channel's (or the mono file's) transcript with the task's voice encoder."""
+
+    def run(samples: np.ndarray, transcript: Transcript, prefix: str) -> Transcript:
+        with telemetry.span("diarize", **{"mixscribe.prefix": prefix}):
+            return diarize_transcript(samples, transcript, encoder, options, prefix)
+
+    return run
 
 
 def transcribe_channels(

@@ -23,24 +23,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-import numpy as np
-
 from mixscribe import layout, telemetry
 from mixscribe.audio import MODEL_RATE, DecodedAudio
 from mixscribe.config import Settings
-from mixscribe.diarization.assign import RECORD, diarize_transcript
+from mixscribe.diarization.assign import RECORD
 from mixscribe.diarization.labels import name_speakers, with_summary
 from mixscribe.diarization.stitching import final_record, match_speakers
 from mixscribe.dispatch import max_pieces
 from mixscribe.errors import PermanentError, TransitionRefused
-from mixscribe.event_types import JobCompleted, JobTranscribed
+from mixscribe.event_types import JobCompleted
 from mixscribe.events import EventSink
-from mixscribe.jobs import Job, JobOptions, JobStatus, routing_record
+from mixscribe.jobs import Job, JobStatus, routing_record
 from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
 from mixscribe.progress import FIELD as PROGRESS
-from mixscribe.progress import PieceProgress, ProgressTracker, finished
+from mixscribe.progress import ProgressTracker, finished
 from mixscribe.store import ClaimOutcome, JobStore, utcnow
 from mixscribe.transcript import Transcript
 from mixscribe.transcript_cache import TranscriptCache
@@ -49,13 +47,23 @@ from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_
 from .engine import ModelCache
 from .guards import apply_guards
 from .languages import LanguageDetection, detect_language
+from .live_progress import piece_tracker
 from .outcome import Outcome, TaskIdentity
-from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics
+from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics, transcribed_event
 from .piece_store import Plan, ShardStore
 from .redacting import redact_job
 from .seams import plan_bounds, shift, stitch
-from .source import PieceAudio, base_metrics, cut, fetch_and_decode, load_piece_audio, piece_audio_path, save_piece_audio
-from .speakers import ChannelDiarizer, transcribe_channels
+from .source import (
+    PieceAudio,
+    base_metrics,
+    cut,
+    fetch_and_decode,
+    load_piece_audio,
+    per_channel,
+    piece_audio_path,
+    save_piece_audio,
+)
+from .speakers import channel_diarizer, transcribe_channels
 
 log = logging.getLogger(__name__)
 SOURCE = "jobs/transcribe"
@@ -255,7 +263,8 @@ class Transcription:
 
     def _transcribe_piece(self, request: TranscriptionRequest, plan: Plan, index: int, piece: PieceAudio) -> PieceResult:
         started = time.monotonic()
-        transcript, speech_s = self.model_pass(request, piece, self._tracker(request, plan, index, piece))
+        tracker = piece_tracker(self.store, self.settings, request, plan, index, piece)
+        transcript, speech_s = self.model_pass(request, piece, tracker)
         elapsed = time.monotonic() - started
         low, high = plan.cuts[index], plan.cuts[index + 1]
         core_share = (high - low) / max(1, piece.samples.shape[0])
@@ -271,51 +280,25 @@ class Transcription:
             )
         return PieceResult(shift(transcript, piece.offset / plan.rate), speech_s * min(1.0, core_share), elapsed)
 
-    def _tracker(self, request: TranscriptionRequest, plan: Plan, index: int, piece: PieceAudio) -> ProgressTracker:
-        """Live progress of piece ``index`` on the job (partial text only when no redaction is asked for:
-        what is shown before the end must never be what redaction removes)."""
-        job_id, audio_s = request.job_id, float(plan.metrics["duration_s"])
-
-        def record(piece_index: int, state: PieceProgress) -> None:
-            try:
-                self.store.record_progress(job_id, piece_index, state, audio_s)
-            except Exception:  # progress is a courtesy: the transcription goes on without it
-                log.warning("progress not recorded", exc_info=True, extra=fields(job_id=job_id))
-
-        seconds = piece.samples.shape[0] / plan.rate
-        channels = request.options.channels
-        if len(channels) > 1 and piece.channel_samples is not None and piece.channel_samples.shape[0] >= len(channels):
-            seconds *= len(channels)  # transcribed one channel after the other
-        interval = self.settings.progress_interval_s
-        return ProgressTracker(record, index, seconds, piece.offset / plan.rate, interval, not request.options.redact)
-
     def model_pass(
         self, request: TranscriptionRequest, piece: PieceAudio, progress: ProgressTracker | None = None
     ) -> tuple[Transcript, float]:
         """The transcript of ``piece`` (per speaker when the request names the channels)."""
         model = self.models.get(request.options.model)
         options = request.options
-        speakers = options.channels
-        channels = piece.channel_samples
-        diarizer = self._diarizer(options) if options.diarize else None
+        diarizer = channel_diarizer(self.models.voice_encoder(), options) if options.diarize else None
         with telemetry.span("model", **{"mixscribe.model": options.model, "mixscribe.shard": request.shard}):
-            if len(speakers) > 1 and channels is not None and channels.shape[0] >= len(speakers):
+            if per_channel(piece, options.channels):
+                assert piece.channel_samples is not None
                 beam = self.settings.beam_size
-                return transcribe_channels(model, request.job_id, channels, speakers, options, beam, diarizer, progress)
+                return transcribe_channels(
+                    model, request.job_id, piece.channel_samples, options.channels, options, beam, diarizer, progress
+                )
             heard = progress.listener() if progress else None
             transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, self.settings.beam_size, heard)
         if diarizer is not None:
             transcript = diarizer(piece.samples, transcript, "")
         return transcript, speech_s
-
-    def _diarizer(self, options: JobOptions) -> ChannelDiarizer:
-        encoder = self.models.voice_encoder()
-
-        def run(samples: np.ndarray, transcript: Transcript, prefix: str) -> Transcript:
-            with telemetry.span("diarize", **{"mixscribe.prefix": prefix}):
-                return diarize_transcript(samples, transcript, encoder, options, prefix)
-
-        return run
 
     def _try_stitch(self, request: TranscriptionRequest, plan: Plan) -> None:
         """Complete a many-piece job when every piece is done (one caller wins the right to)."""
@@ -390,19 +373,7 @@ class Transcription:
         outputs["metrics"] = self.results.metrics(request.job_id, metrics)
         status = JobStatus.TRANSCRIBED if request.options.notes else JobStatus.DONE
         summary = {k: metrics[k] for k in SUMMARY_KEYS}
-        transcribed = JobTranscribed(
-            **summary,
-            loudness_lufs=metrics["loudness_lufs"],
-            clipping_ratio=metrics["clipping_ratio"],
-            outputs=outputs,
-            timings=metrics["timings"],
-            model=metrics["model"],
-            arm=metrics["arm"],
-            avg_logprob=metrics["avg_logprob"],
-            hallucination_share=metrics["hallucination_share"],
-            speakers=len(merged.speakers) or None,
-            speaker_shares=[s.share for s in merged.speakers] or None,
-        )
+        transcribed = transcribed_event(metrics, outputs, merged)
         completed = (JobCompleted(status.value),) if status is JobStatus.DONE else ()
         try:
             fields_ = {
