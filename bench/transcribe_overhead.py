@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mixscribe.audio import decode_audio
 from mixscribe.jobs import JobOptions
+from mixscribe.transcription.engine import BatchRule
 
 from .models import load_engines
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    settings, placement, ours, bare = load_engines()
+    settings, placement, ours, bare = load_engines(rule=BatchRule(0, 0.0))  # the wrapper's cost: both sequential
     options = JobOptions(model="tiny.en", language="en")
 
     def run_ours() -> tuple[float, int]:

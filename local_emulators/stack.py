@@ -62,6 +62,7 @@ class LocalStack:
         self.options = options or StackOptions()
         self.services: list[ServiceProcess] = []
         self.env: dict[str, str] = {}
+        self._saved_environ: dict[str, str | None] = {}  # this process's variables start() replaced
 
     def _service(self, name: str, argv: list[str], env: dict[str, str], ready=None, cwd: Path = REPO) -> ServiceProcess:
         service = ServiceProcess(name, argv, env, self.root / "logs" / f"{name}.log", ready, cwd=str(cwd))
@@ -181,7 +182,9 @@ class LocalStack:
         )
         with ThreadPoolExecutor(3) as pool:
             list(pool.map(lambda s: s.wait_ready(90), (pubsub, firestore, bigquery)))
-        os.environ.update(self.env)  # the resource set-up below runs in this process
+        # the resource set-up below runs in this process; stop() puts the environment back as it found it
+        self._saved_environ = {key: os.environ.get(key) for key in self.env}
+        os.environ.update(self.env)
         settings = Settings.model_validate(self.shared)
         ensure_topics(opts.project)
         gcs = self._service(
@@ -421,6 +424,12 @@ class LocalStack:
             service.stop()
         self.services.clear()
         (self.root / STATE_FILE).unlink(missing_ok=True)
+        for key, value in self._saved_environ.items():  # a stack started in a test leaves no trace
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ = {}
 
 
 def stop_from_state(root: Path) -> list[str]:

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     model_root: str = _field(".models", "folder of the baked models (<root>/<model>/model.bin); images: /models")
     device: str = _field("auto", "auto (CUDA when a GPU is visible, else CPU), cuda or cpu")
     compute_type: str = _field("auto", "auto (float16 on CUDA, int8 on CPU) or a CTranslate2 compute type")
+    cpu_batch_size: int = _field(
+        8, "CPU: speech windows faster-whisper's batched pipeline decodes at once (0: never batch)", ge=0
+    )
+    cpu_batch_min_s: float = _field(20.0, "CPU: files at least this long take the batched pipeline (make bench)", ge=0)
+    gpu_batch_size: int = _field(16, "GPU: speech windows decoded at once (0: never batch)", ge=0)
+    gpu_batch_min_s: float = _field(60.0, "GPU: files at least this long take the batched pipeline", ge=0)
     cpu_threads: int = _field(0, "CPU threads per task; 0: the CPUs this task has (its cgroup quota or affinity)")
     beam_size: int = _field(5, "beam search width")
     redaction_engine: str = _field(

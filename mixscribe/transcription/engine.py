@@ -42,8 +42,9 @@ class DecodeOptions:
     word_timestamps: bool = True
     condition_on_previous_text: bool = True
     language: str | None = None
-    inference: str = "sequential"  # or "batched" (BatchedInferencePipeline), chosen by batch_size_for
+    inference: str = "sequential"  # or "batched" (BatchedInferencePipeline), chosen by the task's BatchRule
     batch_size: int = 0
+    batch_min_s: float = 0.0  # the rule's threshold when it was applied (files this long or longer batch)
 
 
 @dataclass(frozen=True)
@@ -106,28 +107,37 @@ def resolve_model_path(name: str, settings: Settings) -> Path:
     return Path(settings.model_root) / name
 
 
-BATCH_MIN_AUDIO_S = 60.0
-GPU_BATCH_SIZE = 16
+@dataclass(frozen=True)
+class BatchRule:
+    """When a task transcribes through faster-whisper's batched pipeline (speech windows of up to 30 s
+    decoded ``size`` at a time, each without the previous window's text) instead of window after window:
+    files of at least ``min_audio_s``. Measured per device by ``make bench`` (bench/batched_inference.py):
+    a file shorter than a few windows gains nothing, a longer one gains most of the cores' idle width."""
 
+    size: int
+    min_audio_s: float
 
-def batch_size_for(device: str, audio_s: float) -> int:
-    """0 (sequential) or the batch size: batching pays on a GPU with enough audio to fill batches
-    (VAD chunks of up to 30 s decoded together); on CPU the cores are already busy with one
-    sequence, and short files would not fill a batch."""
-    if device == "cuda" and audio_s >= BATCH_MIN_AUDIO_S:
-        return GPU_BATCH_SIZE
-    return 0
+    @classmethod
+    def for_device(cls, settings: Settings, device: str) -> BatchRule:
+        if device == "cuda":
+            return cls(settings.gpu_batch_size, settings.gpu_batch_min_s)
+        return cls(settings.cpu_batch_size, settings.cpu_batch_min_s)
+
+    def batch_size(self, audio_s: float) -> int:
+        """0 (window after window) or the batch size for a file of ``audio_s``."""
+        return self.size if self.size > 0 and audio_s >= self.min_audio_s else 0
 
 
 class SpeechModel:
     """One loaded Whisper model; ``transcribe`` turns 16 kHz mono samples into a Transcript."""
 
-    def __init__(self, name: str, path: Path, placement: Placement) -> None:
+    def __init__(self, name: str, path: Path, placement: Placement, rule: BatchRule | None = None) -> None:
         from faster_whisper import WhisperModel
 
         started = time.monotonic()
         self.name = name
         self.placement = placement
+        self.rule = rule or BatchRule(0, 0.0)
         self._model = WhisperModel(
             str(path),
             device=placement.device,
@@ -171,12 +181,13 @@ class SpeechModel:
     ) -> tuple[Transcript, float]:
         """The transcript and the speech seconds that VAD kept; ``on_segment`` hears each segment as the
         model yields it (spellings of the glossary already fixed), for live progress."""
-        batch = batch_size_for(self.placement.device, samples.shape[0] / 16000)
+        batch = self.rule.batch_size(samples.shape[0] / MODEL_RATE)
         decode = DecodeOptions(
             beam_size=beam_size,
             language=None if options.language == "auto" else options.language,
             inference="batched" if batch else "sequential",
             batch_size=batch,
+            batch_min_s=self.rule.min_audio_s if batch else 0.0,
         )
         common: dict[str, Any] = dict(
             language=decode.language,
@@ -275,5 +286,6 @@ class ModelCache:
 
     def get(self, name: str) -> SpeechModel:
         if name not in self._models:
-            self._models[name] = SpeechModel(name, resolve_model_path(name, self.settings), self.placement)
+            rule = BatchRule.for_device(self.settings, self.placement.device)
+            self._models[name] = SpeechModel(name, resolve_model_path(name, self.settings), self.placement, rule)
         return self._models[name]

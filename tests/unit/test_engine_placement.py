@@ -48,9 +48,13 @@ def test_baked_models_resolve_and_others_are_unavailable(tmp_path):
     assert info.value.code is ErrorCode.MODEL_UNAVAILABLE and "model.bin" in info.value.message
 
 
-def test_batched_inference_only_on_a_gpu_with_enough_audio():
-    from mixscribe.transcription.engine import batch_size_for
+def test_the_batch_rule_is_the_devices_from_the_settings():
+    from mixscribe.config import Settings
+    from mixscribe.transcription.engine import BatchRule
 
-    assert batch_size_for("cuda", 3600) == 16
-    assert batch_size_for("cuda", 20) == 0  # would not fill a batch
-    assert batch_size_for("cpu", 3600) == 0  # the cores already serve one sequence
+    settings = Settings()
+    gpu, cpu = BatchRule.for_device(settings, "cuda"), BatchRule.for_device(settings, "cpu")
+    assert gpu.batch_size(3600) == settings.gpu_batch_size and gpu.batch_size(settings.gpu_batch_min_s - 1) == 0
+    assert cpu.batch_size(3600) == settings.cpu_batch_size and cpu.batch_size(settings.cpu_batch_min_s - 1) == 0
+    never = BatchRule.for_device(Settings(cpu_batch_size=0), "cpu")
+    assert never.batch_size(3600) == 0
