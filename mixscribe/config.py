@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     device: str = _field("auto", "auto (CUDA when a GPU is visible, else CPU), cuda or cpu")
     compute_type: str = _field("auto", "auto (float16 on CUDA, int8 on CPU) or a CTranslate2 compute type")
     cpu_batch_size: int = _field(
-        8, "CPU: speech windows faster-whisper's batched pipeline decodes at once (0: never batch)", ge=0
+        4, "CPU: speech windows faster-whisper's batched pipeline decodes at once (0: never batch)", ge=0
     )
     cpu_batch_min_s: float = _field(20.0, "CPU: files at least this long take the batched pipeline (make bench)", ge=0)
     gpu_batch_size: int = _field(16, "GPU: speech windows decoded at once (0: never batch)", ge=0)

@@ -3,16 +3,18 @@
 The meter is fed chunks of any size and keeps only per-100 ms energy sums, so an hour of audio
 costs kilobytes. Its K-weighting filters are pyloudnorm's; ``integrated_lufs`` equals
 ``pyloudnorm.Meter.integrated_loudness`` on the same signal (a unit test holds it to that).
+
+pyloudnorm imports scipy.signal, which takes about 1.5 s: both are imported by the first meter (a
+transcription task warms them in the background while it waits for its first request).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
-import pyloudnorm
-from scipy import signal
 
 BLOCK_S = 0.400
 HOP_S = 0.100  # 75 % overlap of 400 ms gating blocks
@@ -45,12 +47,22 @@ class LevelReport:
     clipped_samples: int
 
 
+def filters() -> tuple[ModuleType, ModuleType]:
+    """pyloudnorm and scipy.signal, imported on first use (a task calls it ahead, in the background)."""
+    import pyloudnorm
+    from scipy import signal
+
+    return pyloudnorm, signal
+
+
 class LevelMeter:
     """Accumulates levels over chunks shaped ``(samples, channels)`` of float audio in [-1, 1]."""
 
     def __init__(self, rate: int, channels: int) -> None:
         self.rate = rate
         self.channels = channels
+        pyloudnorm, signal = filters()
+        self._signal = signal
         meter = pyloudnorm.Meter(rate)
         self._stages = [(f.b, f.a, f.passband_gain) for f in meter._filters.values()]
         self._zi = [[signal.lfilter_zi(b, a) * 0.0 for _ in range(channels)] for b, a, _ in self._stages]
@@ -65,7 +77,9 @@ class LevelMeter:
         self._clipped = 0
         # resample_poly's own filter, designed once (it would design it again for every call)
         half_len = 10 * TRUE_PEAK_UPSAMPLE
-        self._tp_taps = signal.firwin(2 * half_len + 1, 1.0 / TRUE_PEAK_UPSAMPLE, window=("kaiser", 5.0)) * TRUE_PEAK_UPSAMPLE
+        self._tp_taps = (
+            self._signal.firwin(2 * half_len + 1, 1.0 / TRUE_PEAK_UPSAMPLE, window=("kaiser", 5.0)) * TRUE_PEAK_UPSAMPLE
+        )
         self._tp_delay = (len(self._tp_taps) - 1) // 2  # filter delay, in output samples
         self._tp_edge = self._tp_delay // TRUE_PEAK_UPSAMPLE  # input samples the filter needs on each side
         self._pending: list[np.ndarray] = []
@@ -110,7 +124,7 @@ class LevelMeter:
             if index <= end:
                 continue  # inside the previous window
             start, end = max(0, index - TRUE_PEAK_HALF_WINDOW), min(data.shape[0], index + TRUE_PEAK_HALF_WINDOW)
-            upsampled = signal.upfirdn(self._tp_taps, data[start:end], up=TRUE_PEAK_UPSAMPLE, axis=0)
+            upsampled = self._signal.upfirdn(self._tp_taps, data[start:end], up=TRUE_PEAK_UPSAMPLE, axis=0)
             # Keep the part the filter saw whole: the window's edges would ring like a cut.
             delay, edge = self._tp_delay, self._tp_edge
             steady = upsampled[delay + edge * TRUE_PEAK_UPSAMPLE : delay + (end - start - edge) * TRUE_PEAK_UPSAMPLE]
@@ -123,7 +137,7 @@ class LevelMeter:
         out = data.copy()
         for stage, (b, a, gain) in enumerate(self._stages):
             for ch in range(self.channels):
-                out[:, ch], self._zi[stage][ch] = signal.lfilter(b, a, out[:, ch], zi=self._zi[stage][ch])
+                out[:, ch], self._zi[stage][ch] = self._signal.lfilter(b, a, out[:, ch], zi=self._zi[stage][ch])
                 out[:, ch] *= gain
         return out
 

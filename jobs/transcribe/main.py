@@ -9,8 +9,9 @@ from mixscribe.config import Settings
 from mixscribe.events import PubSubEventSink
 from mixscribe.logs import fields
 from mixscribe.store import JobStore
-from mixscribe.transcription import ModelCache, TaskIdentity, Transcription
+from mixscribe.transcription import ModelCache, Outcome, TaskIdentity, Transcription
 
+from .startup import MARKS, PROCESS_STARTED_AT
 from .worker import PullWorker
 
 log = logging.getLogger("transcribe")
@@ -36,6 +37,9 @@ def main() -> int:
     """Run one task; returns the number of requests handled."""
     settings = Settings.from_env()
     task = task_identity(settings)
+    queues = settings.queues_of_this_job()  # most urgent first
+    models = ModelCache(settings)
+    models.preload(settings.models().default_for(queues[0].priority))  # while the clients come up and the first pull waits
     publisher = gcp.publisher_client()
     transcription = Transcription(
         settings=settings,
@@ -43,17 +47,24 @@ def main() -> int:
         blobs=gcp.blobs(settings),
         publisher=publisher,
         events=PubSubEventSink(publisher, settings.topic_path(settings.events_topic)),
-        models=ModelCache(settings),
+        models=models,
         task=task,
         max_attempts=settings.max_delivery_attempts,
     )
-    queues = settings.queues_of_this_job()  # most urgent first
+
+    def handle(payload: bytes) -> Outcome:
+        if transcription.task_start is None:  # this task's first request: its start is over
+            MARKS.mark("first_pull")
+            transcription.task_start = {**MARKS.phases, "total_s": MARKS.total_s(), "started_at": PROCESS_STARTED_AT}
+        return transcription.process(payload)
+
+    MARKS.mark("clients")
     worker = PullWorker(
         subscriber=gcp.subscriber_client(),
         subscriptions=[
             settings.subscription_path(q.subscription(settings.requests_topic)) for q in settings.queues_of_this_job()
         ],
-        handle=transcription.process,
+        handle=handle,
         renew=transcription.renew,
         idle_timeout_s=idle_timeout_s(settings, task),
         ack_deadline_s=settings.ack_deadline_s,

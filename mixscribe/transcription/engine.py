@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -18,6 +19,7 @@ from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError
 from mixscribe.glossary import correct_spellings, decoding_hotwords
 from mixscribe.jobs import JobOptions
+from mixscribe.levels import filters
 from mixscribe.logs import fields
 from mixscribe.transcript import Segment, Transcript, Word
 
@@ -263,6 +265,8 @@ class ModelCache:
         self.settings = settings
         self.placement = choose_placement(settings, ctranslate2.get_cuda_device_count(), available_cpus())
         self._models: dict[str, SpeechModel] = {}
+        self._loading = threading.Lock()  # one load per model, whoever asks first (the preload or a request)
+        self.first_wait_s: float | None = None  # how long the task's first request waited for its model
         self._encoder: Any = None
         self._redaction: Any = None
 
@@ -285,7 +289,32 @@ class ModelCache:
         return self._redaction
 
     def get(self, name: str) -> SpeechModel:
-        if name not in self._models:
-            rule = BatchRule.for_device(self.settings, self.placement.device)
-            self._models[name] = SpeechModel(name, resolve_model_path(name, self.settings), self.placement, rule)
-        return self._models[name]
+        """The model a request asks for (loaded now, or waited for while the preload loads it)."""
+        started = time.monotonic()
+        model = self._load(name)
+        if self.first_wait_s is None:
+            self.first_wait_s = round(time.monotonic() - started, 3)
+        return model
+
+    def _load(self, name: str) -> SpeechModel:
+        with self._loading:
+            if name not in self._models:
+                rule = BatchRule.for_device(self.settings, self.placement.device)
+                self._models[name] = SpeechModel(name, resolve_model_path(name, self.settings), self.placement, rule)
+            return self._models[name]
+
+    def preload(self, name: str) -> threading.Thread:
+        """Load ``name`` (and the level meter's libraries) in the background, so a new task's first
+        request finds them ready; a request that comes first waits for the same load. A failed preload
+        only logs: the request loads again and reports its own error."""
+
+        def load() -> None:
+            try:
+                filters()
+                self._load(name)
+            except Exception:
+                log.warning("preload failed", exc_info=True, extra=fields(model=name))
+
+        thread = threading.Thread(target=load, name="preload", daemon=True)
+        thread.start()
+        return thread

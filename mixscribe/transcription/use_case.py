@@ -108,6 +108,8 @@ class Transcription:
         self.max_attempts = max_attempts
         self.claimed: str | None = None  # the job this worker holds the lease of, while it works on it
         self.working: tuple[str, int] | None = None  # the (job, piece) this worker transcribes now
+        self.task_start: dict[str, float] | None = None  # how the task came up; the first job it completes says
+        self._start_reported = False
 
     def renew(self, job_id: str) -> None:
         """Keep this worker's claims alive (the worker's heartbeat calls it): the piece it works on
@@ -367,6 +369,9 @@ class Transcription:
         metrics["hallucination_share"] = guarded.share(len(merged.segments))
         metrics["arm"] = request.options.arm or None
         metrics["speakers"] = [asdict(s) for s in merged.speakers]
+        if self.task_start is not None and not self._start_reported:
+            metrics["task_start"] = {**self.task_start, "first_model_wait_s": self.models.first_wait_s}
+            self._start_reported = True
         timings["write_s"] = time.monotonic() - mark
         timings["total_s"] = time.time() - started_at
         metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
