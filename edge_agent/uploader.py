@@ -1,8 +1,10 @@
 """Uploads sealed segments, oldest first, and deletes each only after the bucket confirms it.
 
-Resumable uploads (``chunk_size``) with ``if_generation_match=0`` (never overwrite) and CRC32C
-validation; the object's CRC32C reported by the bucket must equal the spool's before the local
-file goes. Failures back off exponentially with full jitter (capped), forever: the agent works
+A segment up to ``upload_chunk_bytes`` goes in one request, a larger one as a resumable upload in
+chunks of that size, both with ``if_generation_match=0`` (never overwrite) and the CRC32C the spool
+computed when it sealed the segment, which the bucket checks against the bytes it received (the
+file is not read a second time to checksum it); the object's CRC32C reported by the bucket must also
+equal the spool's before the local file goes. Failures back off exponentially with full jitter (capped), forever: the agent works
 offline for hours and drains the backlog when the network returns. A retry first asks whether
 an earlier attempt already landed (same CRC32C → done), so an upload cut off after the bucket
 finished it is not sent twice. An optional bandwidth cap throttles the reads.
@@ -123,8 +125,10 @@ class Uploader:
         name = self.object_name(record)
         stored = self._landed(name, record) if record.attempts else None
         if stored is None:
-            blob = self.bucket.blob(name, chunk_size=self.config.upload_chunk_bytes)
+            chunked = record.size > self.config.upload_chunk_bytes  # one request below it: no session to open
+            blob = self.bucket.blob(name, chunk_size=self.config.upload_chunk_bytes if chunked else None)
             blob.metadata = self.metadata(record)
+            blob.crc32c = record.crc32c  # sent with the object: the bucket refuses bytes that do not match it
             with open(record.path, "rb") as handle:
                 reader = ThrottledReader(handle, self.config.bandwidth_bytes_s) if self.config.bandwidth_bytes_s else handle
                 try:
@@ -133,7 +137,7 @@ class Uploader:
                         size=record.size,
                         content_type="audio/flac",
                         if_generation_match=0,
-                        checksum="crc32c",
+                        checksum=None,  # the spool's CRC32C rides with the object (above): computed once
                         retry=None,
                         timeout=(10, 120),
                     )

@@ -146,13 +146,16 @@ class Dispatcher:
             self.window.clear_dispatch(self.window_key)  # the next upload tries again
             raise
         checks = [EARLY_CHECK_S, self.debounce_s] if self.debounce_s > EARLY_CHECK_S else [self.debounce_s]
-        waited = 0.0
+        waited, fresh = 0.0, started
         for at in checks:
-            if started + live >= self.rule.max_tasks:
+            # Only tasks this window started are sure to take what comes next: a task that was already live
+            # may be leaving (past its idle timeout, counted until its execution is marked finished).
+            if fresh and fresh + live >= self.rule.max_tasks:
                 return
             self.sleep(at - waited)
             waited = at
             started, live = self.top_up()
+            fresh += started
 
 
 class QueueDispatch:

@@ -142,7 +142,11 @@ def transcribe(client: Client, args: argparse.Namespace) -> int:
             failed += 1
             continue
         print(f"{path}: job {job_id}")
-        if args.wait and not _follow_and_save(client, path, job_id, formats, args.quiet):
+        try:
+            if args.wait and not _follow_and_save(client, path, job_id, formats, args.quiet):
+                failed += 1
+        except (ApiError, OSError) as exc:  # this file's job could not be followed or saved; the others go on
+            print(f"{path}: job {job_id}: {exc}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
 

@@ -284,18 +284,18 @@ class JobsService:
         """The caller's job, waiting up to ``wait_s`` for the record of a job id this API handed the caller
         (a signed upload's job id is known before the upload trigger records the job); ``not_found`` at
         once for any other id."""
+        if not JOB_ID.match(job_id):
+            raise not_found()
         deadline = time.monotonic() + wait_s
         while True:
-            try:
-                return self.get(caller, job_id)
-            except ApiError:
-                waiting = (
-                    self.store.get(job_id) is None
-                    and self.store.promised_to(job_id) == caller.uid
-                    and self.store.deleted_owner(job_id) is None
-                )
-                if not waiting or time.monotonic() >= deadline:
-                    raise
+            job = self.store.get(job_id)  # read once a round: the record may appear between two reads
+            if job is not None:
+                if job.owner != caller.uid:
+                    raise not_found()
+                return job
+            promised = self.store.promised_to(job_id) == caller.uid and self.store.deleted_owner(job_id) is None
+            if not promised or time.monotonic() >= deadline:
+                raise not_found()
             sleep(0.5)
 
     def list(self, caller: Caller, status: str | None, limit: int, page_token: str | None) -> tuple[list[Job], str | None]:

@@ -131,6 +131,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, llm_server: OpenAIProtocolSe
         "MIXSCRIBE_LLM_BACKOFF_S": "0.05",
         "MIXSCRIBE_WEBHOOK_MAX_ATTEMPTS": "3",
         "MIXSCRIBE_PROGRESS_INTERVAL_S": "1",  # live progress seen several times on short test files
+        # the live-progress tests watch a 77 s file grow window by window: batched, it is one batch of 4 on 2
+        # cores and arrives whole (test_batched_inference and the long-file tests cover the batched path)
+        "MIXSCRIBE_CPU_BATCH_MIN_S": "120",
     }
     with running_stack(root, StackOptions(idle_timeout_s=15, dispatch_debounce_s=5, service_env=llm_env)) as client:
         yield client

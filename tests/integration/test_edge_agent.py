@@ -182,3 +182,36 @@ def test_a_full_spool_stops_recording_loudly_and_deletes_nothing(audio_dir: Path
     assert spooled and all(Path(r["path"]).exists() for r in spooled)
     assert sum(Path(r["path"]).stat().st_size for r in spooled) >= 900000 - 400000
     assert not [r for r in rows if r["state"] in ("uploaded", "writing")]
+
+
+def test_uploads_go_in_one_request_or_in_chunks_and_a_changed_segment_never_counts_as_uploaded(edge_gcs, tmp_path: Path):
+    """The uploader against fake-gcs-server: a segment up to the chunk size in one request, a larger one
+    resumable in chunks, both carrying the spool's CRC32C; a segment whose bytes changed after it was
+    sealed is refused (by the bucket or by the check after it) and stays in the spool."""
+    import threading
+
+    from google.api_core import exceptions as gexc
+
+    from edge_agent.config import AgentConfig
+    from edge_agent.spool import Spool
+    from edge_agent.uploader import Uploader
+
+    config = AgentConfig(spool_dir=str(tmp_path / "spool"), bucket=BUCKET, upload_chunk_bytes=256 * 1024)
+    spool = Spool(config.spool)
+    sizes = {1: 100_000, 2: 700_000, 3: 50_000}  # below the 256 KiB chunk, three chunks, below
+    for seq, size in sizes.items():
+        spool.begin("s1", seq, "2026-12-04T00:00:00+00:00", 48000, 2).write_bytes(np.random.default_rng(seq).bytes(size))
+        spool.seal("s1", seq, 48000, "{}")
+    changed = spool.path_for("s1", 3)  # the same size, other bytes: the disk lied, or something wrote to it
+    changed.write_bytes(bytes(b ^ 0xFF for b in changed.read_bytes()))
+    uploader = Uploader(config, spool, edge_gcs.client(), None, threading.Event())
+    records = {r.seq: r for r in spool.pending()}
+    uploader.upload(records[1])
+    uploader.upload(records[2])
+    with pytest.raises((gexc.BadRequest, RuntimeError)):  # the bucket's refusal, or the uploader's own comparison
+        uploader.upload(records[3])
+    stored = {b.name: b for b in edge_gcs.client().bucket(BUCKET).list_blobs()}
+    for seq in (1, 2):
+        name = uploader.object_name(records[seq])
+        assert stored[name].size == sizes[seq] and stored[name].crc32c == records[seq].crc32c
+    assert [r.seq for r in spool.pending()] == [3] and spool.path_for("s1", 3).exists()

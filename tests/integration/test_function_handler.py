@@ -22,7 +22,8 @@ SOURCE = str(REPO / "functions" / "on_upload" / "main.py")
 @pytest.fixture()
 def client(stack, monkeypatch):
     monkeypatch.setenv("MIXSCRIBE_LAUNCHER", "none")  # the running stack's workers take the request
-    monkeypatch.setenv("MIXSCRIBE_TRANSCRIBE_JOB", "in-process-test")  # its dispatch window is not the stack's
+    for job in ("GPU_JOB", "CPU_JOB"):  # its dispatch windows are not the stack's
+        monkeypatch.setenv(f"MIXSCRIBE_{job}", f"in-process-test-{job.lower()}")
     return create_app("on_upload", SOURCE, "cloudevent").test_client()
 
 

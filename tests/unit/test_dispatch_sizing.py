@@ -88,6 +88,23 @@ def test_no_waiting_once_the_maximum_runs():
     assert naps == []
 
 
+def test_a_task_already_live_does_not_end_the_window_early_it_may_be_leaving():
+    """Defect: a window opened while the only task was leaving (its execution not yet marked finished) ended
+    at once, trusting that task; the upload right after it found the window held and waited forever."""
+    launcher = FakeLauncher(live=1)
+    leaving_rule = SizingRule(speed_x=30.0, file_overhead_s=1.0, drain_target_s=60, max_tasks=1)
+    backlog = [Backlog(jobs=1, audio_s=10, pieces=1)]
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:  # the task's execution finishes; another upload lands in the window
+        naps.append(seconds)
+        launcher.live = 0
+        backlog[0] = Backlog(jobs=2, audio_s=20, pieces=2)
+
+    Dispatcher("transcribe", leaving_rule, 5, FakeWindow(), lambda: backlog[0], launcher, sleep=nap).dispatch()
+    assert launcher.started == [1] and naps[0] == 2.0  # the early check started the task the queue needs
+
+
 def test_a_failed_launch_frees_the_window():
     class Down(FakeLauncher):
         def run(self, task_count: int) -> str:

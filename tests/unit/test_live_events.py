@@ -3,6 +3,8 @@ change once, the end; a job recorded late is waited for; a deleted one ends the 
 
 from __future__ import annotations
 
+import pytest
+
 from mixscribe.jobs import Job, JobOptions, JobStatus, SourceObject
 from mixscribe.progress import PartialSegment, PieceProgress
 from mixscribe.store import JobStore, utcnow
@@ -81,3 +83,31 @@ def test_the_event_stream_keeps_an_idle_connection_alive_and_says_when_to_reconn
     assert out == [": waiting\n\n"]  # one comment in 20 idle seconds
     first = next(event_stream(follow(store, job.job_id, 1.0, 1.0), 15.0))
     assert first.startswith("retry: 3000\nevent: status\ndata: {")
+
+
+def test_waiting_for_a_record_finds_it_when_it_appears_and_refuses_strangers_at_once():
+    from mixscribe.auth import Caller
+    from mixscribe.config import Settings
+    from mixscribe.webapi.service import ApiError, JobsService
+    from tests.fakes import FakeBlobs
+
+    store = JobStore(FakeDocuments())
+    service = JobsService(Settings(), store, FakeBlobs(), signer=None)  # type: ignore[arg-type]
+    job = Job.new(SOURCE, JobOptions(model="tiny.en"), utcnow(), 1)
+    store.promise(job.job_id, "alice", 60)  # the API handed alice this id with a signed upload
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:  # the upload's trigger records the job while the stream waits
+        naps.append(seconds)
+        store.create(job)
+
+    assert service.get_when_recorded(Caller("alice"), job.job_id, 30, nap).job_id == job.job_id
+    assert len(naps) == 1
+    for stranger in ("bob", "mallory"):
+        with pytest.raises(ApiError) as refused:
+            service.get_when_recorded(Caller(stranger), job.job_id, 30, naps.append)
+        assert refused.value.status == 404
+    never = Job.new(SourceObject("uploads", "users/alice/b.flac", 1, 10, "audio/flac"), None, utcnow(), 1)
+    with pytest.raises(ApiError):  # an id nobody promised: 404 without waiting
+        service.get_when_recorded(Caller("alice"), never.job_id, 30, naps.append)
+    assert len(naps) == 1
