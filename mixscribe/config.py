@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     cpu_batch_min_s: float = _field(20.0, "CPU: files at least this long take the batched pipeline (make bench)", ge=0)
     gpu_batch_size: int = _field(16, "GPU: speech windows decoded at once (0: never batch)", ge=0)
     gpu_batch_min_s: float = _field(60.0, "GPU: files at least this long take the batched pipeline", ge=0)
+    cpu_batch_requests: int = _field(
+        4, "CPU: requests a task works on side by side, shorter files' windows decoded in shared batches (1: one at a time)", ge=1
+    )
+    gpu_batch_requests: int = _field(16, "GPU: requests a task works on side by side, sharing batches", ge=1)
+    batch_requests_audio_s: float = _field(
+        1800.0, "a task takes no more requests while those in flight hold this many audio seconds (memory)", gt=0
+    )
+    batch_gather_s: float = _field(0.5, "a shared batch waits at most this long for the requests taken with it", ge=0)
     cpu_threads: int = _field(0, "CPU threads per task; 0: the CPUs this task has (its cgroup quota or affinity)")
     beam_size: int = _field(5, "beam search width")
     redaction_engine: str = _field(

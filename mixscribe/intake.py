@@ -165,7 +165,9 @@ class Intake:
         assert job.options is not None
         if self.cache is not None and (finished := self._from_cache(job)) is not None:
             return finished
-        request = TranscriptionRequest(job.job_id, job.source.bucket, job.source.name, job.source.generation, job.options)
+        audio_s = (job.probe or {}).get("duration_s")
+        source = job.source
+        request = TranscriptionRequest(job.job_id, source.bucket, source.name, source.generation, job.options, audio_s=audio_s)
         topic = self.settings.request_topic(job.options.priority)  # its priority's own queue
         publish_request(self.publisher, topic, request.to_json(), job.job_id)
         self.store.update_fields(job.job_id, {"published_at": utcnow()})

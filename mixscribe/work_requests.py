@@ -25,13 +25,24 @@ class TranscriptionRequest:
     generation: int
     options: JobOptions
     shard: int | None = None  # a piece of a long file (see mixscribe.transcription); None: the whole job
+    audio_s: float | None = None  # the audio's length as probed (a piece's own), None if unknown: sizes a task's work in flight
 
     def to_json(self) -> bytes:
         data = asdict(self)
         data["options"] = self.options.to_dict()
-        if self.shard is None:
-            del data["shard"]
+        for optional in ("shard", "audio_s"):
+            if data[optional] is None:
+                del data[optional]
         return json.dumps(data, sort_keys=True).encode()
+
+    @staticmethod
+    def audio_seconds(payload: bytes) -> float | None:
+        """A request body's ``audio_s``, None when it has none (or is not a request: it fails on its own)."""
+        try:
+            value = json.loads(payload).get("audio_s")
+            return float(value) if value is not None and float(value) >= 0 else None
+        except (ValueError, TypeError, AttributeError):
+            return None
 
     @classmethod
     def from_json(cls, payload: bytes) -> TranscriptionRequest:
@@ -45,6 +56,7 @@ class TranscriptionRequest:
                 generation=int(data["generation"]),
                 options=JobOptions.from_dict(data["options"]),
                 shard=int(data["shard"]) if data.get("shard") is not None else None,
+                audio_s=float(data["audio_s"]) if data.get("audio_s") is not None else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(ErrorCode.INVALID_REQUEST, f"malformed transcription request: {exc}") from exc

@@ -10,6 +10,9 @@ from mixscribe.events import PubSubEventSink
 from mixscribe.logs import fields
 from mixscribe.store import JobStore
 from mixscribe.transcription import ModelCache, Outcome, TaskIdentity, Transcription
+from mixscribe.transcription.dynamic_batching import DynamicBatcher
+from mixscribe.transcription.engine import BatchRule
+from mixscribe.work_requests import TranscriptionRequest
 
 from .startup import MARKS, PROCESS_STARTED_AT
 from .worker import PullWorker
@@ -52,11 +55,18 @@ def main() -> int:
         max_attempts=settings.max_delivery_attempts,
     )
 
+    rule = BatchRule.for_device(settings, models.placement.device)
+    batcher = DynamicBatcher(rule.size, settings.batch_gather_s) if rule.requests > 1 and rule.size > 0 else None
+    transcription.batcher = batcher
+
     def handle(payload: bytes) -> Outcome:
         if transcription.task_start is None:  # this task's first request: its start is over
             MARKS.mark("first_pull")
             transcription.task_start = {**MARKS.phases, "total_s": MARKS.total_s(), "started_at": PROCESS_STARTED_AT}
-        return transcription.process(payload)
+        if batcher is None:
+            return transcription.process(payload)
+        with batcher.request():
+            return transcription.process(payload)
 
     MARKS.mark("clients")
     worker = PullWorker(
@@ -70,8 +80,15 @@ def main() -> int:
         ack_deadline_s=settings.ack_deadline_s,
         busy_retry_s=settings.lease_s + 2,  # a live lease ends within lease_s unless its holder renews it
         retry=topology.subscription(topology.WORK_QUEUES[0].subscription()).retry,
+        concurrency=rule.requests,
+        weigh=TranscriptionRequest.audio_seconds,
+        max_audio_s=settings.batch_requests_audio_s,
+        taken=batcher.expect if batcher else None,
     )
     worker.install_signal_handlers()
     placement = str(transcription.models.placement)
-    log.info("task started", extra=fields(worker=task.worker, queues=[q.priority for q in queues], placement=placement))
+    log.info(
+        "task started",
+        extra=fields(worker=task.worker, queues=[q.priority for q in queues], placement=placement, requests=rule.requests),
+    )
     return worker.run()

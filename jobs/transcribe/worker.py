@@ -1,4 +1,11 @@
-"""A pull worker: takes requests from its Pub/Sub subscriptions one at a time until they are idle.
+"""A pull worker: takes requests from its Pub/Sub subscriptions until they are idle.
+
+One at a time, or ``concurrency`` side by side (each in its own thread, with its own heartbeat and
+ack), so that short requests share the model's batches (``mixscribe.transcription.dynamic_batching``)
+and one request's download and outputs overlap another's model time. It takes a new request only
+while fewer than ``concurrency`` are in flight and their audio (``weigh``: a request's audio seconds,
+None when unknown, which counts as the whole budget) stays under ``max_audio_s``: memory holds the
+decoded audio of the requests in flight, at most one over the budget.
 
 It pulls its subscriptions most urgent first (a job's priority queues, ``mixscribe.topology``) and
 takes the first request it finds, so a high-priority request waits for no other queue's backlog.
@@ -18,6 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -68,6 +76,10 @@ class PullWorker:
         pull_timeout_s: float = 5.0,
         busy_retry_s: int = 30,
         retry: Retry | None = RETRY,
+        concurrency: int = 1,
+        weigh: Callable[[bytes], float | None] | None = None,
+        max_audio_s: float = float("inf"),
+        taken: Callable[[], None] | None = None,
     ) -> None:
         self.subscriber = subscriber
         self.subscriptions = tuple(subscriptions)
@@ -78,8 +90,13 @@ class PullWorker:
         self.pull_timeout_s = pull_timeout_s
         self.busy_retry_s = busy_retry_s
         self.retry = retry or Retry(0, 0)
+        self.concurrency = max(1, concurrency)
+        self.weigh = weigh or (lambda data: None)
+        self.max_audio_s = max_audio_s
+        self.taken = taken or (lambda: None)  # told in this thread as a request is taken, before its own starts
         self._stopping = threading.Event()
         self._deferred_until = 0.0
+        self._deferring = threading.Lock()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM (Cloud Run stopping the task) finishes the current request, then stops."""
@@ -89,10 +106,33 @@ class PullWorker:
         """Work until idle for ``idle_timeout_s`` or asked to stop; the number of messages handled."""
         handled = 0
         last_work = time.monotonic()
-        while not self._stopping.is_set():
-            asked = time.monotonic()
-            messages = self._pull()
-            if not messages:
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="request") if self.concurrency > 1 else None
+        in_flight: dict[Future[None], float] = {}  # a request's thread → its audio seconds
+        try:
+            while not self._stopping.is_set():
+                for future in [f for f in in_flight if f.done()]:
+                    del in_flight[future]
+                    handled += 1
+                    last_work = time.monotonic()
+                asked = time.monotonic()
+                room = len(in_flight) < self.concurrency and sum(in_flight.values()) < self.max_audio_s
+                messages = self._pull(busy=bool(in_flight)) if room else []
+                for subscription, received in messages:
+                    if pool is None:
+                        self._handle_one(subscription, received)
+                        handled += 1
+                    else:
+                        weight = self.weigh(received.message.data)
+                        self.taken()
+                        in_flight[pool.submit(self._handle_one, subscription, received)] = (
+                            self.max_audio_s if weight is None else weight
+                        )
+                if messages:
+                    last_work = time.monotonic()
+                    continue
+                if in_flight:
+                    wait(in_flight, timeout=IDLE_POLL_S, return_when=FIRST_COMPLETED)
+                    continue
                 now = time.monotonic()
                 # stay for requests this task deferred: nobody else may be left to take them
                 if now - last_work >= self.idle_timeout_s and now >= self._deferred_until:
@@ -100,18 +140,20 @@ class PullWorker:
                 # a server that answers an empty pull at once (the Pub/Sub emulator does, measured) is asked
                 # again after IDLE_POLL_S, not in a busy loop that starves the machine's other tasks
                 self._stopping.wait(max(0.0, IDLE_POLL_S - (now - asked)))
-                continue
-            for subscription, received in messages:
-                self._handle_one(subscription, received)
-                handled += 1
-            last_work = time.monotonic()
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)  # asked to stop: the requests in flight finish first
+                handled += len(in_flight)
         log.info("worker leaving", extra=fields(handled=handled, stopping=self._stopping.is_set()))
         return handled
 
-    def _pull(self) -> list[tuple[str, Any]]:
+    def _pull(self, busy: bool = False) -> list[tuple[str, Any]]:
         """One request from the most urgent subscription that has one (each asked with a short timeout
-        when there are several, so an urgent request is seen within about a second)."""
+        when there are several, so an urgent request is seen within about a second, and while requests
+        are in flight, so their ends are noticed)."""
         timeout = self.pull_timeout_s if len(self.subscriptions) == 1 else min(1.0, self.pull_timeout_s)
+        if busy:
+            timeout = min(timeout, 0.5)
         for subscription in self.subscriptions:
             try:
                 response = self.subscriber.pull(request={"subscription": subscription, "max_messages": 1}, timeout=timeout)
@@ -157,9 +199,14 @@ class PullWorker:
             self._set_deadline(subscription, ack_id, 0)
             # the subscription's backoff may outlast the idle timeout: wait for the redelivery (or its dead letter)
             hold = self.retry.backoff_s(received.delivery_attempt or 1) + self.pull_timeout_s
-            self._deferred_until = max(self._deferred_until, time.monotonic() + hold)
+            self._defer(hold)
         elif outcome is Outcome.RETRY_LATER:
             self._set_deadline(subscription, ack_id, self.busy_retry_s)
-            self._deferred_until = max(self._deferred_until, time.monotonic() + self.busy_retry_s + self.pull_timeout_s + 5)
+            self._defer(self.busy_retry_s + self.pull_timeout_s + 5)
         else:
             self.subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [ack_id]})
+
+    def _defer(self, seconds: float) -> None:
+        """Stay at least ``seconds`` more, whatever the idle timeout (a request this task handed back is due)."""
+        with self._deferring:
+            self._deferred_until = max(self._deferred_until, time.monotonic() + seconds)

@@ -118,12 +118,13 @@ class BatchRule:
 
     size: int
     min_audio_s: float
+    requests: int = 1  # requests a task works on side by side, shorter files sharing batches (dynamic_batching)
 
     @classmethod
     def for_device(cls, settings: Settings, device: str) -> BatchRule:
         if device == "cuda":
-            return cls(settings.gpu_batch_size, settings.gpu_batch_min_s)
-        return cls(settings.cpu_batch_size, settings.cpu_batch_min_s)
+            return cls(settings.gpu_batch_size, settings.gpu_batch_min_s, settings.gpu_batch_requests)
+        return cls(settings.cpu_batch_size, settings.cpu_batch_min_s, settings.cpu_batch_requests)
 
     def batch_size(self, audio_s: float) -> int:
         """0 (window after window) or the batch size for a file of ``audio_s``."""
@@ -148,7 +149,7 @@ class SpeechModel:
             local_files_only=True,
         )
         self.load_s = time.monotonic() - started
-        self._batched_pipeline: Any = None
+        self._pipelines: dict[str, Any] = {}
         log.info("model loaded", extra=fields(model=name, load_s=round(self.load_s, 3), **asdict(placement)))
 
     @property
@@ -166,12 +167,36 @@ class SpeechModel:
         _, _, probabilities = self._model.detect_language(audio=speech)
         return {language: float(p) for language, p in probabilities}
 
-    def _batched(self) -> Any:
+    def batched(self, user: str = "files") -> Any:
+        """faster-whisper's batched pipeline on this model, one per user (it keeps a little state between
+        batches of one call: a long file's batches and the shared batches of short files run side by side)."""
         from faster_whisper import BatchedInferencePipeline
 
-        if self._batched_pipeline is None:
-            self._batched_pipeline = BatchedInferencePipeline(model=self._model)
-        return self._batched_pipeline
+        if user not in self._pipelines:
+            self._pipelines[user] = BatchedInferencePipeline(model=self._model)
+        return self._pipelines[user]
+
+    def decoding(self, options: JobOptions, audio_s: float, beam_size: int) -> tuple[DecodeOptions, dict[str, Any]]:
+        """How a file of ``audio_s`` with ``options`` is decoded: the recorded settings and faster-whisper's
+        arguments (those every path shares: sequential, batched, batched across requests)."""
+        batch = self.rule.batch_size(audio_s)
+        decode = DecodeOptions(
+            beam_size=beam_size,
+            language=None if options.language == "auto" else options.language,
+            inference="batched" if batch else "sequential",
+            batch_size=batch,
+            batch_min_s=self.rule.min_audio_s if batch else 0.0,
+        )
+        arguments: dict[str, Any] = dict(
+            language=decode.language,
+            beam_size=decode.beam_size,
+            word_timestamps=decode.word_timestamps,
+            initial_prompt=options.prompt or None,
+            hotwords=decoding_hotwords(options.hotwords, options.glossary) or None,
+            task=options.task,
+            temperature=temperatures_from(options.temperature),
+        )
+        return decode, arguments
 
     def transcribe(
         self,
@@ -183,60 +208,63 @@ class SpeechModel:
     ) -> tuple[Transcript, float]:
         """The transcript and the speech seconds that VAD kept; ``on_segment`` hears each segment as the
         model yields it (spellings of the glossary already fixed), for live progress."""
-        batch = self.rule.batch_size(samples.shape[0] / MODEL_RATE)
-        decode = DecodeOptions(
-            beam_size=beam_size,
-            language=None if options.language == "auto" else options.language,
-            inference="batched" if batch else "sequential",
-            batch_size=batch,
-            batch_min_s=self.rule.min_audio_s if batch else 0.0,
-        )
-        common: dict[str, Any] = dict(
-            language=decode.language,
-            beam_size=decode.beam_size,
-            vad_filter=decode.vad_filter,
-            word_timestamps=decode.word_timestamps,
-            condition_on_previous_text=decode.condition_on_previous_text,
-            initial_prompt=options.prompt or None,
-            hotwords=decoding_hotwords(options.hotwords, options.glossary) or None,
-            task=options.task,
-            temperature=temperatures_from(options.temperature),
-        )
-        if batch:
-            segments_iter, info = self._batched().transcribe(samples, batch_size=batch, **common)
+        decode, arguments = self.decoding(options, samples.shape[0] / MODEL_RATE, beam_size)
+        common = {**arguments, "vad_filter": decode.vad_filter, "condition_on_previous_text": decode.condition_on_previous_text}
+        if decode.batch_size:
+            segments_iter, info = self.batched().transcribe(samples, batch_size=decode.batch_size, **common)
         else:
             segments_iter, info = self._model.transcribe(samples, **common)
-        segments = []
-        for index, seg in enumerate(segments_iter):
-            words = tuple(Word(round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 4)) for w in seg.words or ())
-            segments.append(
-                Segment(
-                    id=index,
-                    start=round(seg.start, 3),
-                    end=round(seg.end, 3),
-                    text=seg.text.strip(),
-                    avg_logprob=round(seg.avg_logprob, 4),
-                    no_speech_prob=round(seg.no_speech_prob, 4),
-                    temperature=float(seg.temperature or 0.0),
-                    compression_ratio=round(seg.compression_ratio, 4),
-                    seek=int(seg.seek),
-                    words=words,
-                )
-            )
+        segments: list[Segment] = []
+        for seg in segments_iter:
+            segments.append(model_segment(seg, len(segments)))
             if on_segment is not None:
                 on_segment(correct_spellings(segments[-1:], options.glossary)[0])
+        language = (info.language, info.language_probability)
+        transcript = self.assemble(job_id, samples, options, asdict(decode), segments, language, info.duration)
+        return transcript, float(info.duration_after_vad)
+
+    def assemble(
+        self,
+        job_id: str,
+        samples: np.ndarray,
+        options: JobOptions,
+        decode: dict[str, Any],
+        segments: list[Segment],
+        language: tuple[str, float],
+        duration_s: float,
+    ) -> Transcript:
+        """The transcript of the model's segments: the glossary's spellings, the guards' flags, the record
+        of how it was decoded."""
         segments = flag_segments(correct_spellings(segments, options.glossary), samples)
-        recorded: dict[str, Any] = {**asdict(decode), **asdict(self.placement), "job_options": options.public_dict()}
-        transcript = Transcript(
+        recorded: dict[str, Any] = {**decode, **asdict(self.placement), "job_options": options.public_dict()}
+        return Transcript(
             job_id=job_id,
-            language=info.language,
-            language_probability=round(info.language_probability, 4),
-            duration_s=round(info.duration, 3),
+            language=language[0],
+            language_probability=round(language[1], 4),
+            duration_s=round(duration_s, 3),
             model=self.name,
             options=recorded,
             segments=tuple(segments),
         )
-        return transcript, float(info.duration_after_vad)
+
+
+def model_segment(seg: Any, index: int) -> Segment:
+    """Our segment of one of faster-whisper's (rounded, words kept)."""
+    words = tuple(
+        Word(round(float(w.start), 3), round(float(w.end), 3), w.word, round(float(w.probability), 4)) for w in seg.words or ()
+    )
+    return Segment(
+        id=index,
+        start=round(float(seg.start), 3),
+        end=round(float(seg.end), 3),
+        text=seg.text.strip(),
+        avg_logprob=round(float(seg.avg_logprob), 4),
+        no_speech_prob=round(float(seg.no_speech_prob), 4),
+        temperature=float(seg.temperature or 0.0),
+        compression_ratio=round(float(seg.compression_ratio), 4),
+        seek=int(seg.seek),
+        words=words,
+    )
 
 
 class ModelsMissing(RuntimeError):

@@ -44,6 +44,7 @@ from mixscribe.transcript import Transcript
 from mixscribe.transcript_cache import TranscriptCache
 from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 
+from .dynamic_batching import DynamicBatcher, batchable
 from .engine import ModelCache
 from .guards import apply_guards
 from .languages import LanguageDetection, detect_language
@@ -106,19 +107,20 @@ class Transcription:
         self.models = models
         self.task = task
         self.max_attempts = max_attempts
-        self.claimed: str | None = None  # the job this worker holds the lease of, while it works on it
-        self.working: tuple[str, int] | None = None  # the (job, piece) this worker transcribes now
+        self.claimed: set[str] = set()  # the jobs this task holds the leases of, while it works on them
+        self.working: set[tuple[str, int]] = set()  # the (job, piece)s this task transcribes now
+        self.batcher: DynamicBatcher | None = None  # requests side by side share the model's batches
         self.task_start: dict[str, float] | None = None  # how the task came up; the first job it completes says
         self._start_reported = False
 
     def renew(self, job_id: str) -> None:
         """Keep this worker's claims alive (the worker's heartbeat calls it): the piece it works on
         and, through it, the job's lease; the job's lease as its holder while it works on a job it claimed."""
-        working = self.working
-        if working is not None and working[0] == job_id:
-            self.pieces.renew(job_id, working[1], self.task.worker, self.settings.lease_s)
-            self.store.keep_alive(job_id, self.settings.lease_s)
-        if self.claimed == job_id:
+        for job, index in list(self.working):
+            if job == job_id:
+                self.pieces.renew(job_id, index, self.task.worker, self.settings.lease_s)
+                self.store.keep_alive(job_id, self.settings.lease_s)
+        if job_id in self.claimed:
             self.store.renew_lease(job_id, self.task.worker, self.settings.lease_s)
 
     def process(self, payload: bytes) -> Outcome:
@@ -147,13 +149,13 @@ class Transcription:
         if claim.outcome is ClaimOutcome.EXHAUSTED:
             return Outcome.DONE
         assert claim.job is not None
-        self.claimed = request.job_id
+        self.claimed.add(request.job_id)
         try:
             self._plan_and_start(request, claim.job)
         except PermanentError as err:
             self.lifecycle.fail(request.job_id, err.code, err.message)
         finally:
-            self.claimed = None
+            self.claimed.discard(request.job_id)
         return Outcome.DONE
 
     def _routing(self, request: TranscriptionRequest, detection: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -188,7 +190,9 @@ class Transcription:
             plan = self.pieces.save_plan(request.job_id, replace(plan, timings={**plan.timings, **timings}))
             topic = self.settings.request_topic(request.options.priority)  # the pieces stay in the job's queue
             for index in range(1, plan.pieces):
-                publish_request(self.publisher, topic, replace(request, shard=index).to_json(), request.job_id)
+                seconds = (plan.cuts[index + 1] - plan.cuts[index]) / plan.rate
+                piece = replace(request, shard=index, audio_s=round(seconds, 3))
+                publish_request(self.publisher, topic, piece.to_json(), request.job_id)
         log.info(
             "long job split",
             extra=fields(job_id=request.job_id, pieces=plan.pieces, cuts_s=[c / plan.rate for c in plan.cuts]),
@@ -252,14 +256,14 @@ class Transcription:
             if claim.attempts > self.max_attempts:  # the job's attempts rule, per piece
                 self.lifecycle.give_up(request.job_id, self.max_attempts, piece=index)
                 return True
-            self.working = (request.job_id, index)
+            self.working.add((request.job_id, index))
             try:
                 self.store.keep_alive(request.job_id, self.settings.lease_s)
                 result = self._transcribe_piece(request, plan, index, samples())
                 uri = self.results.write(piece_path(request.job_id, index), result.transcript.to_json(), "application/json")
                 self.pieces.finish(request.job_id, index, uri, result.speech_s, round(result.transcribe_s, 3))
             finally:
-                self.working = None
+                self.working.discard((request.job_id, index))
         self._try_stitch(request, plan)
         return True
 
@@ -289,15 +293,22 @@ class Transcription:
         model = self.models.get(request.options.model)
         options = request.options
         diarizer = channel_diarizer(self.models.voice_encoder(), options) if options.diarize else None
+        beam, batcher = self.settings.beam_size, self.batcher
         with telemetry.span("model", **{"mixscribe.model": options.model, "mixscribe.shard": request.shard}):
             if per_channel(piece, options.channels):
                 assert piece.channel_samples is not None
-                beam = self.settings.beam_size
+                if batcher:
+                    batcher.passes()
                 return transcribe_channels(
                     model, request.job_id, piece.channel_samples, options.channels, options, beam, diarizer, progress
                 )
             heard = progress.listener() if progress else None
-            transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, self.settings.beam_size, heard)
+            if batcher and batchable(model, piece.samples, options, beam):
+                transcript, speech_s = batcher.transcribe(model, request.job_id, piece.samples, options, beam, heard)
+            else:
+                if batcher:
+                    batcher.passes()
+                transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, beam, heard)
         if diarizer is not None:
             transcript = diarizer(piece.samples, transcript, "")
         return transcript, speech_s

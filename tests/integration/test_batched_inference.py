@@ -1,13 +1,19 @@
-"""The batched inference path against the sequential one on the CPU, each forced by its rule: same words."""
+"""The batched inference paths against the sequential one on the CPU, each forced: the batched pipeline
+on one file, and dynamic batching (several requests' windows in shared batches): same shape, close words."""
 
 from __future__ import annotations
 
 import re
+import threading
+
+import numpy as np
+import pytest
 
 from mixscribe.audio import decode_audio
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
 from mixscribe.transcription import engine
+from mixscribe.transcription.dynamic_batching import DynamicBatcher, batchable
 from tests.conftest import SAMPLE, SAMPLE_TEXT
 
 
@@ -30,3 +36,71 @@ def test_batched_path_transcribes_like_the_sequential_one():
     assert batched.options["batch_min_s"] == 1.0
     assert words(batched.text) == words(sequential.text) or len(set(words(batched.text)) ^ set(words(SAMPLE_TEXT))) <= 3
     assert all(w.start <= w.end for s in batched.segments for w in s.words) and speech_s > 5
+
+
+@pytest.fixture(scope="module")
+def model() -> engine.SpeechModel:
+    settings = Settings.from_env({})
+    placement = engine.choose_placement(settings, 0, 2)
+    return engine.SpeechModel("tiny.en", engine.resolve_model_path("tiny.en", settings), placement, engine.BatchRule(4, 20.0))
+
+
+def side_by_side(batcher: DynamicBatcher, model: engine.SpeechModel, files: list[np.ndarray], options: list[JobOptions]) -> list:
+    """Each file as its own request thread (announced first, as the worker does); a result or the error."""
+    results: list = [None] * len(files)
+
+    def request(index: int) -> None:
+        with batcher.request():
+            try:
+                results[index] = batcher.transcribe(model, f"job-{index}", files[index], options[index], 5)
+            except Exception as exc:
+                results[index] = exc
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(len(files))]
+    for thread in threads:
+        batcher.expect()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def test_dynamic_batches_transcribe_each_request_like_its_own_sequential_pass(model):
+    samples = decode_audio(str(SAMPLE), 600).samples
+    rate = 16000
+    files = [samples[: 6 * rate], samples[5 * rate : 12 * rate], np.zeros(3 * rate, np.float32), samples[10 * rate : 17 * rate]]
+    options = JobOptions(model="tiny.en", language="en")
+    assert all(batchable(model, f, options, 5) for f in files)
+    batcher = DynamicBatcher(4, gather_s=5.0)
+    results = side_by_side(batcher, model, files, [options] * len(files))
+    assert batcher.batches == 1  # every request in one shared batch: none waited out the gather time
+    for index, (audio, (dynamic, speech_s)) in enumerate(zip(files, results)):
+        sequential, sequential_speech_s = model.transcribe(f"seq-{index}", audio, options, 5)
+        assert dynamic.job_id == f"job-{index}" and dynamic.duration_s == sequential.duration_s
+        assert dynamic.options["inference"] == "dynamic" and dynamic.options["batch_requests"] == 4
+        assert dynamic.options["batch_size"] == 4 and dynamic.language == "en"
+        assert abs(speech_s - sequential_speech_s) < 0.5
+        assert [s.id for s in dynamic.segments] == list(range(len(dynamic.segments)))
+        for segment in dynamic.segments:  # the request's own timestamps, not the shared array's
+            assert 0 <= segment.start <= segment.end <= dynamic.duration_s + 0.05
+            assert all(segment.start - 0.05 <= w.start <= w.end <= segment.end + 0.05 for w in segment.words)
+        heard, said = words(dynamic.text), words(sequential.text)
+        assert len(set(heard) ^ set(said)) <= max(3, len(said) // 4), (heard, said)
+    assert results[2][0].segments == () and results[2][1] == 0.0  # silence: nothing, like the sequential pass
+
+
+def test_a_bad_request_fails_alone_and_requests_that_decode_differently_never_share(model):
+    samples = decode_audio(str(SAMPLE), 600).samples[: 6 * 16000]
+    options = JobOptions(model="tiny.en", language="en")
+    batcher = DynamicBatcher(4, gather_s=5.0)
+    bad = np.stack([samples, samples])  # two rows: no model pass can take it
+    results = side_by_side(batcher, model, [samples, bad, samples], [options] * 3)
+    assert isinstance(results[1], Exception)
+    assert [r[0].text for r in (results[0], results[2])] == [model.transcribe("s", samples, options, 5)[0].text] * 2
+
+    prompted = JobOptions(model="tiny.en", language="en", prompt="Thursday stand-up.")
+    batcher = DynamicBatcher(4, gather_s=5.0)
+    results = side_by_side(batcher, model, [samples] * 3, [options, prompted, options])
+    assert batcher.batches == 2
+    assert [r[0].options["batch_requests"] for r in results] == [2, 1, 2]
