@@ -11,7 +11,8 @@ windows of up to 30 s of speech), lays the windows of all of them side by side i
 a whole second), and decodes them ``batch_size`` at a time. Every segment goes back to its request by
 the window it came from, with the request's own timestamps. Requests that decode differently (model,
 language, task, prompt, hotwords, temperature, beam) never share a batch; a batch that fails is
-decoded again request by request, so a bad file fails alone.
+decoded again request by request, so a bad file fails alone. A request that comes alone is decoded
+as its own batch rule says (window after window, its progress heard window by window).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def batchable(model: SpeechModel, samples: np.ndarray, options: JobOptions, beam
     leaves to window-after-window decoding (a longer one fills batches on its own)."""
     decode, _ = model.decoding(options, samples.shape[0] / MODEL_RATE, beam_size)
     return decode.language is not None and decode.batch_size == 0
+
+
+class Alone(Exception):
+    """A batch of one request: nothing to share."""
 
 
 class DynamicBatcher:
@@ -150,11 +155,14 @@ class DynamicBatcher:
     def _run(self, batch: list[Waiting]) -> None:
         started = time.monotonic()
         try:
+            if len(batch) == 1:  # alone, a request is decoded as its own rule says (window after window, live)
+                raise Alone
             results = decode_together(batch, self.batch_size)
             for entry, result in zip(batch, results):
                 entry.result = result
-        except Exception:
-            log.warning("shared batch failed; its requests decoded one by one", exc_info=True)
+        except Exception as exc:
+            if not isinstance(exc, Alone):
+                log.warning("shared batch failed; its requests decoded one by one", exc_info=True)
             for entry in batch:
                 try:
                     entry.result = entry.model.transcribe(

@@ -103,4 +103,5 @@ def test_a_bad_request_fails_alone_and_requests_that_decode_differently_never_sh
     batcher = DynamicBatcher(4, gather_s=5.0)
     results = side_by_side(batcher, model, [samples] * 3, [options, prompted, options])
     assert batcher.batches == 2
-    assert [r[0].options["batch_requests"] for r in results] == [2, 1, 2]
+    assert [r[0].options["inference"] for r in results] == ["dynamic", "sequential", "dynamic"]
+    assert [r[0].options.get("batch_requests") for r in results] == [2, None, 2]
