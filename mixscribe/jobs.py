@@ -67,6 +67,9 @@ def job_id_for(bucket: str, name: str, generation: int | str) -> str:
     return f"j{hashlib.sha256(key.encode()).hexdigest()[:31]}"
 
 
+ANONYMOUS = "anonymous"  # an upload outside users/ and edge/: whose it is, nobody knows
+
+
 def owner_for(object_name: str) -> str:
     """Owner of an upload from its prefix: ``users/{uid}/…`` or ``edge/{device}/…``."""
     parts = object_name.split("/")
@@ -74,7 +77,7 @@ def owner_for(object_name: str) -> str:
         return parts[1]
     if len(parts) >= 3 and parts[0] == "edge" and parts[1]:
         return f"edge:{parts[1]}"
-    return "anonymous"
+    return ANONYMOUS
 
 
 METRICS_SUMMARY_KEYS = ("duration_s", "language", "word_count", "real_time_factor", "speech_ratio")  # job.metrics

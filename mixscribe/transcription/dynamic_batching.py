@@ -5,12 +5,15 @@ A task that takes several requests side by side (``MIXSCRIBE_CPU_BATCH_REQUESTS`
 and ack. When one of them reaches the model with a short mono file (one the batch rule would decode
 window after window), it hands its samples to the task's ``DynamicBatcher`` and waits. The batcher
 gathers the requests that come together: it starts a batch when every request in flight has come to
-the model (or taken another road), or when the first has waited ``gather_s``. It cuts each file's
-speech into the model's windows exactly as faster-whisper's batched pipeline does for one file (VAD,
-windows of up to 30 s of speech), lays the windows of all of them side by side in one array (each on
-a whole second), and decodes them ``batch_size`` at a time. Every segment goes back to its request by
-the window it came from, with the request's own timestamps. Requests that decode differently (model,
-language, task, prompt, hotwords, temperature, beam) never share a batch; a batch that fails is
+the model (or taken another road), or when the first has waited ``gather_s``. It finds each file's
+speech as faster-whisper's batched pipeline does (VAD, stretches of up to 30 s) and fills the model's
+30 s windows with it: a short file's speech takes a few seconds of a window, and Whisper pays for the
+whole window, so one owner's requests share windows (``GAP_S`` of silence between two requests);
+another owner's speech starts a new window, so no window mixes owners. The windows are decoded
+``batch_size`` at a time; every word goes back to the request whose stretch holds it (a segment that
+spans two requests is split between them at its words), with that request's own timestamps.
+Requests that decode differently (model, language, task, prompt, hotwords, temperature, beam) never
+share a batch; a batch that fails is
 decoded again request by request, so a bad file fails alone. A request that comes alone is decoded
 as its own batch rule says (window after window, its progress heard window by window).
 """
@@ -39,6 +42,7 @@ from .engine import SpeechModel, model_segment
 from .languages import WINDOW_S
 
 log = logging.getLogger(__name__)
+GAP_S = 1.0  # silence between two requests' speech in a shared window
 Result = tuple[Transcript, float]  # the transcript and the speech seconds VAD kept
 
 
@@ -53,6 +57,7 @@ class Waiting:
     beam_size: int
     on_segment: Callable[[Segment], None] | None
     key: str
+    pack: str  # requests of one pack (one owner) may share a window; others only a batch
     arrived: float
     result: Result | None = None
     error: BaseException | None = None
@@ -114,11 +119,13 @@ class DynamicBatcher:
         options: JobOptions,
         beam_size: int,
         on_segment: Callable[[Segment], None] | None = None,
+        pack: str = "",
     ) -> Result:
-        """``model.transcribe``'s result, decoded in a batch shared with the other requests in flight."""
+        """``model.transcribe``'s result, decoded in a batch shared with the other requests in flight;
+        requests of one ``pack`` (one owner's; empty: this request alone) may share the model's windows."""
         _, arguments = model.decoding(options, samples.shape[0] / MODEL_RATE, beam_size)
         key = repr((model.name, sorted(arguments.items())))
-        entry = Waiting(model, job_id, samples, options, beam_size, on_segment, key, time.monotonic())
+        entry = Waiting(model, job_id, samples, options, beam_size, on_segment, key, pack or job_id, time.monotonic())
         self.passes()  # arrived: no batch waits for this request any longer
         with self._changed:
             self._waiting.append(entry)
@@ -182,71 +189,155 @@ class DynamicBatcher:
 
 
 @dataclass(frozen=True)
-class Window:
-    """One window of speech of one request, placed in the shared array."""
+class Piece:
+    """A stretch of one request's speech in the shared array."""
 
     request: int
-    speech_offset_s: float  # where it starts in its request's speech (silences removed)
-    shared_start_s: int  # where it starts in the shared array
+    shared_start: int  # sample in the shared array
+    length: int
+    speech_offset: int  # sample in its request's speech (silences removed)
+
+    @property
+    def shared_end(self) -> int:
+        return self.shared_start + self.length
 
 
-def vad_windows(samples: np.ndarray) -> tuple[list[dict[str, int]], list[np.ndarray], list[dict[str, Any]]]:
-    """The file's speech (VAD) and its windows of up to ``WINDOW_S``: what the batched pipeline cuts."""
-    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+@dataclass
+class SharedLayout:
+    """The batch's speech laid out in windows of up to ``WINDOW_S``, each starting on a whole second."""
 
-    speech = get_speech_timestamps(samples, VadOptions(max_speech_duration_s=WINDOW_S, min_silence_duration_ms=160))
-    if not speech:
-        return [], [], []
-    windows, metadata = collect_chunks(samples, speech, max_duration=WINDOW_S)
-    return speech, windows, metadata
+    speech: list[list[dict[str, int]]]  # each request's VAD speech (samples of its file)
+    pieces: list[Piece]
+    clips: list[dict[str, float]]  # the windows, seconds of the shared array (the batched pipeline's clip_timestamps)
+    samples: np.ndarray
+
+
+def speech_of(samples: np.ndarray) -> list[dict[str, int]]:
+    """The file's speech as the batched pipeline finds it (VAD, stretches of up to ``WINDOW_S``)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return list(get_speech_timestamps(samples, VadOptions(max_speech_duration_s=WINDOW_S, min_silence_duration_ms=160)))
+
+
+def lay_out(batch: list[Waiting]) -> SharedLayout:
+    """Fill windows with the requests' speech, in order: a request's stretches back to back as the batched
+    pipeline joins them, ``GAP_S`` of silence before another request's. Requests of one pack (one owner)
+    share windows; another pack starts a new window, so no window holds two owners' speech."""
+    capacity, gap = int(WINDOW_S * MODEL_RATE), int(GAP_S * MODEL_RATE)
+    speech = [speech_of(entry.samples) for entry in batch]
+    order = sorted(range(len(batch)), key=lambda i: batch[i].pack)  # stable: arrival order within a pack
+    windows: list[list[tuple[int, np.ndarray, int]]] = []  # (request, samples, speech offset) per window
+    fill, last = capacity, ("", -1)  # no pack is empty (``transcribe``)
+    for index in order:
+        offset = 0
+        for stamp in speech[index]:
+            chunk = batch[index].samples[stamp["start"] : stamp["end"]]
+            same_pack, same_request = last[0] == batch[index].pack, last[1] == index
+            needed = chunk.shape[0] + (0 if same_request else gap)
+            if not same_pack or fill + needed > capacity:
+                windows.append([])
+                fill, needed = 0, chunk.shape[0]
+            windows[-1].append((index, chunk, offset))
+            fill += needed
+            offset += chunk.shape[0]
+            last = (batch[index].pack, index)
+    parts: list[np.ndarray] = []
+    pieces, clips, cursor = [], [], 0
+    for window in windows:
+        start = math.ceil(cursor / MODEL_RATE) * MODEL_RATE  # whole seconds: the pipeline's offsets stay exact
+        parts.append(np.zeros(start - cursor, np.float32))
+        cursor, previous = start, None
+        for index, chunk, offset in window:
+            if previous is not None and previous != index:
+                parts.append(np.zeros(gap, np.float32))
+                cursor += gap
+            pieces.append(Piece(index, cursor, chunk.shape[0], offset))
+            parts.append(chunk.astype(np.float32))
+            cursor += chunk.shape[0]
+            previous = index
+        clips.append({"start": start / MODEL_RATE, "end": cursor / MODEL_RATE})
+    samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return SharedLayout(speech, pieces, clips, samples)
+
+
+def owner_of(pieces: list[Piece], start_s: float, end_s: float) -> Piece:
+    """The piece a word (or a wordless segment) belongs to: the one holding its middle, else the nearest."""
+    middle = (start_s + end_s) / 2 * MODEL_RATE
+
+    def distance(piece: Piece) -> float:
+        return max(piece.shared_start - middle, middle - piece.shared_end, 0.0)
+
+    return min(pieces, key=distance)
+
+
+def split_segment(seg: Any, pieces: list[Piece]) -> list[tuple[Piece, Any]]:
+    """One decoded segment of a shared window as runs of consecutive words of one request each, moved to
+    that request's speech time (faster-whisper's Segment and Word dataclasses, new copies)."""
+    import dataclasses
+
+    def moved(piece: Piece, t: float) -> float:
+        within = min(max(0.0, t - piece.shared_start / MODEL_RATE), piece.length / MODEL_RATE)
+        return within + piece.speech_offset / MODEL_RATE
+
+    if not seg.words:
+        piece = owner_of(pieces, seg.start, seg.end)
+        return [(piece, dataclasses.replace(seg, start=moved(piece, seg.start), end=moved(piece, seg.end)))]
+    runs: list[tuple[Piece, list[Any]]] = []
+    for word in seg.words:
+        piece = owner_of(pieces, word.start, word.end)
+        copy = dataclasses.replace(word, start=moved(piece, word.start), end=moved(piece, word.end))
+        if runs and runs[-1][0].request == piece.request:
+            runs[-1][1].append(copy)
+        else:
+            runs.append((piece, [copy]))
+    if len(runs) == 1:
+        piece, words = runs[0]
+        return [(piece, dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words))]
+    return [
+        (
+            piece,
+            dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words, text="".join(w.word for w in words)),
+        )
+        for piece, words in runs
+    ]
 
 
 def decode_together(batch: list[Waiting], batch_size: int) -> list[Result]:
-    """Each request's transcript, its speech windows decoded in shared batches of ``batch_size``."""
+    """Each request's transcript, the requests' speech decoded in shared windows and batches of ``batch_size``."""
     from faster_whisper.transcribe import restore_speech_timestamps
 
     model = batch[0].model
     _, arguments = model.decoding(batch[0].options, 0.0, batch[0].beam_size)  # one key: the same for all
-    speech, windows, parts, clips, cursor = [], list[Window](), list[np.ndarray](), [], 0
-    for index, entry in enumerate(batch):
-        stamps, pieces, metadata = vad_windows(entry.samples)
-        speech.append(stamps)
-        for piece, meta in zip(pieces, metadata):
-            start_s = math.ceil(cursor / MODEL_RATE)  # whole seconds: the pipeline's offsets stay exact
-            parts += [np.zeros(start_s * MODEL_RATE - cursor, np.float32), piece.astype(np.float32)]
-            cursor = start_s * MODEL_RATE + piece.shape[0]
-            windows.append(Window(index, float(meta["offset"]), start_s))
-            clips.append({"start": start_s, "end": cursor / MODEL_RATE})
+    shared = lay_out(batch)
     found: list[list[Segment]] = [[] for _ in batch]
-    if clips:
-        starts = [w.shared_start_s for w in windows]
-        shared = np.concatenate(parts)
-        segments, _ = model.batched("shared").transcribe(shared, clip_timestamps=clips, batch_size=batch_size, **arguments)
+    window_starts = [clip["start"] for clip in shared.clips]
+    by_window: list[list[Piece]] = [[] for _ in shared.clips]
+    for piece in shared.pieces:
+        by_window[bisect.bisect_right(window_starts, piece.shared_start / MODEL_RATE + 1e-9) - 1].append(piece)
+    if shared.clips:
+        segments, _ = model.batched("shared").transcribe(
+            shared.samples, clip_timestamps=shared.clips, batch_size=batch_size, **arguments
+        )
         for seg in segments:
-            window = windows[bisect.bisect_right(starts, seg.start + 1e-6) - 1]
-            _move(seg, window.speech_offset_s - window.shared_start_s)
-            (restored,) = restore_speech_timestamps([seg], speech[window.request], MODEL_RATE)
-            mine = found[window.request]
-            mine.append(model_segment(restored, len(mine)))
-            entry = batch[window.request]
-            if entry.on_segment is not None:
-                entry.on_segment(correct_spellings(mine[-1:], entry.options.glossary)[0])
+            window = bisect.bisect_right(window_starts, seg.start + 1e-6) - 1
+            for piece, part in split_segment(seg, by_window[window]):
+                (restored,) = restore_speech_timestamps([part], shared.speech[piece.request], MODEL_RATE)
+                mine = found[piece.request]
+                mine.append(model_segment(restored, len(mine)))
+                entry = batch[piece.request]
+                if entry.on_segment is not None:
+                    entry.on_segment(correct_spellings(mine[-1:], entry.options.glossary)[0])
     results = []
     for index, entry in enumerate(batch):
         decode, _ = model.decoding(entry.options, entry.samples.shape[0] / MODEL_RATE, entry.beam_size)
         record = {**asdict(decode), "inference": "dynamic", "batch_size": batch_size, "batch_requests": len(batch)}
+        record["windows"] = sum(1 for pieces in by_window if any(p.request == index for p in pieces))
+        record["window_requests"] = max(
+            (len({p.request for p in ps}) for ps in by_window if any(p.request == index for p in ps)), default=0
+        )
         language = (str(arguments["language"]), 1.0)  # a known language (``batchable``), as faster-whisper reports it
         duration_s = entry.samples.shape[0] / MODEL_RATE
         transcript = model.assemble(entry.job_id, entry.samples, entry.options, record, found[index], language, duration_s)
-        speech_s = sum(s["end"] - s["start"] for s in speech[index]) / MODEL_RATE
+        speech_s = sum(s["end"] - s["start"] for s in shared.speech[index]) / MODEL_RATE
         results.append((transcript, speech_s))
     return results
-
-
-def _move(seg: Any, delta_s: float) -> None:
-    """Shift one of faster-whisper's segments (and its words) by ``delta_s``, in place."""
-    seg.start += delta_s
-    seg.end += delta_s
-    for word in seg.words or ():
-        word.start += delta_s
-        word.end += delta_s

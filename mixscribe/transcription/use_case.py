@@ -33,7 +33,7 @@ from mixscribe.dispatch import max_pieces
 from mixscribe.errors import PermanentError, TransitionRefused
 from mixscribe.event_types import JobCompleted
 from mixscribe.events import EventSink
-from mixscribe.jobs import Job, JobStatus, routing_record
+from mixscribe.jobs import ANONYMOUS, Job, JobStatus, owner_for, routing_record
 from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
@@ -304,7 +304,10 @@ class Transcription:
                 )
             heard = progress.listener() if progress else None
             if batcher and batchable(model, piece.samples, options, beam):
-                transcript, speech_s = batcher.transcribe(model, request.job_id, piece.samples, options, beam, heard)
+                pack = owner_for(request.name)  # one owner's short files may share the model's windows
+                transcript, speech_s = batcher.transcribe(
+                    model, request.job_id, piece.samples, options, beam, heard, "" if pack == ANONYMOUS else pack
+                )
             else:
                 if batcher:
                     batcher.passes()

@@ -3,6 +3,7 @@ on one file, and dynamic batching (several requests' windows in shared batches):
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 
@@ -14,7 +15,7 @@ from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
 from mixscribe.transcription import engine
 from mixscribe.transcription.dynamic_batching import DynamicBatcher, batchable
-from tests.conftest import SAMPLE, SAMPLE_TEXT
+from tests.conftest import REPO, SAMPLE, SAMPLE_TEXT
 
 
 def words(text: str) -> list[str]:
@@ -45,14 +46,16 @@ def model() -> engine.SpeechModel:
     return engine.SpeechModel("tiny.en", engine.resolve_model_path("tiny.en", settings), placement, engine.BatchRule(4, 20.0))
 
 
-def side_by_side(batcher: DynamicBatcher, model: engine.SpeechModel, files: list[np.ndarray], options: list[JobOptions]) -> list:
+def side_by_side(
+    batcher: DynamicBatcher, model: engine.SpeechModel, files: list[np.ndarray], options: list[JobOptions], pack: str = ""
+) -> list:
     """Each file as its own request thread (announced first, as the worker does); a result or the error."""
     results: list = [None] * len(files)
 
     def request(index: int) -> None:
         with batcher.request():
             try:
-                results[index] = batcher.transcribe(model, f"job-{index}", files[index], options[index], 5)
+                results[index] = batcher.transcribe(model, f"job-{index}", files[index], options[index], 5, pack=pack)
             except Exception as exc:
                 results[index] = exc
 
@@ -67,26 +70,28 @@ def side_by_side(batcher: DynamicBatcher, model: engine.SpeechModel, files: list
 
 
 def test_dynamic_batches_transcribe_each_request_like_its_own_sequential_pass(model):
-    samples = decode_audio(str(SAMPLE), 600).samples
+    samples = decode_audio(str(REPO / "samples" / "standup.opus"), 600).samples
     rate = 16000
-    files = [samples[: 6 * rate], samples[5 * rate : 12 * rate], np.zeros(3 * rate, np.float32), samples[10 * rate : 17 * rate]]
+    files = [samples[: 6 * rate], samples[6 * rate : 13 * rate], np.zeros(3 * rate, np.float32), samples[13 * rate : 20 * rate]]
     options = JobOptions(model="tiny.en", language="en")
     assert all(batchable(model, f, options, 5) for f in files)
     batcher = DynamicBatcher(4, gather_s=5.0)
-    results = side_by_side(batcher, model, files, [options] * len(files))
+    results = side_by_side(batcher, model, files, [options] * len(files), pack="owner-a")  # one owner: shared windows
     assert batcher.batches == 1  # every request in one shared batch: none waited out the gather time
     for index, (audio, (dynamic, speech_s)) in enumerate(zip(files, results)):
         sequential, sequential_speech_s = model.transcribe(f"seq-{index}", audio, options, 5)
         assert dynamic.job_id == f"job-{index}" and dynamic.duration_s == sequential.duration_s
         assert dynamic.options["inference"] == "dynamic" and dynamic.options["batch_requests"] == 4
         assert dynamic.options["batch_size"] == 4 and dynamic.language == "en"
+        assert dynamic.options["window_requests"] == (0 if index == 2 else 3)  # 20 s and two gaps: one window
         assert abs(speech_s - sequential_speech_s) < 0.5
         assert [s.id for s in dynamic.segments] == list(range(len(dynamic.segments)))
         for segment in dynamic.segments:  # the request's own timestamps, not the shared array's
             assert 0 <= segment.start <= segment.end <= dynamic.duration_s + 0.05
             assert all(segment.start - 0.05 <= w.start <= w.end <= segment.end + 0.05 for w in segment.words)
         heard, said = words(dynamic.text), words(sequential.text)
-        assert len(set(heard) ^ set(said)) <= max(3, len(said) // 4), (heard, said)
+        # tiny.en's words move with the window around them (a single file's sequential and batched passes differ too)
+        assert difflib.SequenceMatcher(None, heard, said).ratio() >= 0.6, (heard, said)
     assert results[2][0].segments == () and results[2][1] == 0.0  # silence: nothing, like the sequential pass
 
 
@@ -105,3 +110,4 @@ def test_a_bad_request_fails_alone_and_requests_that_decode_differently_never_sh
     assert batcher.batches == 2
     assert [r[0].options["inference"] for r in results] == ["dynamic", "sequential", "dynamic"]
     assert [r[0].options.get("batch_requests") for r in results] == [2, None, 2]
+    assert [results[k][0].options["window_requests"] for k in (0, 2)] == [1, 1]  # no pack given: a window each

@@ -1,0 +1,124 @@
+"""Dynamic batching on the local stack: a burst of short uploads to one task, requests side by side
+sharing the model's batches against the same burst one request at a time, and the efficiency against
+bare batched faster-whisper over the same clips.
+
+Each configuration runs on a fresh stack with one task per execution. Throughput is audio seconds per
+second over the task's working window (from the first job's start to the last job's end, from the jobs'
+metrics and records, so the stack's start and the uploads do not count); the wall time from the first
+upload to the last job done is reported beside it. The ceiling is faster-whisper's own
+``BatchedInferencePipeline`` over the same clips laid end to end (its VAD cuts the windows; same
+model, compute type, threads and batch size), decoded files in memory: no storage, no records, no
+outputs. Text: each job's words against the one-at-a-time run's (share of words in common).
+
+    python -m bench.dynamic_batching [--burst 50] [--requests 1,4,8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.stack_throughput import clip, stack
+from mixscribe.audio import MODEL_RATE, decode_audio
+from mixscribe.config import Settings
+from mixscribe.transcription import engine
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def burst(root: Path, files: list[Path], requests: int) -> dict:
+    local, client = stack(root / f"dynamic-{requests}", 1, MIXSCRIBE_CPU_BATCH_REQUESTS=str(requests))
+    try:
+        started = time.monotonic()
+        ids = [client.upload(path, f"users/bench/dyn-{i}.flac") for i, path in enumerate(files)]
+        client.wait_done(ids)
+        wall_s = time.monotonic() - started
+        results = client.gcs.bucket(client.env["MIXSCRIBE_RESULTS_BUCKET"])
+        begins, ends, texts, inference, audio_s, phases = [], [], [], [], 0.0, dict[str, float]()
+        for job_id in ids:
+            doc = client.db.collection("jobs").document(job_id).get().to_dict() or {}
+            metrics = client.metrics(job_id)
+            transcript = json.loads(results.blob(f"jobs/{job_id}/transcript.json").download_as_bytes())
+            end = doc["updated_at"].timestamp()
+            begins.append(end - metrics["timings"]["total_s"])
+            ends.append(end)
+            audio_s += metrics["duration_s"]
+            for phase, seconds in metrics["timings"].items():
+                phases[phase] = phases.get(phase, 0.0) + seconds / len(ids)
+            texts.append(" ".join(s["text"] for s in transcript["segments"]))
+            options = transcript["options"]
+            inference.append(f"{options['inference']}x{options.get('batch_requests', 1)}")
+    finally:
+        local.stop()
+    window_s = max(ends) - min(begins)
+    return {
+        "requests": requests,
+        "wall_s": round(wall_s, 2),
+        "window_s": round(window_s, 2),
+        "audio_s": round(audio_s, 1),
+        "audio_s_per_s": round(audio_s / window_s, 2),
+        "inference": {kind: inference.count(kind) for kind in sorted(set(inference))},
+        "job_timings_mean_s": {phase: round(seconds, 3) for phase, seconds in sorted(phases.items())},
+        "texts": texts,
+    }
+
+
+def bare_batched(files: list[Path], batch_size: int) -> dict:
+    """faster-whisper's batched pipeline over the clips end to end (the ceiling), best of two runs."""
+    settings = Settings.from_env({})
+    placement = engine.choose_placement(settings, 0, engine.available_cpus())
+    path = engine.resolve_model_path("tiny.en", settings)
+    model = engine.SpeechModel("tiny.en", path, placement)
+    audio = np.concatenate([decode_audio(str(f), 600).samples for f in files])
+    runs = []
+    for _ in range(2):
+        started = time.monotonic()
+        segments, _ = model.batched().transcribe(audio, batch_size=batch_size, language="en", beam_size=5, word_timestamps=True)
+        list(segments)
+        runs.append(time.monotonic() - started)
+    audio_s = audio.shape[0] / MODEL_RATE
+    return {"seconds": round(min(runs), 2), "audio_s": round(audio_s, 1), "audio_s_per_s": round(audio_s / min(runs), 2)}
+
+
+def agreement(texts: list[str], reference: list[str]) -> float:
+    """Share of the reference's words found again, over all jobs."""
+    same = total = 0
+    for text, ref in zip(texts, reference):
+        mine, theirs = words(text), words(ref)
+        same += sum(min(mine.count(w), theirs.count(w)) for w in set(theirs))
+        total += len(theirs)
+    return round(same / max(1, total), 3)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--requests", default="1,4,8", help="requests side by side per configuration; the first is the baseline")
+    args = parser.parse_args(argv)
+    counts = [int(n) for n in args.requests.split(",")]
+    settings = Settings.from_env({})
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = [clip(root / f"d{i}.flac", 6, start=(i * 7) % 70) for i in range(args.burst)]
+        runs = [burst(root, files, n) for n in counts]
+        ceiling = bare_batched(files, settings.cpu_batch_size)
+    base, reference = runs[0], runs[0]["texts"]
+    for run in runs:
+        run["throughput_ratio"] = round(run["audio_s_per_s"] / base["audio_s_per_s"], 2)
+        run["efficiency_vs_bare_batched"] = round(run["audio_s_per_s"] / ceiling["audio_s_per_s"], 2)
+        run["words_agreeing_with_baseline"] = agreement(run.pop("texts"), reference)
+    result = {"clips": args.burst, "clip_s": 6, "batch_size": settings.cpu_batch_size, "runs": runs, "bare_batched": ceiling}
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
