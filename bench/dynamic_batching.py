@@ -8,7 +8,9 @@ metrics and records, so the stack's start and the uploads do not count); the wal
 upload to the last job done is reported beside it. The ceiling is faster-whisper's own
 ``BatchedInferencePipeline`` over the same clips laid end to end (its VAD cuts the windows; same
 model, compute type, threads and batch size), decoded files in memory: no storage, no records, no
-outputs. Text: each job's words against the one-at-a-time run's (share of words in common).
+outputs. Text: each job's words against the one-at-a-time run's (share of words in common); quality:
+the speech samples cut into consecutive 6 s clips, transcribed clip by clip (sequential) and side by
+side in shared windows (dynamic), word error rate of the joined text against each sample's reference.
 
     python -m bench.dynamic_batching [--burst 50] [--requests 1,4,8]
 """
@@ -19,15 +21,19 @@ import argparse
 import json
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import jiwer
 import numpy as np
 
-from bench.stack_throughput import clip, stack
+from bench.stack_throughput import SAMPLES, clip, stack
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.config import Settings
+from mixscribe.jobs import JobOptions
 from mixscribe.transcription import engine
+from mixscribe.transcription.dynamic_batching import DynamicBatcher
 
 
 def words(text: str) -> list[str]:
@@ -88,6 +94,55 @@ def bare_batched(files: list[Path], batch_size: int) -> dict:
     return {"seconds": round(min(runs), 2), "audio_s": round(audio_s, 1), "audio_s_per_s": round(audio_s / min(runs), 2)}
 
 
+def dynamic_texts(model: engine.SpeechModel, clips: list[np.ndarray], requests: int, batch_size: int) -> list[str]:
+    """The clips' texts, ``requests`` at a time side by side through one batcher (one owner's pack)."""
+    batcher, texts, options = (
+        DynamicBatcher(batch_size, gather_s=5.0),
+        [""] * len(clips),
+        JobOptions(model="tiny.en", language="en"),
+    )
+
+    def request(index: int) -> None:
+        with batcher.request():
+            texts[index] = batcher.transcribe(model, f"c{index}", clips[index], options, 5, pack="bench")[0].text
+
+    for first in range(0, len(clips), requests):
+        threads = [threading.Thread(target=request, args=(i,)) for i in range(first, min(first + requests, len(clips)))]
+        for _ in threads:
+            batcher.expect()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return texts
+
+
+def quality(requests: int, batch_size: int) -> dict:
+    """WER of the speech samples cut into 6 s clips: clip by clip against side by side in shared windows."""
+    settings = Settings.from_env({})
+    placement = engine.choose_placement(settings, 0, engine.available_cpus())
+    model = engine.SpeechModel("tiny.en", engine.resolve_model_path("tiny.en", settings), placement, engine.BatchRule(0, 0.0))
+    options, result, pooled = JobOptions(model="tiny.en", language="en"), {}, ([], [], [])
+    for name, path in (("meeting", SAMPLES / "meeting.flac"), ("standup", SAMPLES / "standup.opus")):
+        samples = decode_audio(str(path), 600).samples
+        clips = [samples[i : i + 6 * MODEL_RATE] for i in range(0, samples.shape[0], 6 * MODEL_RATE)]
+        reference = " ".join(words((SAMPLES / f"{name}.txt").read_text()))
+        sequential = " ".join(model.transcribe(f"c{i}", c, options, 5)[0].text for i, c in enumerate(clips))
+        dynamic = " ".join(dynamic_texts(model, clips, requests, batch_size))
+        for kept, text in zip(pooled, (reference, sequential, dynamic)):
+            kept.append(" ".join(words(text)))
+        result[name] = {
+            "clips": len(clips),
+            "sequential_wer": round(jiwer.wer(reference, " ".join(words(sequential))), 4),
+            "dynamic_wer": round(jiwer.wer(reference, " ".join(words(dynamic))), 4),
+        }
+    result["pooled"] = {
+        "sequential_wer": round(jiwer.wer(pooled[0], pooled[1]), 4),
+        "dynamic_wer": round(jiwer.wer(pooled[0], pooled[2]), 4),
+    }
+    return result
+
+
 def agreement(texts: list[str], reference: list[str]) -> float:
     """Share of the reference's words found again, over all jobs."""
     same = total = 0
@@ -102,7 +157,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--requests", default="1,4,8", help="requests side by side per configuration; the first is the baseline")
+    parser.add_argument("--quality-only", action="store_true")
     args = parser.parse_args(argv)
+    if args.quality_only:
+        only = {"quality": quality(max(int(n) for n in args.requests.split(",")), Settings.from_env({}).cpu_batch_size)}
+        print(json.dumps(only, indent=2))
+        return only
     counts = [int(n) for n in args.requests.split(",")]
     settings = Settings.from_env({})
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
         run["efficiency_vs_bare_batched"] = round(run["audio_s_per_s"] / ceiling["audio_s_per_s"], 2)
         run["words_agreeing_with_baseline"] = agreement(run.pop("texts"), reference)
     result = {"clips": args.burst, "clip_s": 6, "batch_size": settings.cpu_batch_size, "runs": runs, "bare_batched": ceiling}
+    result["quality"] = quality(max(counts), settings.cpu_batch_size)
     print(json.dumps(result, indent=2))
     return result
 

@@ -13,9 +13,9 @@ another owner's speech starts a new window, so no window mixes owners. The windo
 ``batch_size`` at a time; every word goes back to the request whose stretch holds it (a segment that
 spans two requests is split between them at its words), with that request's own timestamps.
 Requests that decode differently (model, language, task, prompt, hotwords, temperature, beam) never
-share a batch; a batch that fails is
-decoded again request by request, so a bad file fails alone. A request that comes alone is decoded
-as its own batch rule says (window after window, its progress heard window by window).
+share a batch; a batch that fails is decoded again request by request, so a bad file fails alone. A
+request that comes alone is decoded as its own batch rule says (window after window, its progress
+heard window by window).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 
 from mixscribe.audio import MODEL_RATE
 from mixscribe.glossary import correct_spellings
-from mixscribe.jobs import JobOptions
+from mixscribe.jobs import ANONYMOUS, JobOptions, owner_for
 from mixscribe.logs import fields
 from mixscribe.transcript import Segment, Transcript
 
@@ -62,6 +62,12 @@ class Waiting:
     result: Result | None = None
     error: BaseException | None = None
     done: bool = False
+
+
+def pack_of(object_name: str) -> str:
+    """The pack an upload's request may share windows in: its owner's (none for an unknown owner)."""
+    owner = owner_for(object_name)
+    return "" if owner == ANONYMOUS else owner
 
 
 def batchable(model: SpeechModel, samples: np.ndarray, options: JobOptions, beam_size: int) -> bool:
@@ -110,6 +116,23 @@ class DynamicBatcher:
             with self._changed:
                 self._expected -= 1
                 self._changed.notify_all()
+
+    def model_pass(
+        self,
+        model: SpeechModel,
+        job_id: str,
+        samples: np.ndarray,
+        options: JobOptions,
+        beam_size: int,
+        on_segment: Callable[[Segment], None] | None,
+        pack: str,
+    ) -> Result:
+        """A mono file's model pass: in a shared batch when it may share one (``batchable``), else by
+        its own rule (no batch waits for it then)."""
+        if batchable(model, samples, options, beam_size):
+            return self.transcribe(model, job_id, samples, options, beam_size, on_segment, pack)
+        self.passes()
+        return model.transcribe(job_id, samples, options, beam_size, on_segment)
 
     def transcribe(
         self,

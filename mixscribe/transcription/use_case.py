@@ -33,7 +33,7 @@ from mixscribe.dispatch import max_pieces
 from mixscribe.errors import PermanentError, TransitionRefused
 from mixscribe.event_types import JobCompleted
 from mixscribe.events import EventSink
-from mixscribe.jobs import ANONYMOUS, Job, JobStatus, owner_for, routing_record
+from mixscribe.jobs import Job, JobStatus, routing_record
 from mixscribe.lifecycle import Lifecycle
 from mixscribe.logs import fields
 from mixscribe.ports import Blobs, Publisher
@@ -44,10 +44,10 @@ from mixscribe.transcript import Transcript
 from mixscribe.transcript_cache import TranscriptCache
 from mixscribe.work_requests import NotesRequest, TranscriptionRequest, publish_notes_request, publish_request
 
-from .dynamic_batching import DynamicBatcher, batchable
+from .dynamic_batching import DynamicBatcher, pack_of
 from .engine import ModelCache
 from .guards import apply_guards
-from .languages import LanguageDetection, detect_language
+from .language_choice import decide_language
 from .live_progress import piece_tracker
 from .outcome import Outcome, TaskIdentity
 from .outputs import SUMMARY_KEYS, ResultWriter, job_metrics, record_metrics, transcribed_event
@@ -173,7 +173,7 @@ class Transcription:
         audio = fetch_and_decode(self.blobs, request, self.settings.max_duration_s, timings)
         mark = time.monotonic()
         plan = self.pieces.plan(request.job_id) or self._new_plan(job, audio, started_at)  # an earlier attempt's stays
-        request, plan = self._decide_language(request, audio, plan, timings)
+        request, plan = decide_language(self.models, self.settings, request, audio, plan, timings)
         overlap = int(self.settings.shard_overlap_s * plan.rate)
 
         def piece_audio(index: int) -> PieceAudio:
@@ -198,33 +198,6 @@ class Transcription:
             extra=fields(job_id=request.job_id, pieces=plan.pieces, cuts_s=[c / plan.rate for c in plan.cuts]),
         )
         self._work_on_piece(request, plan, 0, lambda: piece_audio(0))
-
-    def _decide_language(
-        self, request: TranscriptionRequest, audio: DecodedAudio, plan: Plan, timings: dict[str, float]
-    ) -> tuple[TranscriptionRequest, Plan]:
-        """``language=auto``: detect over windows across the file (once per plan), fix the language for
-        every piece and move English to the registry's English-only variant."""
-        options = request.options
-        if options.language != "auto":
-            return request, plan
-        if plan.language_detection:
-            detection = LanguageDetection.from_dict(plan.language_detection)
-        else:
-            model = self.models.get(options.model)
-            if not model.multilingual:
-                return replace(request, options=replace(options, language="en")), plan
-            mark = time.monotonic()
-            with telemetry.span("detect_language", **{"mixscribe.model": options.model}):
-                found = detect_language(model, audio.samples, options.model)
-            timings["detect_language_s"] = time.monotonic() - mark
-            if found is None:  # no speech anywhere: let the model's own pass decide
-                return request, plan
-            routed = self.settings.models().english_route(options.model) if found.language == "en" else None
-            detection = replace(found, routed_to=routed)
-            plan = replace(plan, language_detection=detection.to_dict())
-            log.info("language detected", extra=fields(job_id=request.job_id, **detection.to_dict()))
-        chosen = replace(options, language=detection.language, model=detection.routed_to or options.model)
-        return replace(request, options=chosen), plan
 
     def _new_plan(self, job: Job, audio: DecodedAudio, started_at: float) -> Plan:
         count = self.pieces_for(audio.duration_s)
@@ -302,15 +275,10 @@ class Transcription:
                 return transcribe_channels(
                     model, request.job_id, piece.channel_samples, options.channels, options, beam, diarizer, progress
                 )
-            heard = progress.listener() if progress else None
-            if batcher and batchable(model, piece.samples, options, beam):
-                pack = owner_for(request.name)  # one owner's short files may share the model's windows
-                transcript, speech_s = batcher.transcribe(
-                    model, request.job_id, piece.samples, options, beam, heard, "" if pack == ANONYMOUS else pack
-                )
+            heard, pack = progress.listener() if progress else None, pack_of(request.name)
+            if batcher:
+                transcript, speech_s = batcher.model_pass(model, request.job_id, piece.samples, options, beam, heard, pack)
             else:
-                if batcher:
-                    batcher.passes()
                 transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, beam, heard)
         if diarizer is not None:
             transcript = diarizer(piece.samples, transcript, "")

@@ -60,7 +60,7 @@ def side_by_side(
                 results[index] = exc
 
     threads = [threading.Thread(target=request, args=(i,)) for i in range(len(files))]
-    for thread in threads:
+    for _ in threads:
         batcher.expect()
     for thread in threads:
         thread.start()
