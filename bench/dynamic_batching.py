@@ -122,7 +122,8 @@ def quality(requests: int, batch_size: int) -> dict:
     settings = Settings.from_env({})
     placement = engine.choose_placement(settings, 0, engine.available_cpus())
     model = engine.SpeechModel("tiny.en", engine.resolve_model_path("tiny.en", settings), placement, engine.BatchRule(0, 0.0))
-    options, result, pooled = JobOptions(model="tiny.en", language="en"), {}, ([], [], [])
+    options, result = JobOptions(model="tiny.en", language="en"), dict[str, dict[str, float]]()
+    pooled: tuple[list[str], list[str], list[str]] = ([], [], [])
     for name, path in (("meeting", SAMPLES / "meeting.flac"), ("standup", SAMPLES / "standup.opus")):
         samples = decode_audio(str(path), 600).samples
         clips = [samples[i : i + 6 * MODEL_RATE] for i in range(0, samples.shape[0], 6 * MODEL_RATE)]

@@ -17,8 +17,10 @@ from mixscribe.logs import setup_logging
 from . import (
     analytics_throughput,
     api_latency,
+    batched_inference,
     capacity_model,
     diarization,
+    dynamic_batching,
     edge_agent_cost,
     openai_reference,
     redaction,
@@ -40,6 +42,8 @@ def main() -> None:
     p1 = transcribe_overhead.main([])
     p2 = transcribe_silence.main([])
     pieces = transcribe_pieces.main([])
+    batched = batched_inference.main([])
+    dynamic = dynamic_batching.main([])
     stack = stack_throughput.main(["--skip-p4"] if os.environ.get("BENCH_SKIP_P4") else [])
     memory = transcribe_memory.main([])
     capacity = capacity_model.main([])
@@ -222,6 +226,49 @@ def main() -> None:
                 f"{p4['long_file_speedup']}×",
             )
         )
+    for row in batched["rows"]:
+        size = batched["best_size"]
+        rows.append(
+            (
+                f"Batched vs sequential inference, {row['audio_s']} s file (CPU, batch {size})",
+                f"{row[f'batched_{size}_s']} s vs {row['sequential_s']} s",
+                f"{row[f'speedup_{size}']}× (shipped rule: batch {batched['shipped_rule']['size']} "
+                f"from {batched['shipped_rule']['min_s']} s)",
+            )
+        )
+    wer, best_key = batched["wer"], f"batched_{batched['best_size']}"
+    rows.append(
+        (
+            "Batched vs sequential WER, speech samples",
+            ", ".join(f"{n} {w[best_key]} vs {w['sequential']}" for n, w in wer.items()),
+            "target: no worse by more than 0.005",
+        )
+    )
+    base, ceiling = dynamic["runs"][0], dynamic["bare_batched"]
+    for run in dynamic["runs"][1:]:
+        rows.append(
+            (
+                f"Dynamic batching: burst of {dynamic['clips']} × {dynamic['clip_s']} s uploads, 1 task, "
+                f"{run['requests']} requests side by side vs 1",
+                f"{run['audio_s_per_s']} vs {base['audio_s_per_s']} audio-s/s ({run['window_s']} s vs {base['window_s']} s)",
+                f"{run['throughput_ratio']}× (target ≥ 1.5)",
+            )
+        )
+        rows.append(
+            (
+                f"Dynamic batching efficiency, {run['requests']} side by side, vs bare batched faster-whisper on the clips",
+                f"{run['audio_s_per_s']} vs {ceiling['audio_s_per_s']} audio-s/s",
+                f"{run['efficiency_vs_bare_batched']} (target ≥ 0.8)",
+            )
+        )
+    pooled = dynamic["quality"]["pooled"]
+    rows.append(
+        (
+            "Dynamic vs clip-by-clip WER, speech samples in 6 s clips (pooled)",
+            f"{pooled['dynamic_wer']} vs {pooled['sequential_wer']}",
+            "target: no worse by more than 0.005",
+        )
+    )
     rows.append(
         (
             f"Peak memory, transcription task, {memory['audio_s'] / 60:.0f}-minute file",

@@ -20,48 +20,23 @@ heard window by window).
 
 from __future__ import annotations
 
-import bisect
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
 from mixscribe.audio import MODEL_RATE
-from mixscribe.glossary import correct_spellings
 from mixscribe.jobs import ANONYMOUS, JobOptions, owner_for
 from mixscribe.logs import fields
-from mixscribe.transcript import Segment, Transcript
+from mixscribe.transcript import Segment
 
-from .engine import SpeechModel, model_segment
-from .languages import WINDOW_S
+from .engine import SpeechModel
+from .shared_windows import Result, Waiting, decode_together
 
 log = logging.getLogger(__name__)
-GAP_S = 1.0  # silence between two requests' speech in a shared window
-Result = tuple[Transcript, float]  # the transcript and the speech seconds VAD kept
-
-
-@dataclass(eq=False)
-class Waiting:
-    """One request's samples at the model, and what the batch gives back."""
-
-    model: SpeechModel
-    job_id: str
-    samples: np.ndarray
-    options: JobOptions
-    beam_size: int
-    on_segment: Callable[[Segment], None] | None
-    key: str
-    pack: str  # requests of one pack (one owner) may share a window; others only a batch
-    arrived: float
-    result: Result | None = None
-    error: BaseException | None = None
-    done: bool = False
 
 
 def pack_of(object_name: str) -> str:
@@ -209,158 +184,3 @@ class DynamicBatcher:
             "shared batch decoded",
             extra=fields(requests=len(batch), audio_s=round(audio_s, 2), seconds=round(time.monotonic() - started, 3)),
         )
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A stretch of one request's speech in the shared array."""
-
-    request: int
-    shared_start: int  # sample in the shared array
-    length: int
-    speech_offset: int  # sample in its request's speech (silences removed)
-
-    @property
-    def shared_end(self) -> int:
-        return self.shared_start + self.length
-
-
-@dataclass
-class SharedLayout:
-    """The batch's speech laid out in windows of up to ``WINDOW_S``, each starting on a whole second."""
-
-    speech: list[list[dict[str, int]]]  # each request's VAD speech (samples of its file)
-    pieces: list[Piece]
-    clips: list[dict[str, float]]  # the windows, seconds of the shared array (the batched pipeline's clip_timestamps)
-    samples: np.ndarray
-
-
-def speech_of(samples: np.ndarray) -> list[dict[str, int]]:
-    """The file's speech as the batched pipeline finds it (VAD, stretches of up to ``WINDOW_S``)."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    return list(get_speech_timestamps(samples, VadOptions(max_speech_duration_s=WINDOW_S, min_silence_duration_ms=160)))
-
-
-def lay_out(batch: list[Waiting]) -> SharedLayout:
-    """Fill windows with the requests' speech, in order: a request's stretches back to back as the batched
-    pipeline joins them, ``GAP_S`` of silence before another request's. Requests of one pack (one owner)
-    share windows; another pack starts a new window, so no window holds two owners' speech."""
-    capacity, gap = int(WINDOW_S * MODEL_RATE), int(GAP_S * MODEL_RATE)
-    speech = [speech_of(entry.samples) for entry in batch]
-    order = sorted(range(len(batch)), key=lambda i: batch[i].pack)  # stable: arrival order within a pack
-    windows: list[list[tuple[int, np.ndarray, int]]] = []  # (request, samples, speech offset) per window
-    fill, last = capacity, ("", -1)  # no pack is empty (``transcribe``)
-    for index in order:
-        offset = 0
-        for stamp in speech[index]:
-            chunk = batch[index].samples[stamp["start"] : stamp["end"]]
-            same_pack, same_request = last[0] == batch[index].pack, last[1] == index
-            needed = chunk.shape[0] + (0 if same_request else gap)
-            if not same_pack or fill + needed > capacity:
-                windows.append([])
-                fill, needed = 0, chunk.shape[0]
-            windows[-1].append((index, chunk, offset))
-            fill += needed
-            offset += chunk.shape[0]
-            last = (batch[index].pack, index)
-    parts: list[np.ndarray] = []
-    pieces, clips, cursor = [], [], 0
-    for window in windows:
-        start = math.ceil(cursor / MODEL_RATE) * MODEL_RATE  # whole seconds: the pipeline's offsets stay exact
-        parts.append(np.zeros(start - cursor, np.float32))
-        cursor, previous = start, None
-        for index, chunk, offset in window:
-            if previous is not None and previous != index:
-                parts.append(np.zeros(gap, np.float32))
-                cursor += gap
-            pieces.append(Piece(index, cursor, chunk.shape[0], offset))
-            parts.append(chunk.astype(np.float32))
-            cursor += chunk.shape[0]
-            previous = index
-        clips.append({"start": start / MODEL_RATE, "end": cursor / MODEL_RATE})
-    samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    return SharedLayout(speech, pieces, clips, samples)
-
-
-def owner_of(pieces: list[Piece], start_s: float, end_s: float) -> Piece:
-    """The piece a word (or a wordless segment) belongs to: the one holding its middle, else the nearest."""
-    middle = (start_s + end_s) / 2 * MODEL_RATE
-
-    def distance(piece: Piece) -> float:
-        return max(piece.shared_start - middle, middle - piece.shared_end, 0.0)
-
-    return min(pieces, key=distance)
-
-
-def split_segment(seg: Any, pieces: list[Piece]) -> list[tuple[Piece, Any]]:
-    """One decoded segment of a shared window as runs of consecutive words of one request each, moved to
-    that request's speech time (faster-whisper's Segment and Word dataclasses, new copies)."""
-    import dataclasses
-
-    def moved(piece: Piece, t: float) -> float:
-        within = min(max(0.0, t - piece.shared_start / MODEL_RATE), piece.length / MODEL_RATE)
-        return within + piece.speech_offset / MODEL_RATE
-
-    if not seg.words:
-        piece = owner_of(pieces, seg.start, seg.end)
-        return [(piece, dataclasses.replace(seg, start=moved(piece, seg.start), end=moved(piece, seg.end)))]
-    runs: list[tuple[Piece, list[Any]]] = []
-    for word in seg.words:
-        piece = owner_of(pieces, word.start, word.end)
-        copy = dataclasses.replace(word, start=moved(piece, word.start), end=moved(piece, word.end))
-        if runs and runs[-1][0].request == piece.request:
-            runs[-1][1].append(copy)
-        else:
-            runs.append((piece, [copy]))
-    if len(runs) == 1:
-        piece, words = runs[0]
-        return [(piece, dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words))]
-    return [
-        (
-            piece,
-            dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words, text="".join(w.word for w in words)),
-        )
-        for piece, words in runs
-    ]
-
-
-def decode_together(batch: list[Waiting], batch_size: int) -> list[Result]:
-    """Each request's transcript, the requests' speech decoded in shared windows and batches of ``batch_size``."""
-    from faster_whisper.transcribe import restore_speech_timestamps
-
-    model = batch[0].model
-    _, arguments = model.decoding(batch[0].options, 0.0, batch[0].beam_size)  # one key: the same for all
-    shared = lay_out(batch)
-    found: list[list[Segment]] = [[] for _ in batch]
-    window_starts = [clip["start"] for clip in shared.clips]
-    by_window: list[list[Piece]] = [[] for _ in shared.clips]
-    for piece in shared.pieces:
-        by_window[bisect.bisect_right(window_starts, piece.shared_start / MODEL_RATE + 1e-9) - 1].append(piece)
-    if shared.clips:
-        segments, _ = model.batched("shared").transcribe(
-            shared.samples, clip_timestamps=shared.clips, batch_size=batch_size, **arguments
-        )
-        for seg in segments:
-            window = bisect.bisect_right(window_starts, seg.start + 1e-6) - 1
-            for piece, part in split_segment(seg, by_window[window]):
-                (restored,) = restore_speech_timestamps([part], shared.speech[piece.request], MODEL_RATE)
-                mine = found[piece.request]
-                mine.append(model_segment(restored, len(mine)))
-                entry = batch[piece.request]
-                if entry.on_segment is not None:
-                    entry.on_segment(correct_spellings(mine[-1:], entry.options.glossary)[0])
-    results = []
-    for index, entry in enumerate(batch):
-        decode, _ = model.decoding(entry.options, entry.samples.shape[0] / MODEL_RATE, entry.beam_size)
-        record = {**asdict(decode), "inference": "dynamic", "batch_size": batch_size, "batch_requests": len(batch)}
-        record["windows"] = sum(1 for pieces in by_window if any(p.request == index for p in pieces))
-        record["window_requests"] = max(
-            (len({p.request for p in ps}) for ps in by_window if any(p.request == index for p in ps)), default=0
-        )
-        language = (str(arguments["language"]), 1.0)  # a known language (``batchable``), as faster-whisper reports it
-        duration_s = entry.samples.shape[0] / MODEL_RATE
-        transcript = model.assemble(entry.job_id, entry.samples, entry.options, record, found[index], language, duration_s)
-        speech_s = sum(s["end"] - s["start"] for s in shared.speech[index]) / MODEL_RATE
-        results.append((transcript, speech_s))
-    return results

@@ -72,7 +72,8 @@ def side_by_side(
 def test_dynamic_batches_transcribe_each_request_like_its_own_sequential_pass(model):
     samples = decode_audio(str(REPO / "samples" / "standup.opus"), 600).samples
     rate = 16000
-    files = [samples[: 6 * rate], samples[6 * rate : 13 * rate], np.zeros(3 * rate, np.float32), samples[13 * rate : 20 * rate]]
+    # three separate moments of one recording (consecutive cuts continue a sentence across requests: see below)
+    files = [samples[: 6 * rate], samples[27 * rate : 34 * rate], np.zeros(3 * rate, np.float32), samples[56 * rate : 63 * rate]]
     options = JobOptions(model="tiny.en", language="en")
     assert all(batchable(model, f, options, 5) for f in files)
     batcher = DynamicBatcher(4, gather_s=5.0)
@@ -111,3 +112,15 @@ def test_a_bad_request_fails_alone_and_requests_that_decode_differently_never_sh
     assert [r[0].options["inference"] for r in results] == ["dynamic", "sequential", "dynamic"]
     assert [r[0].options.get("batch_requests") for r in results] == [2, None, 2]
     assert [results[k][0].options["window_requests"] for k in (0, 2)] == [1, 1]  # no pack given: a window each
+
+
+def test_requests_the_model_runs_together_in_a_shared_window_are_decoded_again_apart(model):
+    """Eight copies of one short sentence in one window: Whisper runs them together (one copy heard
+    twice, another not at all); the check finds it and each request is decoded in a window of its own."""
+    clip = decode_audio(str(SAMPLE), 600).samples[: int(2.6 * 16000)]
+    options = JobOptions(model="tiny.en", language="en")
+    alone = words(model.transcribe("alone", clip, options, 5)[0].text)
+    results = side_by_side(DynamicBatcher(4, gather_s=5.0), model, [clip] * 8, [options] * 8, pack="owner-a")
+    assert all(r[0].options["decoded_apart"] and r[0].options["window_requests"] == 1 for r in results)
+    for transcript, _ in results:
+        assert difflib.SequenceMatcher(None, words(transcript.text), alone).ratio() >= 0.8, transcript.text
