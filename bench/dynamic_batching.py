@@ -1,18 +1,21 @@
 """Dynamic batching on the local stack: a burst of short uploads to one task, requests side by side
-sharing the model's batches against the same burst one request at a time, and the efficiency against
-bare batched faster-whisper over the same clips.
+sharing the model's windows and batches, against the same burst one request at a time; the efficiency
+against bare batched faster-whisper over the same clips; word error rates.
 
-Each configuration runs on a fresh stack with one task per execution. Throughput is audio seconds per
-second over the task's working window (from the first job's start to the last job's end, from the jobs'
-metrics and records, so the stack's start and the uploads do not count); the wall time from the first
-upload to the last job done is reported beside it. The ceiling is faster-whisper's own
+Two bursts, each on fresh stacks with one task per execution. Voice notes: 50 different short
+recordings (tests/support/voices.py: 16 sentences, 4 espeak-ng voices, 3-5 s each; synthetic speech,
+so each clip's text is known): the realistic case. Repeated clips: 6 s cuts of the stand-up recording
+at 10 offsets, each uploaded five times, as P4 does: the worst case for shared windows (Whisper runs
+identical or continuing neighbours together, the check catches it and decodes them again apart).
+Throughput is audio seconds per second over the task's working window (first job's start to last job's
+end, from the jobs' metrics and records: the stack's start and the uploads do not count); the wall
+time from the first upload to the last job done is beside it. The ceiling is faster-whisper's own
 ``BatchedInferencePipeline`` over the same clips laid end to end (its VAD cuts the windows; same
-model, compute type, threads and batch size), decoded files in memory: no storage, no records, no
-outputs. Text: each job's words against the one-at-a-time run's (share of words in common); quality:
-the speech samples cut into consecutive 6 s clips, transcribed clip by clip (sequential) and side by
-side in shared windows (dynamic), word error rate of the joined text against each sample's reference.
+model, compute type, threads and batch size), files decoded in memory: no storage, no records, no
+outputs. Word error rate of each run's jobs against the voice notes' sentences (pooled); the
+speech samples cut in 6 s clips, clip by clip against side by side, in-process.
 
-    python -m bench.dynamic_batching [--burst 50] [--requests 1,4,8]
+    python -m bench.dynamic_batching [--burst 50] [--requests 1,4,8] [--skip-repeated] [--quality-only]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import tempfile
 import threading
 import time
@@ -40,8 +44,24 @@ def words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
 
 
-def burst(root: Path, files: list[Path], requests: int) -> dict:
-    local, client = stack(root / f"dynamic-{requests}", 1, MIXSCRIBE_CPU_BATCH_REQUESTS=str(requests))
+def voice_notes(root: Path, count: int) -> tuple[list[Path], list[str]]:
+    """``count`` different short recordings (sentence ``i % 16`` in a voice that changes with ``i``)."""
+    from tests.support.voices import RATE, SENTENCES, VOICES, synthesize
+
+    voices, files, texts = sorted(VOICES), [], []
+    for i in range(count):
+        text, voice = SENTENCES[i % len(SENTENCES)], voices[(i // len(SENTENCES) + i) % len(voices)]
+        path = root / f"note-{i:02d}.flac"
+        raw = synthesize(voice, text).astype("<f4").tobytes()
+        command = ["ffmpeg", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", "-", str(path)]
+        subprocess.run(command, input=raw, check=True)
+        files.append(path)
+        texts.append(text)
+    return files, texts
+
+
+def burst(root: Path, files: list[Path], requests: int, name: str) -> dict:
+    local, client = stack(root / f"{name}-{requests}", 1, MIXSCRIBE_CPU_BATCH_REQUESTS=str(requests))
     try:
         started = time.monotonic()
         ids = [client.upload(path, f"users/bench/dyn-{i}.flac") for i, path in enumerate(files)]
@@ -61,7 +81,8 @@ def burst(root: Path, files: list[Path], requests: int) -> dict:
                 phases[phase] = phases.get(phase, 0.0) + seconds / len(ids)
             texts.append(" ".join(s["text"] for s in transcript["segments"]))
             options = transcript["options"]
-            inference.append(f"{options['inference']}x{options.get('batch_requests', 1)}")
+            apart = "-apart" if options.get("decoded_apart") else ""
+            inference.append(f"{options['inference']}x{options.get('batch_requests', 1)}{apart}")
     finally:
         local.stop()
     window_s = max(ends) - min(begins)
@@ -154,30 +175,39 @@ def agreement(texts: list[str], reference: list[str]) -> float:
     return round(same / max(1, total), 3)
 
 
+def compare(root: Path, name: str, files: list[Path], counts: list[int], batch_size: int, texts: list[str] | None) -> dict:
+    """One burst per configuration, the ceiling, and the ratios."""
+    runs = [burst(root, files, n, name) for n in counts]
+    ceiling = bare_batched(files, batch_size)
+    base, baseline_texts = runs[0], runs[0]["texts"]
+    for run in runs:
+        run["throughput_ratio"] = round(run["audio_s_per_s"] / base["audio_s_per_s"], 2)
+        run["efficiency_vs_bare_batched"] = round(run["audio_s_per_s"] / ceiling["audio_s_per_s"], 2)
+        heard = run.pop("texts")
+        run["words_agreeing_with_baseline"] = agreement(heard, baseline_texts)
+        if texts is not None:
+            run["wer"] = round(jiwer.wer([" ".join(words(t)) for t in texts], [" ".join(words(t)) for t in heard]), 4)
+    return {"clips": len(files), "runs": runs, "bare_batched": ceiling}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--requests", default="1,4,8", help="requests side by side per configuration; the first is the baseline")
+    parser.add_argument("--skip-repeated", action="store_true", help="only the voice notes")
     parser.add_argument("--quality-only", action="store_true")
     args = parser.parse_args(argv)
-    if args.quality_only:
-        only = {"quality": quality(max(int(n) for n in args.requests.split(",")), Settings.from_env({}).cpu_batch_size)}
-        print(json.dumps(only, indent=2))
-        return only
     counts = [int(n) for n in args.requests.split(",")]
     settings = Settings.from_env({})
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        files = [clip(root / f"d{i}.flac", 6, start=(i * 7) % 70) for i in range(args.burst)]
-        runs = [burst(root, files, n) for n in counts]
-        ceiling = bare_batched(files, settings.cpu_batch_size)
-    base, reference = runs[0], runs[0]["texts"]
-    for run in runs:
-        run["throughput_ratio"] = round(run["audio_s_per_s"] / base["audio_s_per_s"], 2)
-        run["efficiency_vs_bare_batched"] = round(run["audio_s_per_s"] / ceiling["audio_s_per_s"], 2)
-        run["words_agreeing_with_baseline"] = agreement(run.pop("texts"), reference)
-    result = {"clips": args.burst, "clip_s": 6, "batch_size": settings.cpu_batch_size, "runs": runs, "bare_batched": ceiling}
-    result["quality"] = quality(max(counts), settings.cpu_batch_size)
+    result: dict = {"batch_size": settings.cpu_batch_size, "quality": quality(max(counts), settings.cpu_batch_size)}
+    if not args.quality_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            notes, texts = voice_notes(root, args.burst)
+            result["voice_notes"] = compare(root, "notes", notes, counts, settings.cpu_batch_size, texts)
+            if not args.skip_repeated:
+                cuts = [clip(root / f"d{i}.flac", 6, start=(i * 7) % 70) for i in range(args.burst)]
+                result["repeated_clips"] = compare(root, "repeated", cuts, counts[:2], settings.cpu_batch_size, None)
     print(json.dumps(result, indent=2))
     return result
 
