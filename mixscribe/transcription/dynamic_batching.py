@@ -52,10 +52,6 @@ def batchable(model: SpeechModel, samples: np.ndarray, options: JobOptions, beam
     return decode.language is not None and decode.batch_size == 0
 
 
-class Alone(Exception):
-    """A batch of one request: nothing to share."""
-
-
 class DynamicBatcher:
     """Gathers the model passes of the requests in flight into shared batches (see the module)."""
 
@@ -92,23 +88,6 @@ class DynamicBatcher:
                 self._expected -= 1
                 self._changed.notify_all()
 
-    def model_pass(
-        self,
-        model: SpeechModel,
-        job_id: str,
-        samples: np.ndarray,
-        options: JobOptions,
-        beam_size: int,
-        on_segment: Callable[[Segment], None] | None,
-        pack: str,
-    ) -> Result:
-        """A mono file's model pass: in a shared batch when it may share one (``batchable``), else by
-        its own rule (no batch waits for it then)."""
-        if batchable(model, samples, options, beam_size):
-            return self.transcribe(model, job_id, samples, options, beam_size, on_segment, pack)
-        self.passes()
-        return model.transcribe(job_id, samples, options, beam_size, on_segment)
-
     def transcribe(
         self,
         model: SpeechModel,
@@ -119,8 +98,12 @@ class DynamicBatcher:
         on_segment: Callable[[Segment], None] | None = None,
         pack: str = "",
     ) -> Result:
-        """``model.transcribe``'s result, decoded in a batch shared with the other requests in flight;
-        requests of one ``pack`` (one owner's; empty: this request alone) may share the model's windows."""
+        """``model.transcribe``'s result: decoded in a batch shared with the other requests in flight when
+        the file may share one (``batchable``), else by its own rule (no batch waits for it then).
+        Requests of one ``pack`` (one owner's; empty: this request alone) may share the model's windows."""
+        if not batchable(model, samples, options, beam_size):
+            self.passes()
+            return model.transcribe(job_id, samples, options, beam_size, on_segment)
         _, arguments = model.decoding(options, samples.shape[0] / MODEL_RATE, beam_size)
         key = repr((model.name, sorted(arguments.items())))
         entry = Waiting(model, job_id, samples, options, beam_size, on_segment, key, pack or job_id, time.monotonic())
@@ -160,14 +143,13 @@ class DynamicBatcher:
     def _run(self, batch: list[Waiting]) -> None:
         started = time.monotonic()
         try:
-            if len(batch) == 1:  # alone, a request is decoded as its own rule says (window after window, live)
-                raise Alone
-            results = decode_together(batch, self.batch_size)
-            for entry, result in zip(batch, results):
-                entry.result = result
-        except Exception as exc:
-            if not isinstance(exc, Alone):
-                log.warning("shared batch failed; its requests decoded one by one", exc_info=True)
+            if len(batch) > 1:  # alone, a request is decoded as its own rule says (window after window, live)
+                try:
+                    for entry, result in zip(batch, decode_together(batch, self.batch_size)):
+                        entry.result = result
+                    return
+                except Exception:
+                    log.warning("shared batch failed; its requests decoded one by one", exc_info=True)
             for entry in batch:
                 try:
                     entry.result = entry.model.transcribe(
@@ -178,6 +160,10 @@ class DynamicBatcher:
         finally:
             for entry in batch:
                 entry.done = True
+            self._batched(batch, started)
+
+    def _batched(self, batch: list[Waiting], started: float) -> None:
+        """Count and log one decoded batch."""
         self.batches += 1
         audio_s = sum(entry.samples.shape[0] for entry in batch) / MODEL_RATE
         log.info(

@@ -277,7 +277,7 @@ class Transcription:
                 )
             heard, pack = progress.listener() if progress else None, pack_of(request.name)
             if batcher:
-                transcript, speech_s = batcher.model_pass(model, request.job_id, piece.samples, options, beam, heard, pack)
+                transcript, speech_s = batcher.transcribe(model, request.job_id, piece.samples, options, beam, heard, pack)
             else:
                 transcript, speech_s = model.transcribe(request.job_id, piece.samples, options, beam, heard)
         if diarizer is not None:
