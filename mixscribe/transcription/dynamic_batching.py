@@ -2,8 +2,8 @@
 
 A task that takes several requests side by side (``MIXSCRIBE_CPU_BATCH_REQUESTS`` /
 ``GPU_BATCH_REQUESTS``, jobs/transcribe/worker.py) keeps each one's claim, lease, options, outputs
-and ack. When one of them reaches the model with a short mono file (one the batch rule would decode
-window after window), it hands its samples to the task's ``DynamicBatcher`` and waits. The batcher
+and ack. When one of them reaches the model with a short mono file (at most one 30 s window, one the batch
+rule would decode window after window), it hands its samples to the task's ``DynamicBatcher`` and waits. The batcher
 gathers the requests that come together: it starts a batch when every request in flight has come to
 the model (or taken another road), or when the first has waited ``gather_s``. It finds each file's
 speech as faster-whisper's batched pipeline does (VAD, stretches of up to 30 s) and fills the model's
@@ -34,6 +34,7 @@ from mixscribe.logs import fields
 from mixscribe.transcript import Segment
 
 from .engine import SpeechModel
+from .languages import WINDOW_S
 from .shared_windows import Result, Waiting, decode_together
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,12 @@ def pack_of(object_name: str) -> str:
 
 
 def batchable(model: SpeechModel, samples: np.ndarray, options: JobOptions, beam_size: int) -> bool:
-    """Whether a request may share a batch: its language is known and its file is one the batch rule
-    leaves to window-after-window decoding (a longer one fills batches on its own)."""
-    decode, _ = model.decoding(options, samples.shape[0] / MODEL_RATE, beam_size)
-    return decode.language is not None and decode.batch_size == 0
+    """Whether a request may share a batch: its language is known and its file is short, one window of
+    audio at most, and one the batch rule leaves to window-after-window decoding. A longer file fills
+    windows on its own, and decoded alone its progress is heard window by window, not at a batch's end."""
+    audio_s = samples.shape[0] / MODEL_RATE
+    decode, _ = model.decoding(options, audio_s, beam_size)
+    return audio_s <= WINDOW_S and decode.language is not None and decode.batch_size == 0
 
 
 class DynamicBatcher:

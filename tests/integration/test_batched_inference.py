@@ -76,6 +76,7 @@ def test_dynamic_batches_transcribe_each_request_like_its_own_sequential_pass(mo
     files = [samples[: 6 * rate], samples[27 * rate : 34 * rate], np.zeros(3 * rate, np.float32), samples[56 * rate : 63 * rate]]
     options = JobOptions(model="tiny.en", language="en")
     assert all(batchable(model, f, options, 5) for f in files)
+    assert not batchable(model, samples[: 31 * rate], options, 5)  # over one window: decoded alone, heard live
     batcher = DynamicBatcher(4, gather_s=5.0)
     results = side_by_side(batcher, model, files, [options] * len(files), pack="owner-a")  # one owner: shared windows
     assert batcher.batches == 1  # every request in one shared batch: none waited out the gather time
