@@ -59,6 +59,12 @@ class JobImage:
     def variant(self, name: str) -> ImageVariant:
         return next(v for v in self.variants if v.name == name)
 
+    def compile_args(self) -> tuple[str, ...]:
+        """``python`` arguments that write the copied folders' bytecode at build time: the image runs with
+        PYTHONDONTWRITEBYTECODE as a non-root user, so without it every task compiles every module it imports
+        (about 0.3 s of each cold start)."""
+        return ("-m", "compileall", "-q", *self.copies)
+
 
 MODEL_ENV = {"MIXSCRIBE_MODEL_ROOT": ModelStage.dest, "MIXSCRIBE_MODEL_REGISTRY": f"${ModelStage.registry_arg}"}
 
@@ -177,6 +183,7 @@ def assemble(
     venv = ensure_venv(
         app, [arg for name in requirements for arg in ("-r", name)] + ["-c", image.constraints], python=image_python(image)
     )
+    subprocess.run([str(venv / "bin" / "python"), *image.compile_args()], cwd=app, check=True)
     env = {
         **image.variant(variant).env,
         "MIXSCRIBE_MODEL_ROOT": str((models or repo / ".models").resolve()),

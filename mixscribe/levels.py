@@ -1,19 +1,21 @@
 """Streaming audio level metrics: integrated loudness (ITU-R BS.1770-4), true peak, RMS, clipping.
 
 The meter is fed chunks of any size and keeps only per-100 ms energy sums, so an hour of audio
-costs kilobytes. Its K-weighting filters are pyloudnorm's; ``integrated_lufs`` equals
-``pyloudnorm.Meter.integrated_loudness`` on the same signal (a unit test holds it to that).
+costs kilobytes. Its K-weighting is FFmpeg's own ``highshelf`` and ``highpass`` filters (through
+PyAV, in double precision, direct form I) with the constants pyloudnorm's BS.1770 meter uses:
+``integrated_lufs`` equals ``pyloudnorm.Meter.integrated_loudness`` on the same signal (a unit test
+holds it to that). The true peak oversamples 4× with a Kaiser-windowed sinc FIR built in numpy.
 
-pyloudnorm imports scipy.signal, which takes about 1.5 s: both are imported by the first meter (a
-transcription task warms them in the background while it waits for its first request).
+Neither scipy nor pyloudnorm is imported: scipy.signal alone took 0.9–1.6 s to import, on every
+cold start of a transcription task, and PyAV is already loaded to decode.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from types import ModuleType
 
+import av
 import numpy as np
 
 BLOCK_S = 0.400
@@ -22,6 +24,13 @@ ABSOLUTE_GATE_LUFS = -70.0
 CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)
 CLIP_LEVEL = 0.999
 TRUE_PEAK_UPSAMPLE = 4
+TRUE_PEAK_TAPS = 81  # the interpolation filter of resample_poly(x, 4, 1): 10 taps per phase each side
+TRUE_PEAK_KAISER_BETA = 5.0
+# K-weighting (pyloudnorm's "K-weighting" filter class): a +4 dB shelf above 1.5 kHz, then a 38 Hz high-pass
+K_WEIGHTING = (
+    ("highshelf", "f=1500:g=4:t=q:w=0.7071067811865476"),
+    ("highpass", "f=38:t=q:w=0.5:p=2"),
+)
 # Inter-sample peaks of real audio stay within about 3 dB of the sample peak and sit next to the
 # largest samples: a block is oversampled only around its largest samples, and not at all when its
 # sample peak is that far below the true peak found so far.
@@ -47,12 +56,48 @@ class LevelReport:
     clipped_samples: int
 
 
-def filters() -> tuple[ModuleType, ModuleType]:
-    """pyloudnorm and scipy.signal, imported on first use (a task calls it ahead, in the background)."""
-    import pyloudnorm
-    from scipy import signal
+def true_peak_taps() -> np.ndarray:
+    """The 4× interpolation filter: a windowed-sinc low-pass at the original Nyquist (cutoff 1/4 of
+    the new rate), Kaiser β 5, unit gain at DC, times 4 for the zeros stuffed between samples."""
+    n = np.arange(TRUE_PEAK_TAPS) - (TRUE_PEAK_TAPS - 1) / 2
+    cutoff = 1.0 / TRUE_PEAK_UPSAMPLE
+    taps: np.ndarray = cutoff * np.sinc(cutoff * n) * np.kaiser(TRUE_PEAK_TAPS, TRUE_PEAK_KAISER_BETA)
+    scaled: np.ndarray = taps * (TRUE_PEAK_UPSAMPLE / float(taps.sum()))
+    return scaled
 
-    return pyloudnorm, signal
+
+def _layout(channels: int) -> str:
+    """FFmpeg's default layout for ``channels`` (its filters work channel by channel whatever the names)."""
+    return str(av.AudioLayout(f"{channels}c").name)
+
+
+class KWeighting:
+    """FFmpeg's K-weighting filter chain over (samples, channels) float64 blocks, its state kept
+    between blocks (one filter graph per meter)."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.rate, self.channels, self.layout = rate, channels, _layout(channels)
+        self._graph = av.filter.Graph()
+        nodes = [self._graph.add_abuffer(format="dbl", sample_rate=rate, layout=self.layout)]
+        nodes += [self._graph.add(name, f"{args}:transform=di:precision=f64") for name, args in K_WEIGHTING]
+        nodes.append(self._graph.add("abuffersink"))
+        self._graph.link_nodes(*nodes).configure()
+        self._pts = 0
+
+    def __call__(self, data: np.ndarray) -> np.ndarray:
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data).reshape(1, -1), format="dbl", layout=self.layout)
+        frame.sample_rate, frame.pts = self.rate, self._pts
+        self._pts += data.shape[0]
+        self._graph.push(frame)
+        parts = []
+        while True:
+            try:
+                out = self._graph.pull()
+            except (av.BlockingIOError, av.EOFError):
+                break
+            array = out.to_ndarray()
+            parts.append(array.T if out.format.is_planar else array.reshape(-1, self.channels))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.empty((0, self.channels))
 
 
 class LevelMeter:
@@ -61,11 +106,7 @@ class LevelMeter:
     def __init__(self, rate: int, channels: int) -> None:
         self.rate = rate
         self.channels = channels
-        pyloudnorm, signal = filters()
-        self._signal = signal
-        meter = pyloudnorm.Meter(rate)
-        self._stages = [(f.b, f.a, f.passband_gain) for f in meter._filters.values()]
-        self._zi = [[signal.lfilter_zi(b, a) * 0.0 for _ in range(channels)] for b, a, _ in self._stages]
+        self._k_weight = KWeighting(rate, channels)
         self._hop = max(1, int(round(HOP_S * rate)))
         self._hop_energy: list[np.ndarray] = []
         self._partial = np.zeros(channels)
@@ -75,11 +116,7 @@ class LevelMeter:
         self._peak = 0.0
         self._true_peak = 0.0
         self._clipped = 0
-        # resample_poly's own filter, designed once (it would design it again for every call)
-        half_len = 10 * TRUE_PEAK_UPSAMPLE
-        self._tp_taps = (
-            self._signal.firwin(2 * half_len + 1, 1.0 / TRUE_PEAK_UPSAMPLE, window=("kaiser", 5.0)) * TRUE_PEAK_UPSAMPLE
-        )
+        self._tp_taps = true_peak_taps()
         self._tp_delay = (len(self._tp_taps) - 1) // 2  # filter delay, in output samples
         self._tp_edge = self._tp_delay // TRUE_PEAK_UPSAMPLE  # input samples the filter needs on each side
         self._pending: list[np.ndarray] = []
@@ -124,7 +161,7 @@ class LevelMeter:
             if index <= end:
                 continue  # inside the previous window
             start, end = max(0, index - TRUE_PEAK_HALF_WINDOW), min(data.shape[0], index + TRUE_PEAK_HALF_WINDOW)
-            upsampled = self._signal.upfirdn(self._tp_taps, data[start:end], up=TRUE_PEAK_UPSAMPLE, axis=0)
+            upsampled = self._upsample(data[start:end])
             # Keep the part the filter saw whole: the window's edges would ring like a cut.
             delay, edge = self._tp_delay, self._tp_edge
             steady = upsampled[delay + edge * TRUE_PEAK_UPSAMPLE : delay + (end - start - edge) * TRUE_PEAK_UPSAMPLE]
@@ -133,13 +170,12 @@ class LevelMeter:
             end -= edge  # the next window may start where this one's steady part ended
         return peak
 
-    def _k_weight(self, data: np.ndarray) -> np.ndarray:
-        out = data.copy()
-        for stage, (b, a, gain) in enumerate(self._stages):
-            for ch in range(self.channels):
-                out[:, ch], self._zi[stage][ch] = self._signal.lfilter(b, a, out[:, ch], zi=self._zi[stage][ch])
-                out[:, ch] *= gain
-        return out
+    def _upsample(self, window: np.ndarray) -> np.ndarray:
+        """``window`` (samples, channels) with 3 zeros after each sample, through the interpolation
+        filter (full convolution, as scipy's upfirdn does)."""
+        stuffed = np.zeros(((window.shape[0] - 1) * TRUE_PEAK_UPSAMPLE + 1, window.shape[1]))
+        stuffed[::TRUE_PEAK_UPSAMPLE] = window
+        return np.stack([np.convolve(stuffed[:, ch], self._tp_taps) for ch in range(window.shape[1])], axis=1)
 
     def _accumulate_energy(self, weighted: np.ndarray) -> None:
         squares = np.square(weighted)

@@ -19,7 +19,6 @@ from mixscribe.config import Settings
 from mixscribe.errors import ErrorCode, PermanentError
 from mixscribe.glossary import correct_spellings, decoding_hotwords
 from mixscribe.jobs import JobOptions
-from mixscribe.levels import filters
 from mixscribe.logs import fields
 from mixscribe.transcript import Segment, Transcript, Word
 
@@ -332,13 +331,12 @@ class ModelCache:
             return self._models[name]
 
     def preload(self, name: str) -> threading.Thread:
-        """Load ``name`` (and the level meter's libraries) in the background, so a new task's first
-        request finds them ready; a request that comes first waits for the same load. A failed preload
-        only logs: the request loads again and reports its own error."""
+        """Load ``name`` in the background, so a new task's first request finds it ready; a request
+        that comes first waits for the same load. A failed preload only logs: the request loads again
+        and reports its own error."""
 
         def load() -> None:
             try:
-                filters()
                 self._load(name)
             except Exception:
                 log.warning("preload failed", exc_info=True, extra=fields(model=name))

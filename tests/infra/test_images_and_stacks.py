@@ -85,6 +85,10 @@ def test_dockerfiles_agree_with_the_image_manifest(variant):
     assert copies[0] == [JOB_IMAGE.constraints, *variant.requirements, JOB_IMAGE.workdir + "/"]
     assert copies[1:-1] == [[folder, f"{JOB_IMAGE.workdir}/{folder}"] for folder in JOB_IMAGE.copies]
     assert copies[-1] == [f"--from={stage.name}", stage.dest, stage.dest]
+    # the copied folders' bytecode is compiled once they are all in place (assemble runs the same)
+    compile_step = ("RUN", " ".join(("python", *JOB_IMAGE.compile_args())))
+    last_copy = max(i for i, (keyword, rest) in enumerate(final) if keyword == "COPY" and rest.split()[0] in JOB_IMAGE.copies)
+    assert final.index(compile_step) > last_copy
     (install,) = [rest for rest in values(final, "RUN") if "pip install" in rest]
     args = install.split()
     assert [args[i + 1] for i, a in enumerate(args) if a == "-r"] == [Path(r).name for r in variant.requirements]

@@ -61,20 +61,20 @@ def mode_owner_group(args: list[str]) -> tuple[int, str, str]:
 
 def test_readme_install_gives_a_working_command_and_only_its_dependencies():
     """Defect: README's install on the mixer's computer failed at ``--help`` (ModuleNotFoundError:
-    pyloudnorm, reached through the shared package's level meter)."""
+    pyloudnorm, reached through the shared package's level meter; the meter now runs on PyAV's FFmpeg filters)."""
     venv = installed_agent()
     command = venv / "bin" / "mixscribe-edge"
     env = deployable_env(dict(os.environ))
     help_text = subprocess.run([str(command), "--help"], cwd=venv, env=env, capture_output=True, text=True, check=True).stdout
     assert "run,drain,status" in help_text
     probe = (
-        "import importlib.util as u; print([m for m in ('pyloudnorm', 'scipy', 'faster_whisper', 'google.cloud.firestore',"
+        "import importlib.util as u; print([m for m in ('av', 'pyloudnorm', 'scipy', 'faster_whisper', 'google.cloud.firestore',"
         " 'functions_framework') if u.find_spec(m.split('.')[0]) and (m != 'google.cloud.firestore' or u.find_spec(m))])"
     )
     present = subprocess.run(
         [str(venv / "bin" / "python"), "-c", probe], cwd=venv, env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert present == "['pyloudnorm', 'scipy']"  # what the level meter needs, nothing of the cloud side
+    assert present == "['av']"  # what the level meter needs, nothing of the cloud side
     frozen = subprocess.run(
         [str(venv / "bin" / "pip"), "freeze", "--exclude-editable"], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()

@@ -24,6 +24,27 @@ def run_task(image: AssembledImage, env: dict[str, str], timeout: float) -> subp
     )
 
 
+def test_the_task_compiles_none_of_its_modules_at_start(image):
+    """The image's folders carry their bytecode (written at build time, as the Dockerfiles do): a task,
+    which runs with PYTHONDONTWRITEBYTECODE as a user that could not write it, loads every module of
+    ours from it instead of compiling the sources at each cold start."""
+    env = {**deployable_env(dict(os.environ)), **image.env, "PYTHONDONTWRITEBYTECODE": "1"}
+    python = image.argv()[0]
+    proc = subprocess.run(
+        [python, "-v", "-c", "import jobs.transcribe.main, mixscribe.transcription.shared_windows"],
+        cwd=image.app,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = [line for line in proc.stderr.splitlines() if line.startswith("# code object from") and str(image.app) in line]
+    assert len(loaded) > 50
+    compiled = [line for line in loaded if line.endswith(".py")]
+    assert compiled == []
+
+
 def test_bad_configuration_exits_non_zero_with_one_json_line(image):
     proc = run_task(image, {**os.environ, "MIXSCRIBE_IDLE_TIMEOUT_S": "soon"}, 60)
     assert proc.returncode == 1

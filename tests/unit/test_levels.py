@@ -1,13 +1,15 @@
-"""The streaming meter against pyloudnorm on the same signals, fed in odd-sized chunks."""
+"""The streaming meter against pyloudnorm and scipy (test-only references) on the same signals, fed in odd-sized chunks."""
 
 import numpy as np
 import pyloudnorm
 import pytest
 
-from mixscribe.levels import LevelMeter
+from mixscribe.levels import KWeighting, LevelMeter, true_peak_taps
 
 
-@pytest.mark.parametrize("rate,channels,seconds", [(16000, 1, 8.4), (48000, 2, 3.3), (44100, 2, 1.05), (22050, 1, 0.7)])
+@pytest.mark.parametrize(
+    "rate,channels,seconds", [(16000, 1, 8.4), (48000, 2, 3.3), (44100, 2, 1.05), (22050, 1, 0.7), (44100, 4, 2.2)]
+)
 def test_integrated_loudness_equals_pyloudnorm(rate, channels, seconds):
     rng = np.random.default_rng(rate)
     x = rng.standard_normal((int(rate * seconds), channels)) * 0.1
@@ -58,3 +60,27 @@ def test_windowed_true_peak_matches_full_oversampling():
     full = 20 * np.log10(np.abs(signal.resample_poly(x[:, 0], 4, 1)).max())
     assert meter.report().true_peak_dbtp == pytest.approx(full, abs=0.1)
     assert meter.report().true_peak_dbtp > meter.report().sample_peak_dbfs + 2.5  # the inter-sample peak was found
+
+
+@pytest.mark.parametrize("rate,channels", [(16000, 1), (48000, 2), (8000, 3)])
+def test_k_weighting_is_pyloudnorms_filters_block_after_block(rate, channels):
+    """FFmpeg's shelf and high-pass with the meter's constants are pyloudnorm's biquads (run here with
+    scipy's lfilter over the whole signal), their state carried across blocks of any size."""
+    from scipy import signal
+
+    x = np.random.default_rng(channels).standard_normal((rate * 2 + 17, channels)) * 0.2
+    expected = x.copy()
+    for stage in pyloudnorm.Meter(rate)._filters.values():
+        expected = signal.lfilter(stage.b, stage.a, expected, axis=0) * stage.passband_gain
+    weigh = KWeighting(rate, channels)
+    cuts = [0, 1, 999, rate, rate + 5000, x.shape[0]]
+    weighted = np.concatenate([weigh(x[a:b]) for a, b in zip(cuts, cuts[1:])])
+    assert weighted.shape == x.shape
+    assert np.abs(weighted - expected).max() < 1e-9
+
+
+def test_true_peak_filter_is_resample_polys():
+    from scipy import signal
+
+    expected = signal.firwin(81, 1.0 / 4, window=("kaiser", 5.0)) * 4
+    assert np.allclose(true_peak_taps(), expected, rtol=0, atol=1e-12)
