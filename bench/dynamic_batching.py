@@ -9,7 +9,9 @@ at 10 offsets, each uploaded five times, as P4 does: the worst case for shared w
 identical or continuing neighbours together, the check catches it and decodes them again apart).
 Throughput is audio seconds per second over the task's working window (first job's start to last job's
 end, from the jobs' metrics and records: the stack's start and the uploads do not count); the wall
-time from the first upload to the last job done is beside it. The ceiling is faster-whisper's own
+time from the first upload to the last job done is beside it, and the CPU seconds every process
+of the stack spent over it (``bench/process_cpu.py``: the task, the emulators, the functions, this
+bench), since all of them share the 2 cores the model runs on. The ceiling is faster-whisper's own
 ``BatchedInferencePipeline`` over the same clips laid end to end (its VAD cuts the windows; same
 model, compute type, threads and batch size), files decoded in memory: no storage, no records, no
 outputs. Word error rate of each run's jobs against the voice notes' sentences (pooled); the
@@ -32,6 +34,7 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
+from bench import process_cpu
 from bench.stack_throughput import SAMPLES, clip, stack
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.config import Settings
@@ -63,10 +66,10 @@ def voice_notes(root: Path, count: int) -> tuple[list[Path], list[str]]:
 def burst(root: Path, files: list[Path], requests: int, name: str) -> dict:
     local, client = stack(root / f"{name}-{requests}", 1, MIXSCRIBE_CPU_BATCH_REQUESTS=str(requests))
     try:
-        started = time.monotonic()
+        started, before = time.monotonic(), process_cpu.snapshot()
         ids = [client.upload(path, f"users/bench/dyn-{i}.flac") for i, path in enumerate(files)]
         client.wait_done(ids)
-        wall_s = time.monotonic() - started
+        wall_s, cpu = time.monotonic() - started, process_cpu.cpu_by_part(before, process_cpu.snapshot())
         results = client.gcs.bucket(client.env["MIXSCRIBE_RESULTS_BUCKET"])
         begins, ends, texts, inference, audio_s, phases = [], [], [], [], 0.0, dict[str, float]()
         for job_id in ids:
@@ -94,6 +97,8 @@ def burst(root: Path, files: list[Path], requests: int, name: str) -> dict:
         "audio_s_per_s": round(audio_s / window_s, 2),
         "inference": {kind: inference.count(kind) for kind in sorted(set(inference))},
         "job_timings_mean_s": {phase: round(seconds, 3) for phase, seconds in sorted(phases.items())},
+        "cpu_s_by_part": cpu,  # CPU seconds from the first upload to the last job done, per process kind
+        "task_cpu_share": round(cpu.get("task", 0.0) / max(1e-9, sum(cpu.values())), 3),
         "texts": texts,
     }
 

@@ -58,14 +58,17 @@ class Client:
         blob.upload_from_filename(str(path), if_generation_match=0)
         return job_id_for(blob.bucket.name, blob.name, blob.generation)
 
-    def wait_done(self, job_ids: list[str], timeout_s: float = 1800) -> None:
+    def wait_done(self, job_ids: list[str], timeout_s: float = 1800, poll_s: float = 0.1) -> None:
+        """Until every job is done or failed: one batched read of the pending jobs' status per poll
+        (a read per job every 0.1 s kept the Firestore emulator busy on the cores the burst runs on)."""
+        jobs = self.db.collection("jobs")
         pending, deadline = set(job_ids), time.monotonic() + timeout_s
         while pending and time.monotonic() < deadline:
-            for job_id in list(pending):
-                snap = self.db.collection("jobs").document(job_id).get()
+            for snap in self.db.get_all([jobs.document(job_id) for job_id in pending], field_paths=["status"]):
                 if (snap.to_dict() or {}).get("status") in ("done", "failed"):
-                    pending.discard(job_id)
-            time.sleep(0.1)
+                    pending.discard(snap.id)
+            if pending:
+                time.sleep(poll_s if len(pending) < 5 else 0.5)
         if pending:
             raise RuntimeError(f"{len(pending)} jobs unfinished")
 

@@ -12,6 +12,7 @@ cold start of a transcription task, and PyAV is already loaded to decode.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -56,6 +57,7 @@ class LevelReport:
     clipped_samples: int
 
 
+@functools.cache
 def true_peak_taps() -> np.ndarray:
     """The 4× interpolation filter: a windowed-sinc low-pass at the original Nyquist (cutoff 1/4 of
     the new rate), Kaiser β 5, unit gain at DC, times 4 for the zeros stuffed between samples."""
@@ -63,6 +65,7 @@ def true_peak_taps() -> np.ndarray:
     cutoff = 1.0 / TRUE_PEAK_UPSAMPLE
     taps: np.ndarray = cutoff * np.sinc(cutoff * n) * np.kaiser(TRUE_PEAK_TAPS, TRUE_PEAK_KAISER_BETA)
     scaled: np.ndarray = taps * (TRUE_PEAK_UPSAMPLE / float(taps.sum()))
+    scaled.flags.writeable = False  # shared by every meter
     return scaled
 
 
