@@ -13,7 +13,9 @@ Each task gets ``CLOUD_RUN_JOB``, ``CLOUD_RUN_EXECUTION``, ``CLOUD_RUN_TASK_INDE
 ``CLOUD_RUN_TASK_COUNT`` and ``CLOUD_RUN_TASK_ATTEMPT``; a task that exits non-zero is started again
 with the next attempt number, up to the job's max retries, like Cloud Run. Unlike Cloud Run, where
 each task has its own vCPUs, local tasks share this machine: each is told its share
-(``MIXSCRIBE_CPU_THREADS`` = cores ÷ tasks), explicitly.
+(``MIXSCRIBE_CPU_THREADS`` = cores ÷ tasks), explicitly; and the tasks of a job that pulls only the
+least urgent queue (``background_jobs``: the batch backlog) run at a lower scheduling priority
+(``nice`` 10), so they yield these shared cores to a high-priority task as separate machines would.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 from mixscribe.config import Settings
 from mixscribe.logs import fields, setup_logging
+from mixscribe.topology import WORK_QUEUES
 
 from .deployables import deployable_env
 
@@ -46,6 +49,7 @@ EXECUTION = re.compile(JOB_PATH + r"/executions/(?P<execution>[a-z0-9-]+)$")
 OPERATION = re.compile(r"/v2/projects/[^/]+/locations/[^/]+/operations/(?P<operation>[a-z0-9-]+)$")
 EXECUTION_TYPE = "type.googleapis.com/google.cloud.run.v2.Execution"
 MAX_TASKS = 64
+BACKGROUND_NICE = 10
 
 
 def _now() -> str:
@@ -59,6 +63,13 @@ class JobDefinition:
     max_retries: int = 3
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    nice: int = 0  # added to the tasks' scheduling niceness: local tasks share the cores, Cloud Run's do not
+
+
+def background_jobs(settings: Settings) -> set[str]:
+    """The jobs that pull only the least urgent queue (none when one job pulls every queue)."""
+    least_urgent, *_ = reversed(WORK_QUEUES)
+    return {settings.job_for(least_urgent)} - {settings.job_for(q) for q in WORK_QUEUES if q is not least_urgent}
 
 
 @dataclass
@@ -167,7 +178,8 @@ class LocalJobsApi:
             }
             log_path = self.log_dir / f"{execution.name}-task{index}.log"
             with open(log_path, "ab") as out:
-                code = subprocess.call(definition.argv, env=env, cwd=definition.cwd, stdout=out, stderr=subprocess.STDOUT)
+                argv = (["nice", "-n", str(definition.nice)] if definition.nice else []) + definition.argv
+                code = subprocess.call(argv, env=env, cwd=definition.cwd, stdout=out, stderr=subprocess.STDOUT)
             codes.append(code)
             if code == 0:
                 break
@@ -239,6 +251,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-dir", type=Path, required=True)
     parser.add_argument("--max-retries", type=int, default=3)
     parser.add_argument("--job", action="append", default=[], help="a job's name (repeatable: the jobs share the image)")
+    parser.add_argument(
+        "--background-job", action="append", default=[], help=f"a job whose tasks run at nice {BACKGROUND_NICE} (repeatable)"
+    )
     parser.add_argument("--python", default=sys.executable, help="the interpreter tasks run with (the image's venv)")
     parser.add_argument("--workdir", default=None, help="the folder tasks start in (the image's files)")
     parser.add_argument("--command", default="-m jobs.transcribe", help="arguments after the interpreter (the image's CMD)")
@@ -248,7 +263,12 @@ def main(argv: list[str] | None = None) -> None:
     args.log_dir.mkdir(parents=True, exist_ok=True)
     image_env = dict(item.split("=", 1) for item in args.env)
     command = [args.python, *args.command.split()]
-    jobs = {job: JobDefinition(job, command, args.max_retries, image_env, cwd=args.workdir) for job in args.job or ["transcribe"]}
+    jobs = {
+        job: JobDefinition(
+            job, command, args.max_retries, image_env, cwd=args.workdir, nice=BACKGROUND_NICE if job in args.background_job else 0
+        )
+        for job in args.job or ["transcribe"]
+    }
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(LocalJobsApi(jobs, args.log_dir)))
     log.info("local Cloud Run Admin API listening", extra=fields(port=args.port, jobs=sorted(jobs)))
     server.serve_forever()

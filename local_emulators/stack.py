@@ -24,6 +24,7 @@ from mixscribe.gcp.bigquery import bigquery_client, provision
 from mixscribe.warehouse import DATASET
 
 from . import bigquery_emulator
+from . import run_jobs as run_jobs_module
 from .deployables import DeployedFunction, deploy_functions
 from .identity import LOCAL_ISSUER, generate_key_file
 from .processes import ServiceProcess, free_ports, http_ok, stop_group, tcp_open
@@ -268,6 +269,7 @@ class LocalStack:
                 "--max-retries",
                 str(opts.max_retries),
                 *(f"--job={job}" for job in sorted({settings.gpu_job, settings.cpu_job})),
+                *(f"--background-job={job}" for job in sorted(run_jobs_module.background_jobs(settings))),
                 "--python",
                 job.argv()[0],
                 "--workdir",

@@ -84,3 +84,28 @@ def test_unknown_jobs_and_bad_counts_are_refused_like_the_api(run_api):
     _, launcher, _ = run_api
     with pytest.raises(gexc.BadRequest):
         launcher.run(1000)  # more tasks than this machine runs
+
+
+def test_the_batch_jobs_tasks_yield_the_shared_cores(tmp_path):
+    """Locally every task shares this machine's cores (Cloud Run gives each its own): the tasks of the
+    job that pulls only the batch queue run at nice 10, so a high-priority task is not slowed by the
+    backlog's; a job that pulls an urgent queue keeps the stand-in's own priority."""
+    import os
+
+    from local_emulators.run_jobs import BACKGROUND_NICE, background_jobs
+
+    settings = Settings()
+    assert background_jobs(settings) == {settings.cpu_job}
+    assert background_jobs(Settings(gpu_job="transcribe", cpu_job="transcribe")) == set()  # one job pulls every queue
+    report = "import os; print(os.nice(0))"
+    jobs = {
+        name: JobDefinition(name, [sys.executable, "-c", report], max_retries=0, nice=BACKGROUND_NICE if background else 0)
+        for name, background in (("urgent", False), ("backlog", True))
+    }
+    api = LocalJobsApi(jobs, tmp_path, cores=2)
+    for name in jobs:
+        execution = api.run_job(name, 1)
+        assert execution.done.wait(30)
+    mine = os.nice(0)
+    niceness = {name: int((tmp_path / f"{e.name}-task0.log").read_text()) for name in jobs for e in api.of_job(name)}
+    assert niceness == {"urgent": mine, "backlog": min(19, mine + BACKGROUND_NICE)}
