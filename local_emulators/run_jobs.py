@@ -68,7 +68,7 @@ class JobDefinition:
 
 def background_jobs(settings: Settings) -> set[str]:
     """The jobs that pull only the least urgent queue (none when one job pulls every queue)."""
-    least_urgent, *_ = reversed(WORK_QUEUES)
+    least_urgent = WORK_QUEUES[-1]  # the topology lists them most urgent first
     return {settings.job_for(least_urgent)} - {settings.job_for(q) for q in WORK_QUEUES if q is not least_urgent}
 
 

@@ -88,7 +88,8 @@ class KWeighting:
         self._pts = 0
 
     def __call__(self, data: np.ndarray) -> np.ndarray:
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data).reshape(1, -1), format="dbl", layout=self.layout)
+        samples = np.ascontiguousarray(data, dtype=np.float64).reshape(1, -1)  # packed: one plane, channels interleaved
+        frame = av.AudioFrame.from_ndarray(samples, format="dbl", layout=self.layout)
         frame.sample_rate, frame.pts = self.rate, self._pts
         self._pts += data.shape[0]
         self._graph.push(frame)
