@@ -101,7 +101,7 @@ class KWeighting:
                 break
             array = out.to_ndarray()
             parts.append(array.T if out.format.is_planar else array.reshape(-1, self.channels))
-        return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.empty((0, self.channels))
+        return np.concatenate(parts) if parts else np.empty((0, self.channels))
 
 
 class LevelMeter:
