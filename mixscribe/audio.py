@@ -53,12 +53,31 @@ class _Samples:
         return self._data[: self.size]
 
 
+# PyAV 18 counts a planar frame's planes past its last channel from 8 channels on: reading such a
+# frame's samples crashes the process. Frames that wide are only read packed (through a resampler).
+PLANAR_MAX_CHANNELS = 7
+
+
 def _float_samples(frame: av.AudioFrame, channels: int) -> np.ndarray | None:
-    """A float frame's samples shaped (samples, channels), or ``None`` for other sample formats."""
-    if frame.format.name not in ("flt", "fltp", "dbl", "dblp"):
-        return None
-    data = frame.to_ndarray()
-    return data.T if frame.format.is_planar else data.reshape(-1, channels)
+    """A float frame's samples shaped (samples, channels), or ``None`` for other sample formats
+    (and planar frames too wide to read safely)."""
+    if frame.format.name in ("flt", "dbl"):
+        return frame.to_ndarray().reshape(-1, channels)
+    if frame.format.name in ("fltp", "dblp") and channels <= PLANAR_MAX_CHANNELS:
+        return frame.to_ndarray().T
+    return None
+
+
+def _names_channels(layout: av.AudioLayout | None) -> bool:
+    """Whether ``layout`` names its channels: FFmpeg cannot downmix audio whose channels it cannot
+    place ("9 channels", unspecified order), so such audio is mixed to mono here, channels averaged."""
+    return layout is None or all(channel.name != "NONE" for channel in layout.channels)
+
+
+def _mono(frame: av.AudioFrame, channels: int) -> np.ndarray:
+    """A packed float frame as one channel: itself when mono, else its channels' mean."""
+    data = frame.to_ndarray().reshape(-1, channels)
+    return data[:, 0] if channels == 1 else data.mean(axis=1, dtype=np.float32)
 
 
 def decode_audio(path: str, max_duration_s: float, split_channels: bool = False) -> DecodedAudio:
@@ -75,11 +94,12 @@ def decode_audio(path: str, max_duration_s: float, split_channels: bool = False)
         channels = stream_channels(stream)
         source_rate = int(stream.codec_context.sample_rate)
         meter_rate = min(source_rate, METER_MAX_RATE)
-        to_model = av.AudioResampler(format="flt", layout="mono", rate=MODEL_RATE)
         layout = stream.codec_context.layout.name if stream.codec_context.layout else "mono"
+        mix_here = not _names_channels(stream.codec_context.layout)
+        to_model = av.AudioResampler(format="flt", layout=layout if mix_here else "mono", rate=MODEL_RATE)
         to_meter = av.AudioResampler(format="flt", layout=layout, rate=meter_rate)
         meter = LevelMeter(meter_rate, channels)
-        per_channel = av.AudioResampler(format="fltp", layout=layout, rate=MODEL_RATE) if split_channels else None
+        per_channel = av.AudioResampler(format="flt", layout=layout, rate=MODEL_RATE) if split_channels else None
         channel_parts: list[np.ndarray] = []
         # sized from the header (capped: a header may lie), grown if the audio runs longer
         parts = _Samples(int(min(declared_s or 0, max_duration_s) * MODEL_RATE * 1.01) + MODEL_RATE)
@@ -88,9 +108,9 @@ def decode_audio(path: str, max_duration_s: float, split_channels: bool = False)
             for frame in container.decode(stream):
                 frame.pts = None  # let the resamplers count time, robust to broken timestamps
                 for out in to_model.resample(frame):
-                    parts.append(out.to_ndarray().reshape(-1))
+                    parts.append(_mono(out, channels if mix_here else 1))
                 if per_channel is not None:
-                    channel_parts += [out.to_ndarray().reshape(channels, -1) for out in per_channel.resample(frame)]
+                    channel_parts += [out.to_ndarray().reshape(-1, channels).T for out in per_channel.resample(frame)]
                 direct = _float_samples(frame, channels) if meter_rate == source_rate else None
                 if direct is not None:
                     meter.feed(direct)  # already float at the meter's rate: no second resampling
@@ -100,11 +120,11 @@ def decode_audio(path: str, max_duration_s: float, split_channels: bool = False)
                 if parts.size > max_samples:
                     raise PermanentError(ErrorCode.TOO_LONG, f"the audio lasts more than the limit of {max_duration_s:.0f} s")
             for out in to_model.resample(None):
-                parts.append(out.to_ndarray().reshape(-1))
+                parts.append(_mono(out, channels if mix_here else 1))
             for out in to_meter.resample(None):
                 meter.feed(out.to_ndarray().reshape(-1, channels))
             if per_channel is not None:
-                channel_parts += [out.to_ndarray().reshape(channels, -1) for out in per_channel.resample(None)]
+                channel_parts += [out.to_ndarray().reshape(-1, channels).T for out in per_channel.resample(None)]
         except (av.FFmpegError, ValueError) as exc:
             raise PermanentError(ErrorCode.CORRUPT_AUDIO, f"the audio cannot be decoded: {exc}") from exc
     samples = parts.array()

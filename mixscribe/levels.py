@@ -69,17 +69,18 @@ def true_peak_taps() -> np.ndarray:
     return scaled
 
 
-def _layout(channels: int) -> str:
-    """FFmpeg's default layout for ``channels`` (its filters work channel by channel whatever the names)."""
-    return str(av.AudioLayout(f"{channels}c").name)
+# FFmpeg's filters act on the channels a layout names: one with no names ("9 channels") passes through
+# unfiltered. Default layouts name up to 7 channels without gaps (and PyAV lists a planar frame's planes
+# wrongly from 8 channels on), so wider audio is weighted in groups of at most 7 channels.
+GRAPH_MAX_CHANNELS = 7
 
 
-class KWeighting:
-    """FFmpeg's K-weighting filter chain over (samples, channels) float64 blocks, its state kept
-    between blocks (one filter graph per meter)."""
+class _KWeightingGraph:
+    """One filter graph over a group of channels, its state kept between blocks."""
 
     def __init__(self, rate: int, channels: int) -> None:
-        self.rate, self.channels, self.layout = rate, channels, _layout(channels)
+        self.rate, self.channels = rate, channels
+        self.layout = str(av.AudioLayout(f"{channels}c").name)
         self._graph = av.filter.Graph()
         nodes = [self._graph.add_abuffer(format="dbl", sample_rate=rate, layout=self.layout)]
         nodes += [self._graph.add(name, f"{args}:transform=di:precision=f64") for name, args in K_WEIGHTING]
@@ -102,6 +103,22 @@ class KWeighting:
             array = out.to_ndarray()
             parts.append(array.T if out.format.is_planar else array.reshape(-1, self.channels))
         return np.concatenate(parts) if parts else np.empty((0, self.channels))
+
+
+class KWeighting:
+    """FFmpeg's K-weighting filter chain over (samples, channels) float64 blocks, any number of
+    channels, its state kept between blocks."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.rate, self.channels = rate, channels
+        starts = range(0, channels, GRAPH_MAX_CHANNELS)
+        self._groups = [(a, min(a + GRAPH_MAX_CHANNELS, channels)) for a in starts]
+        self._graphs = [_KWeightingGraph(rate, b - a) for a, b in self._groups]
+
+    def __call__(self, data: np.ndarray) -> np.ndarray:
+        if len(self._graphs) == 1:
+            return self._graphs[0](data)
+        return np.hstack([graph(data[:, a:b]) for graph, (a, b) in zip(self._graphs, self._groups)])
 
 
 class LevelMeter:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from ..audio import PLANAR_MAX_CHANNELS
 from .apply import Redaction
 
 TONE_HZ = 1000.0
@@ -98,14 +99,22 @@ def redact_audio(data: bytes, extension: str, redactions: list[Redaction], margi
             encoder.codec_context.bit_rate = bit_rate
         target.metadata.update(source.metadata)
         position = 0
-        for frame in source.decode(stream):
-            samples = frame.to_ndarray()
-            _fill_frame(samples, frame.format.is_planar, len(frame.layout.channels), position, frame.sample_rate, spans, fill)
-            edited = av.AudioFrame.from_ndarray(samples, format=frame.format.name, layout=frame.layout.name)
-            edited.sample_rate = frame.sample_rate
-            position += frame.samples
-            for packet in encoder.encode(edited):
-                target.mux(packet)
+        channels = len(context.layout.channels) if context.layout else 1
+        # frames too wide to read planar are edited packed; the encoder converts back to its format
+        to_packed = (
+            av.AudioResampler(format=context.format.packed, layout=context.layout, rate=context.sample_rate)
+            if context.format.is_planar and channels > PLANAR_MAX_CHANNELS
+            else None
+        )
+        for decoded in source.decode(stream):
+            for frame in to_packed.resample(decoded) if to_packed else [decoded]:
+                samples = frame.to_ndarray()
+                _fill_frame(samples, frame.format.is_planar, channels, position, frame.sample_rate, spans, fill)
+                edited = av.AudioFrame.from_ndarray(samples, format=frame.format.name, layout=frame.layout)
+                edited.sample_rate = frame.sample_rate
+                position += frame.samples
+                for packet in encoder.encode(edited):
+                    target.mux(packet)
         for packet in encoder.encode(None):
             target.mux(packet)
     return out.getvalue()

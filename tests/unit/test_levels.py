@@ -62,10 +62,11 @@ def test_windowed_true_peak_matches_full_oversampling():
     assert meter.report().true_peak_dbtp > meter.report().sample_peak_dbfs + 2.5  # the inter-sample peak was found
 
 
-@pytest.mark.parametrize("rate,channels", [(16000, 1), (48000, 2), (8000, 3)])
+@pytest.mark.parametrize("rate,channels", [(16000, 1), (48000, 2), (8000, 3), (16000, 8), (16000, 9), (8000, 16)])
 def test_k_weighting_is_pyloudnorms_filters_block_after_block(rate, channels):
     """FFmpeg's shelf and high-pass with the meter's constants are pyloudnorm's biquads (run here with
-    scipy's lfilter over the whole signal), their state carried across blocks of any size."""
+    scipy's lfilter over the whole signal), their state carried across blocks of any size, every
+    channel weighted however many there are (FFmpeg passes channels a layout does not name)."""
     from scipy import signal
 
     x = np.random.default_rng(channels).standard_normal((rate * 2 + 17, channels)) * 0.2
@@ -84,3 +85,19 @@ def test_true_peak_filter_is_resample_polys():
 
     expected = signal.firwin(81, 1.0 / 4, window=("kaiser", 5.0)) * 4
     assert np.allclose(true_peak_taps(), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("channels", [8, 9, 12])
+def test_wide_audio_is_metered_like_its_channels_apart(channels):
+    """8 channels and more (a mixer's inputs, a WAV with no layout) meter every channel: loudness adds
+    the channels' energies (surround channels 4 and 5 weighted 1.41), so equal channels read
+    10·log10(sum of the gains) louder than one of them."""
+    x = np.random.default_rng(channels).standard_normal((16000 * 2, 1)) * 0.1
+    one = LevelMeter(16000, 1)
+    one.feed(x)
+    wide = LevelMeter(16000, channels)
+    for start in range(0, len(x), 4000):
+        wide.feed(np.repeat(x[start : start + 4000], channels, axis=1))
+    gains = channels - 2 + 2 * 1.41
+    assert wide.report().integrated_lufs == pytest.approx(one.report().integrated_lufs + 10 * np.log10(gains), abs=0.01)
+    assert wide.report().true_peak_dbtp == pytest.approx(one.report().true_peak_dbtp, abs=1e-6)

@@ -2,6 +2,7 @@
 
 import io
 
+import numpy as np
 import pytest
 
 from mixscribe.audio import decode_audio
@@ -89,3 +90,40 @@ def test_sniff(head, family):
 
 def test_probe_reads_through_a_seekable_stream():
     assert probe_stream(io.BytesIO(SAMPLE.read_bytes()), 60).codec == "flac"
+
+
+@pytest.mark.parametrize(
+    "codec,ext,channels",
+    [("libopus", "opus", 8), ("libopus", "opus", 9), ("libvorbis", "ogg", 12), ("pcm_s16le", "wav", 9), ("flac", "flac", 8)],
+)
+def test_wide_audio_decodes_every_channel(tmp_path, codec, ext, channels):
+    """8 channels and more, planar (Opus, Vorbis) or packed, with named channels or none ("9 channels",
+    which FFmpeg cannot downmix): the speech in every channel decodes to the same mono signal as one
+    channel alone, each channel apart when asked, and the meter reads every channel."""
+    from tests.conftest import ffmpeg
+
+    labels = "".join(f"[c{i}]" for i in range(channels))
+    wide = tmp_path / f"wide.{ext}"
+    family = ["-mapping_family", "255"] if codec == "libopus" else []
+    merge = f"[0]asplit={channels}{labels};{labels}amerge=inputs={channels}"
+    ffmpeg("-i", str(SAMPLE), "-filter_complex", merge, "-c:a", codec, *family, str(wide))
+    mono = decode_audio(str(SAMPLE), 3600)
+    decoded = decode_audio(str(wide), 3600, split_channels=True)
+    assert decoded.channels == channels
+    assert decoded.duration_s == pytest.approx(mono.duration_s, abs=0.1)
+    n = min(decoded.samples.shape[0], mono.samples.shape[0]) - 1600
+    window = mono.samples[16000:24000]
+    lag = max(range(-400, 401), key=lambda k: abs(float(decoded.samples[16000 + k : 24000 + k] @ window)))
+    lag = max(lag, 0)  # a lossy encoder's delay, if it left one
+    lossy = codec in ("libopus", "libvorbis")
+    # FFmpeg downmixes named layouts with its own gains (as faster-whisper's decoder does), channels
+    # with no names are averaged: the same speech either way, up to a gain
+    reference, mixed = mono.samples[:n], decoded.samples[lag : lag + n]
+    gain = float(mixed @ reference / (reference @ reference))
+    error = float(np.sqrt(np.mean((mixed - gain * reference) ** 2)))
+    rms = float(np.sqrt(np.mean((gain * reference) ** 2)))
+    assert 0.9 < gain < 6
+    assert error < (0.3 if lossy else 0.001) * rms, f"the mono mix drifts from the speech: {error:.4f} against {rms:.4f}"
+    assert decoded.channel_samples is not None and decoded.channel_samples.shape[0] == channels
+    assert np.allclose(decoded.channel_samples[:, :n], decoded.channel_samples[0, :n], atol=0.05 if lossy else 1e-4)
+    assert decoded.levels.integrated_lufs > mono.levels.integrated_lufs + 5  # every channel's energy counted
