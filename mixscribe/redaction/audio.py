@@ -1,5 +1,6 @@
-"""The audio with each finding's words silenced or bleeped: same container, codec, sample format, rate,
-channels and length as the source.
+"""The audio with each finding's words silenced or bleeped: same container, codec, rate, channels and
+length as the source (Vorbis other than stereo is written as Opus in its Ogg container: FFmpeg's own
+Vorbis encoder, the one PyAV's build has, writes stereo only).
 
 PyAV (FFmpeg's libraries, already in the job for decoding) decodes every frame, the samples inside the
 findings' spans (word timestamps, widened by a margin) are replaced, and each frame is encoded again
@@ -29,6 +30,7 @@ MUXERS = {  # upload extension → FFmpeg muxer; a video's redacted audio is wri
 }  # fmt: skip
 ENCODERS = {"mp3float": "mp3", "aac_fixed": "aac"}  # decoder name → encoder name where they differ
 LOSSLESS = ("flac", "alac", "wavpack")
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,38 @@ def _fill_frame(samples: np.ndarray, planar: bool, channels: int, first: int, ra
             grid[:, a:b] = _as_samples(_replacement(first + a, b - a, rate, fill), samples.dtype)[None, :]
 
 
+def _encoder(decoder: str, channels: int, rate: int) -> tuple[av.Codec, int]:
+    """The encoder for audio ``decoder`` decoded, and its rate. FFmpeg's own Vorbis encoder (PyAV's
+    build has no libvorbis) writes stereo only: other Vorbis audio is written as Opus, in the same Ogg
+    container, at 48 kHz unless its rate is one Opus takes."""
+    name = ENCODERS.get(decoder, decoder)
+    if name == "vorbis" and channels != 2:
+        return av.Codec("libopus", "w"), rate if rate in OPUS_RATES else OPUS_RATES[-1]
+    return av.Codec(name, "w"), rate
+
+
+def _encoder_format(codec: av.Codec, source: av.AudioFormat) -> av.AudioFormat:
+    """The source's sample format where the encoder takes it, else its packed or planar twin (libopus
+    takes ``flt`` where the decoder gives ``fltp``), else the encoder's first."""
+    formats = codec.audio_formats or ()
+    names = [f.name for f in formats]
+    for candidate in (source.name, source.packed.name, source.planar.name):
+        if candidate in names:
+            return formats[names.index(candidate)]
+    return formats[0] if formats else source
+
+
+def _encoder_options(codec: av.Codec, channels: int) -> dict[str, str]:
+    """What an encoder needs beyond the defaults: FFmpeg's own Vorbis encoder (the one PyAV's build
+    has) is marked experimental; Opus beyond stereo needs a channel mapping (Vorbis order up to 8
+    channels, independent streams beyond)."""
+    if codec.name == "vorbis":
+        return {"strict": "experimental"}
+    if codec.name == "libopus" and channels > 2:
+        return {"mapping_family": "1" if channels <= 8 else "255"}
+    return {}
+
+
 def redact_audio(data: bytes, extension: str, redactions: list[Redaction], margin_s: float, fill: str) -> bytes:
     """``data`` (an audio file named ``*.extension``) with the findings' spans replaced by ``fill``."""
     muxer = MUXERS.get(extension.lower().lstrip("."))
@@ -91,15 +125,16 @@ def redact_audio(data: bytes, extension: str, redactions: list[Redaction], margi
         length = stream.duration * stream.time_base if stream.duration and stream.time_base else 0
         duration_s = float(length) or float(source.duration or 0) / 1e6
         spans = spans_of(redactions, margin_s, duration_s or float("inf"))
-        encoder: av.AudioStream = target.add_stream(ENCODERS.get(context.name, context.name), rate=context.sample_rate)  # type: ignore[assignment,unused-ignore]
+        channels = len(context.layout.channels) if context.layout else 1
+        codec, rate = _encoder(context.name, channels, context.sample_rate)
+        encoder: av.AudioStream = target.add_stream(codec.name, rate=rate, options=_encoder_options(codec, channels))  # type: ignore[assignment,unused-ignore]
         encoder.codec_context.layout = context.layout
-        encoder.codec_context.format = context.format
+        encoder.codec_context.format = _encoder_format(codec, context.format)
         bit_rate = context.bit_rate or source.bit_rate or (round(8 * len(data) / duration_s) if duration_s else 0)
         if bit_rate and context.name not in LOSSLESS:
             encoder.codec_context.bit_rate = bit_rate
         target.metadata.update(source.metadata)
         position = 0
-        channels = len(context.layout.channels) if context.layout else 1
         # frames too wide to read planar are edited packed; the encoder converts back to its format
         to_packed = (
             av.AudioResampler(format=context.format.packed, layout=context.layout, rate=context.sample_rate)

@@ -247,6 +247,60 @@ def test_redacted_audio_fills_the_spans_and_leaves_every_other_sample(tmp_path: 
         redact_audio(source, "xyz", findings, 0.1, "tone")
 
 
+def _channels_48k(data: bytes) -> tuple[np.ndarray, str, str]:
+    """Decoded audio as (samples, channels) float at 48 kHz, its layout and codec names."""
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        layout = stream.codec_context.layout
+        to_float = av.AudioResampler(format="flt", layout=layout, rate=48000)
+        count = len(layout.channels)
+        parts = [f.to_ndarray().reshape(-1, count) for frame in container.decode(stream) for f in to_float.resample(frame)]
+        return np.concatenate(parts), layout.name, stream.codec_context.name
+
+
+@pytest.mark.parametrize(
+    ("extension", "args", "codec"),
+    [
+        ("opus", ["-c:a", "libopus"], "opus"),
+        ("opus", ["-ac", "6", "-c:a", "libopus"], "opus"),
+        ("opus", ["-filter_complex", "[0]asplit=9[a][b][c][d][e][f][g][h][i];[a][b][c][d][e][f][g][h][i]amerge=inputs=9",
+                  "-c:a", "libopus", "-mapping_family", "255"], "opus"),
+        ("ogg", ["-ac", "2", "-c:a", "libvorbis"], "vorbis"),
+        ("ogg", ["-c:a", "libvorbis"], "opus"),  # mono Vorbis: FFmpeg's own encoder writes stereo only
+        ("mp3", ["-c:a", "libmp3lame"], "mp3float"),
+        ("m4a", ["-ac", "2", "-c:a", "aac"], "aac"),
+    ],
+)  # fmt: skip
+def test_lossy_audio_is_redacted_in_its_container_and_channels(
+    tmp_path: Path, extension: str, args: list[str], codec: str
+) -> None:
+    """Opus (mono, 5.1, 9 unnamed channels), Vorbis, MP3 and AAC: re-encoded once with every channel,
+    the span silent, the speech elsewhere kept."""
+    from tests.conftest import SAMPLE, ffmpeg
+
+    path = tmp_path / f"speech.{extension}"
+    ffmpeg("-i", str(SAMPLE), *args, str(path))
+    before, layout, _ = _channels_48k(path.read_bytes())
+    after, after_layout, after_codec = _channels_48k(
+        redact_audio(path.read_bytes(), extension, [Redaction("PERSON", 3.0, 4.0)], 0.1, "silence")
+    )
+    assert (after_layout, after_codec) == (layout, codec)
+    assert abs(after.shape[0] - before.shape[0]) < 0.08 * 48000  # an encoder's priming and last frame's padding
+    outside = slice(int(5.0 * 48000), int(8.0 * 48000))
+    loudest = int(np.argmax(np.abs(before[outside]).max(axis=0)))
+    # an encoder's delay (AAC's priming) shifts the whole re-encoded file: found on the speech after the span
+    lag = max(
+        range(-4000, 4001, 4),
+        key=lambda k: float(np.sum(after[outside.start + k : outside.stop + k, loudest] * before[outside, loudest])),
+    )
+    assert lag == 0 or (codec == "aac" and 0 < lag <= 0.07 * 48000)  # AAC: 1024 samples of priming left in
+    assert np.abs(after[int(2.95 * 48000) + lag : int(4.05 * 48000) + lag]).max() < 0.01  # silenced in every channel
+    kept = after[outside.start + lag : outside.stop + lag]
+    for channel in np.flatnonzero(np.abs(before[outside]).max(axis=0) > 0.1):  # every channel that carries the speech
+        correlation = np.corrcoef(kept[:, channel], before[outside, channel])[0, 1]
+        assert correlation > 0.9, f"the speech outside the span changed in channel {channel}: correlation {correlation:.3f}"
+
+
 def test_audio_spans_widen_merge_and_stay_inside_the_file() -> None:
     spans = spans_of([Redaction("A", 0.05, 0.5), Redaction("B", 0.6, 1.0), Redaction("C", 2.9, 3.2)], 0.1, 3.0)
     assert [(round(s.start_s, 2), round(s.end_s, 2)) for s in spans] == [(0.0, 1.1), (2.8, 3.0)]
