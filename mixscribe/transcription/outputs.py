@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mixscribe import layout, telemetry
@@ -15,6 +17,7 @@ from .engine import Placement
 from .outcome import TaskIdentity
 
 SUMMARY_KEYS = METRICS_SUMMARY_KEYS
+WRITE_THREADS = 4  # a transcript's four renderings go to storage side by side
 
 
 class ResultWriter:
@@ -23,19 +26,26 @@ class ResultWriter:
     def __init__(self, blobs: Blobs, bucket: str) -> None:
         self.blobs = blobs
         self.bucket = bucket
+        self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="results")  # threads start on first use
 
     def write(self, path: str, body: str, content_type: str) -> str:
         self.blobs.write(self.bucket, path, body.encode("utf-8"), content_type)
         return layout.gs_uri(self.bucket, path)
 
     def transcript(self, job_id: str, transcript: Transcript, original: bool = False) -> dict[str, str]:
-        """Every rendering of ``transcript``; format → URI (``original``: a redacted job's kept original,
-        under ``original/``, keys ``original_<format>``)."""
+        """Every rendering of ``transcript``, written side by side (each write waits on the network,
+        not the CPU); format → URI (``original``: a redacted job's kept original, under ``original/``,
+        keys ``original_<format>``). Raises the first failed write's error once all have ended."""
         path, key = (layout.original_transcript_path, "original_") if original else (layout.transcript_path, "")
-        return {
-            f"{key}{fmt}": self.write(path(job_id, fmt), body, layout.CONTENT_TYPES[fmt])
+        writes = {
+            f"{key}{fmt}": self._pool.submit(
+                contextvars.copy_context().run, self.write, path(job_id, fmt), body, layout.CONTENT_TYPES[fmt]
+            )  # each in the caller's context: its trace
             for fmt, body in transcript.renderings().items()
         }
+        for future in writes.values():
+            future.exception()  # all ended before any error is raised: no write outlives the attempt
+        return {name: future.result() for name, future in writes.items()}
 
     def metrics(self, job_id: str, metrics: dict[str, Any]) -> str:
         return self.write(layout.metrics_path(job_id), json.dumps(metrics, indent=2, default=str), "application/json")
