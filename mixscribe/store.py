@@ -41,6 +41,7 @@ class ClaimOutcome(str, Enum):
 class Claim:
     outcome: ClaimOutcome
     job: Job | None
+    saved_plan: dict[str, Any] | None = None  # an earlier attempt's piece plan (``shard_plan``), read with the claim
 
 
 class JobStore:
@@ -153,6 +154,7 @@ class JobStore:
 
         def decide(doc: dict[str, Any] | None) -> dict[str, Any] | None:
             seen["job"] = job = Job.from_document(doc) if doc else None
+            seen["plan"] = (doc or {}).get("shard_plan")
             if job is None or job.status not in (JobStatus.QUEUED, JobStatus.TRANSCRIBING):
                 seen["outcome"] = ClaimOutcome.FINISHED
                 return None
@@ -175,7 +177,7 @@ class JobStore:
         if seen["outcome"] is ClaimOutcome.CLAIMED:
             job.status, job.attempts = JobStatus.TRANSCRIBING, job.attempts + 1
             telemetry.JOBS.add(1, {"status": JobStatus.TRANSCRIBING.value})
-        return Claim(seen["outcome"], job)
+        return Claim(seen["outcome"], job, seen["plan"])
 
     def renew_lease(self, job_id: str, worker: str, lease_s: int) -> None:
         """Extend this worker's lease while it still holds the job (never one another worker took over)."""

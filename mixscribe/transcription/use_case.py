@@ -151,7 +151,7 @@ class Transcription:
         assert claim.job is not None
         self.claimed.add(request.job_id)
         try:
-            self._plan_and_start(request, claim.job)
+            self._plan_and_start(request, claim.job, claim.saved_plan)
         except PermanentError as err:
             self.lifecycle.fail(request.job_id, err.code, err.message)
         finally:
@@ -168,11 +168,12 @@ class Transcription:
         count = self.task.count
         return 1 if count < 2 else min(count, max_pieces(duration_s, self.settings.shard_min_s))
 
-    def _plan_and_start(self, request: TranscriptionRequest, job: Job) -> None:
+    def _plan_and_start(self, request: TranscriptionRequest, job: Job, saved_plan: dict[str, Any] | None) -> None:
         started_at, timings = time.time(), dict[str, float]()
         audio = fetch_and_decode(self.blobs, request, self.settings.max_duration_s, timings)
         mark = time.monotonic()
-        plan = self.pieces.plan(request.job_id) or self._new_plan(job, audio, started_at)  # an earlier attempt's stays
+        # an earlier attempt's plan stays (read with the claim: while this worker's lease lives, no other saves one)
+        plan = Plan.from_dict(saved_plan) if saved_plan else self._new_plan(job, audio, started_at)
         request, plan = decide_language(self.models, self.settings, request, audio, plan, timings)
         overlap = int(self.settings.shard_overlap_s * plan.rate)
 

@@ -109,3 +109,24 @@ def test_a_piece_past_the_attempts_limit_fails_its_job():
     failed = world.store.get(job_id)
     assert failed.status is JobStatus.FAILED and (failed.error or {})["code"] == "retries_exhausted"
     assert world.events.types(job_id) == ["job.failed"]
+
+
+def test_a_retried_job_keeps_the_plan_an_earlier_attempt_saved():
+    """A claim brings the saved plan along (no read of its own); a later attempt cuts where the first
+    did (here at 5 s, where a new plan would cut at the pause), hands out the same piece again and
+    does the piece it has."""
+    world = World()
+    job_id = world.job.job_id
+    world.store.claim(job_id, "planner", 120)  # the first attempt: it saved its plan, then died
+    cuts = [0, 5 * 16000, world.blobs.stat("uploads", world.request.name).size // 2 - 22]
+    ShardStore(world.documents).save_plan(job_id, Plan(2, cuts, 16000, {"duration_s": cuts[-1] / 16000}, "planner"))
+    world.documents.update(f"jobs/{job_id}", {"lease": None})  # its lease ran out
+    assert world.store.claim(job_id, "brief", 120).saved_plan["cuts"] == cuts  # a second attempt, gone at once
+    world.documents.update(f"jobs/{job_id}", {"lease": None})
+    assert world.task(0).transcribe(world.request) is Outcome.DONE
+    (piece,) = world.piece_requests()
+    assert json.loads(piece)["audio_s"] == round((cuts[2] - cuts[1]) / 16000, 3)
+    job = world.store.get(job_id)
+    assert job.attempts == 3 and job.status is JobStatus.TRANSCRIBING
+    assert ShardStore(world.documents).plan(job_id).cuts == cuts
+    assert (world.documents.get(f"jobs/{job_id}/shards/0") or {}).get("state") == "done"
