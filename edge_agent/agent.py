@@ -46,9 +46,9 @@ def storage_client(config: AgentConfig) -> Any:
 def event_sink(config: AgentConfig) -> EventSink | None:
     if not config.events_topic:
         return None
-    from google.cloud import pubsub_v1
+    from mixscribe.gcp import publisher_client
 
-    return PubSubEventSink(pubsub_v1.PublisherClient(), f"projects/{config.project}/topics/{config.events_topic}")
+    return PubSubEventSink(publisher_client(), f"projects/{config.project}/topics/{config.events_topic}")
 
 
 class Agent:

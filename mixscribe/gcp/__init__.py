@@ -27,10 +27,16 @@ def firestore_client(settings: Settings) -> firestore.Client:
     return firestore.Client(project=settings.project)
 
 
+# Every publish here is awaited before the next: a batch never gets a second message, and waiting
+# the library's default 10 ms for one only delays each publish (measured on the emulator: an awaited
+# publish 17.2 ms with the default, 4.1 ms sent at once, and 1.6 against 2.6 ms of CPU).
+PUBLISH_AT_ONCE = {"max_messages": 1}
+
+
 def publisher_client() -> pubsub_v1.PublisherClient:
     from google.cloud import pubsub_v1
 
-    return pubsub_v1.PublisherClient()
+    return pubsub_v1.PublisherClient(batch_settings=pubsub_v1.types.BatchSettings(**PUBLISH_AT_ONCE))
 
 
 def subscriber_client() -> pubsub_v1.SubscriberClient:

@@ -121,7 +121,7 @@ def test_a_retried_job_keeps_the_plan_an_earlier_attempt_saved():
     cuts = [0, 5 * 16000, world.blobs.stat("uploads", world.request.name).size // 2 - 22]
     ShardStore(world.documents).save_plan(job_id, Plan(2, cuts, 16000, {"duration_s": cuts[-1] / 16000}, "planner"))
     world.documents.update(f"jobs/{job_id}", {"lease": None})  # its lease ran out
-    assert world.store.claim(job_id, "brief", 120).saved_plan["cuts"] == cuts  # a second attempt, gone at once
+    assert (world.store.claim(job_id, "brief", 120).saved_plan or {}).get("cuts") == cuts  # a second attempt, gone at once
     world.documents.update(f"jobs/{job_id}", {"lease": None})
     assert world.task(0).transcribe(world.request) is Outcome.DONE
     (piece,) = world.piece_requests()
