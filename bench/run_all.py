@@ -186,7 +186,7 @@ def main() -> None:
         )
     kinds = {
         "cold": "cold task (the trigger's instance up)",
-        "warm": "warm task",
+        "warm": "warm task (median of 3 uploads in a row)",
         "fresh": "fresh stack (trigger and task both new)",
     }
     for kind, label in kinds.items():
@@ -196,7 +196,9 @@ def main() -> None:
         rows.append(
             (
                 f"P3 upload → transcript.json, 10 s clip, {label}, minus model time",
-                f"{lat['total_s']} s total − {lat['model_s']} s model" + (f"; the task's start: {start}" if start else ""),
+                f"{lat['total_s']} s total − {lat['model_s']} s model"
+                + (f"; the task's start: {start}" if start else "")
+                + (f"; each: {lat['overheads_s']} s" if "overheads_s" in lat else ""),
                 f"{lat['overhead_s']} s{target}",
             )
         )
