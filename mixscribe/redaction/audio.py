@@ -20,6 +20,7 @@ import av
 import numpy as np
 
 from ..audio import PLANAR_MAX_CHANNELS
+from ..probe import stream_channels
 from .apply import Redaction
 
 TONE_HZ = 1000.0
@@ -125,7 +126,7 @@ def redact_audio(data: bytes, extension: str, redactions: list[Redaction], margi
         length = stream.duration * stream.time_base if stream.duration and stream.time_base else 0
         duration_s = float(length) or float(source.duration or 0) / 1e6
         spans = spans_of(redactions, margin_s, duration_s or float("inf"))
-        channels = len(context.layout.channels) if context.layout else 1
+        channels = stream_channels(stream)
         codec, rate = _encoder(context.name, channels, context.sample_rate)
         encoder: av.AudioStream = target.add_stream(codec.name, rate=rate, options=_encoder_options(codec, channels))  # type: ignore[assignment,unused-ignore]
         encoder.codec_context.layout = context.layout
