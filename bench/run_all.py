@@ -276,6 +276,14 @@ def main() -> None:
                     f"{run['efficiency_vs_bare_batched']} (target ≥ 0.8)",
                 )
             )
+            rows.append(
+                (
+                    f"Dynamic batching CPU efficiency ({label}, {run['requests']} side by side): "
+                    "bare batched faster-whisper's CPU seconds over the task's (its start included)",
+                    f"{ceiling['cpu_s']} vs {run['cpu_s_by_part']['task']} CPU-s for {ceiling['audio_s']} audio-s",
+                    f"{run['cpu_efficiency_vs_bare_batched']} (emulators' and functions' CPU left out)",
+                )
+            )
     pooled = dynamic["quality"]["pooled"]
     rows.append(
         (
