@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     gpu_batch_size: int = _field(16, "GPU: speech windows decoded at once (0: never batch)", ge=0)
     gpu_batch_min_s: float = _field(60.0, "GPU: files at least this long take the batched pipeline", ge=0)
     cpu_batch_requests: int = _field(
-        16, "CPU: requests a task works on side by side, shorter files' windows decoded in shared batches (1: one at a time)", ge=1
+        16, "CPU: requests a task works on side by side, short files' windows decoded in shared batches (1: one at a time)", ge=1
     )
     gpu_batch_requests: int = _field(16, "GPU: requests a task works on side by side, sharing batches", ge=1)
     batch_requests_audio_s: float = _field(
