@@ -10,9 +10,10 @@ each segment goes back to the request whose stretch holds it (its words moved to
 time; a segment whose words span two requests is split at its words).
 
 A window is checked before its text is believed: a request whose words cover much less of its speech
-than words do (0.8-0.9 measured) lost them to a neighbour or to nothing: the model ran the requests
-together (Whisper does that with identical or very similar neighbours). The requests of such a window are decoded
-again, each in windows of its own (still in shared batches), as the batched pipeline decodes one file.
+than words do (0.8-0.9 measured), or that got far fewer words per second of speech than its neighbours,
+lost them to a neighbour or to nothing: the model ran the requests together (Whisper does that with
+identical or very similar neighbours). The requests of such a window are decoded again, each in windows
+of its own (still in shared batches), as the batched pipeline decodes one file.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ GAP_S = 1.0  # silence between two requests' speech in a shared window
 WINDOW_REQUESTS = 4
 MIN_HEARD_S = 1.0  # a request with this much speech in a window must be heard in it
 MIN_COVERAGE = 0.5  # ... its words covering at least this share of its speech (measured: 0.8-0.9 when right)
+# ... and words per speech second at least this share of the window's median: 0.58-0.97 over different
+# voice notes and the stand-up's cuts, 0.34 where Whisper heard 4 copies of a sentence as 3 (2026-12-04)
+MIN_RATE_SHARE = 0.5
 
 
 @dataclass(eq=False)
@@ -151,19 +155,24 @@ def decode_layout(model: SpeechModel, arguments: dict[str, Any], layout: SharedL
 
 def ran_together(pieces: list[Piece], segments: list[Any]) -> bool:
     """Whether the model ran a shared window's requests together (see the module): a request with
-    speech whose words cover less than ``MIN_COVERAGE`` of it (its words went to a neighbour, or nowhere)."""
+    speech whose words cover less than ``MIN_COVERAGE`` of it (its words went to a neighbour, or nowhere),
+    or that got words at under ``MIN_RATE_SHARE`` of the window's median rate (a stretched word can cover
+    a request whose other words went to a neighbour)."""
     requests = {p.request for p in pieces}
     if len(requests) < 2:
         return False
-    covered = dict.fromkeys(requests, 0.0)
+    covered, counted = dict.fromkeys(requests, 0.0), dict.fromkeys(requests, 0)
     for seg in segments:
         for start, end in [(w.start, w.end) for w in seg.words] if seg.words else [(seg.start, seg.end)]:
-            covered[owner_of(pieces, start, end).request] += end - start
-    for request in requests:
-        speech_s = sum(p.length for p in pieces if p.request == request) / MODEL_RATE
-        if speech_s >= MIN_HEARD_S and covered[request] < MIN_COVERAGE * speech_s:
-            return True
-    return False
+            owner = owner_of(pieces, start, end).request
+            covered[owner] += end - start
+            counted[owner] += 1
+    heard = {r: sum(p.length for p in pieces if p.request == r) / MODEL_RATE for r in requests}
+    heard = {r: speech_s for r, speech_s in heard.items() if speech_s >= MIN_HEARD_S}
+    if any(covered[r] < MIN_COVERAGE * speech_s for r, speech_s in heard.items()):
+        return True
+    rates = sorted(counted[r] / speech_s for r, speech_s in heard.items())
+    return len(rates) >= 2 and rates[0] < MIN_RATE_SHARE * rates[len(rates) // 2]
 
 
 def owner_of(pieces: list[Piece], start_s: float, end_s: float) -> Piece:
