@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 SENTENCES = (
     "Hello, my name is John Smith.",
     "You can call me at 555 234 5678.",
-    "My email is john.smith@example.com.",
+    "My email is john.smith@yahoo.com.",  # tiny.en heard example.com as "mithatemple.com" on some CPUs
     "The meeting starts at three and the budget is twelve thousand dollars.",
 )
 # where each finding sits in what Whisper heard (the kept original): its words must not survive
