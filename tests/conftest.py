@@ -86,6 +86,16 @@ def decode_mono(path: Path, rate: int, seconds: float | None = None) -> np.ndarr
     return np.frombuffer(raw, dtype="<f4").copy()
 
 
+def standup_times(path: Path, times: int, rate: int = 16000) -> float:
+    """The stand-up recording ``times`` over, mono 16-bit at ``rate`` (WAV or FLAC by ``path``'s suffix),
+    for a file long enough to take several seconds to transcribe on a fast machine; its length in seconds."""
+    import soundfile
+
+    samples = np.tile(decode_mono(REPO / "samples" / "standup.opus", rate), times)
+    soundfile.write(str(path), samples, rate, subtype="PCM_16")
+    return samples.shape[0] / rate
+
+
 def two_voices(path: Path, rate: int = 48000) -> Path:
     """A 48 kHz/24-bit stereo recording of two people, one per microphone (like an AG06's inputs 1
     and 2): the host (meeting sample) on the left, then the guest (stand-up sample) on the right;

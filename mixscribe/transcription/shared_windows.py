@@ -109,8 +109,8 @@ def lay_out(batch: list[Waiting], speech: list[list[dict[str, int]]], requests: 
         offset = 0
         for stamp in speech[index]:
             chunk = batch[index].samples[stamp["start"] : stamp["end"]]
-            room = windows and len({request for request, _, _ in windows[-1]}) < WINDOW_REQUESTS
-            same_window = (share and last[0] == batch[index].pack and bool(room)) or last[1] == index
+            room = bool(windows) and len({request for request, _, _ in windows[-1]}) < WINDOW_REQUESTS
+            same_window = (share and last[0] == batch[index].pack and room) or last[1] == index
             needed = chunk.shape[0] + (0 if last[1] == index else gap)
             if not same_window or fill + needed > capacity:
                 windows.append([])
@@ -167,8 +167,8 @@ def ran_together(pieces: list[Piece], segments: list[Any]) -> bool:
             owner = owner_of(pieces, start, end).request
             covered[owner] += end - start
             counted[owner] += 1
-    heard = {r: sum(p.length for p in pieces if p.request == r) / MODEL_RATE for r in requests}
-    heard = {r: speech_s for r, speech_s in heard.items() if speech_s >= MIN_HEARD_S}
+    speech_s = {r: sum(p.length for p in pieces if p.request == r) / MODEL_RATE for r in requests}
+    heard = {r: s for r, s in speech_s.items() if s >= MIN_HEARD_S}  # requests that must be heard
     if any(covered[r] < MIN_COVERAGE * speech_s for r, speech_s in heard.items()):
         return True
     rates = sorted(counted[r] / speech_s for r, speech_s in heard.items())

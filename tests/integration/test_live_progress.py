@@ -9,27 +9,18 @@ import threading
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
-import soundfile
 from httpx_sse import connect_sse
 
-from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.webapi.spec import schema_validator
+from tests.conftest import standup_times
 from tests.integration.test_api import new_client, upload_via_api
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 INTERVAL_S = 1.0  # the stack's MIXSCRIBE_PROGRESS_INTERVAL_S (tests/integration/conftest.py)
-REPEATS = 4  # standup.opus four times: 308 s, three of the batched pipeline's batches (77 s alone is one
-# batch of windows: its words arrive at once, in under 2 s on a fast 2-core machine)
-
-
-def long_recording(path: Path) -> float:
-    """standup.opus ``REPEATS`` times over as 16 kHz FLAC (still under the piece threshold); its length."""
-    samples = np.tile(decode_audio(str(REPO / "samples" / "standup.opus"), 600).samples, REPEATS)
-    soundfile.write(str(path), samples, MODEL_RATE, subtype="PCM_16")
-    return samples.shape[0] / MODEL_RATE
+REPEATS = 4  # standup.opus four times: 308 s (under the piece threshold), three of the batched pipeline's
+# batches (77 s alone is one batch of windows: its words arrive at once, in under 2 s on a fast 2-core machine)
 
 
 def read_events(client, job_id: str, timeout_s: float = 240) -> list[tuple[str, dict]]:
@@ -45,7 +36,7 @@ def test_progress_streams_live_until_the_job_ends_and_the_job_document_is_writte
     stack, tmp_path: Path
 ):
     client = new_client(stack, "live")
-    length_s = long_recording(tmp_path / "standup_x4.flac")
+    length_s = standup_times(tmp_path / "standup_x4.flac", REPEATS)
     upload = upload_via_api(client, tmp_path / "standup_x4.flac", "audio/flac", {"notes": False})
     job_id = upload["job_id"]
 

@@ -29,7 +29,7 @@ from mixscribe.store import JobStore, utcnow
 from mixscribe.transcription import Outcome, TaskIdentity, Transcription
 from mixscribe.transcription.engine import ModelCache
 from mixscribe.work_requests import TranscriptionRequest
-from tests.conftest import REPO, SAMPLE, decode_mono
+from tests.conftest import REPO, SAMPLE, decode_mono, standup_times
 from tests.support.voices import conversation
 
 pytestmark = pytest.mark.integration
@@ -176,9 +176,8 @@ def test_the_planner_keeps_the_job_lease_alive_while_piece_0_runs_past_it(stack,
     pipeline, store, subscriber, subscription, _, settings = setup
     # the stand-up four times (308 s; piece 0 half of it): the 87 s recording's piece 0 took 1.9 s on a
     # fast 2-core machine, under twice the lease
-    rate = 16000
     audio = tmp_path / "standup_x4.wav"
-    soundfile.write(str(audio), np.tile(decode_mono(REPO / "samples" / "standup.opus", rate), 4), rate, subtype="PCM_16")
+    standup_times(audio, 4)
     request = new_job(stack, store, audio)
     planner = pipeline(0, 2, lease_s=1)
     margins: list[float] = []
