@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -38,16 +36,12 @@ import jiwer
 import numpy as np
 
 from bench import process_cpu
+from bench.side_by_side import bare_batched, dynamic_texts, words
 from bench.stack_throughput import SAMPLES, clip, stack
 from mixscribe.audio import MODEL_RATE, decode_audio
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
 from mixscribe.transcription import engine
-from mixscribe.transcription.dynamic_batching import DynamicBatcher
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
 
 
 def voice_notes(root: Path, count: int) -> tuple[list[Path], list[str]]:
@@ -106,49 +100,20 @@ def burst(root: Path, files: list[Path], requests: int, name: str) -> dict:
     }
 
 
-def bare_batched(files: list[Path], batch_size: int) -> dict:
+def bare_batched_over(files: list[Path], batch_size: int) -> dict:
     """faster-whisper's batched pipeline over the clips end to end (the ceiling), best of two runs."""
     settings = Settings.from_env({})
     placement = engine.choose_placement(settings, 0, engine.available_cpus())
-    path = engine.resolve_model_path("tiny.en", settings)
-    model = engine.SpeechModel("tiny.en", path, placement)
+    model = engine.SpeechModel("tiny.en", engine.resolve_model_path("tiny.en", settings), placement)
     audio = np.concatenate([decode_audio(str(f), 600).samples for f in files])
-    runs = []
-    for _ in range(2):
-        started, cpu_started = time.monotonic(), time.process_time()
-        segments, _ = model.batched().transcribe(audio, batch_size=batch_size, language="en", beam_size=5, word_timestamps=True)
-        list(segments)
-        runs.append((time.monotonic() - started, time.process_time() - cpu_started))
-    (seconds, cpu_s), audio_s = min(runs), audio.shape[0] / MODEL_RATE
+    seconds, cpu_s, _ = bare_batched(model, audio, batch_size)
+    audio_s = audio.shape[0] / MODEL_RATE
     return {
         "seconds": round(seconds, 2),
         "cpu_s": round(cpu_s, 1),  # this process's CPU seconds over that run, every thread's
         "audio_s": round(audio_s, 1),
         "audio_s_per_s": round(audio_s / seconds, 2),
     }
-
-
-def dynamic_texts(model: engine.SpeechModel, clips: list[np.ndarray], requests: int, batch_size: int) -> list[str]:
-    """The clips' texts, ``requests`` at a time side by side through one batcher (one owner's pack)."""
-    batcher, texts, options = (
-        DynamicBatcher(batch_size, gather_s=5.0),
-        [""] * len(clips),
-        JobOptions(model="tiny.en", language="en"),
-    )
-
-    def request(index: int) -> None:
-        with batcher.request():
-            texts[index] = batcher.transcribe(model, f"c{index}", clips[index], options, 5, pack="bench")[0].text
-
-    for first in range(0, len(clips), requests):
-        threads = [threading.Thread(target=request, args=(i,)) for i in range(first, min(first + requests, len(clips)))]
-        for _ in threads:
-            batcher.expect()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    return texts
 
 
 def quality(requests: int, batch_size: int) -> dict:
@@ -191,7 +156,7 @@ def agreement(texts: list[str], reference: list[str]) -> float:
 def compare(root: Path, name: str, files: list[Path], counts: list[int], batch_size: int, texts: list[str] | None) -> dict:
     """One burst per configuration, the ceiling, and the ratios."""
     runs = [burst(root, files, n, name) for n in counts]
-    ceiling = bare_batched(files, batch_size)
+    ceiling = bare_batched_over(files, batch_size)
     base, baseline_texts = runs[0], runs[0]["texts"]
     for run in runs:
         run["throughput_ratio"] = round(run["audio_s_per_s"] / base["audio_s_per_s"], 2)

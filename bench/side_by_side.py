@@ -1,0 +1,59 @@
+"""Requests side by side through the job's dynamic batcher, and bare batched faster-whisper over the same
+clips end to end (the ceiling): the parts the stack's dynamic batching bench and the GPU bench share.
+Imports the domain's transcription package and numpy only, so that it runs where the stack does not
+(a lent GPU machine without the emulators)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import numpy as np
+
+from mixscribe.jobs import JobOptions
+from mixscribe.transcription import engine
+from mixscribe.transcription.dynamic_batching import DynamicBatcher
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def dynamic_texts(model: engine.SpeechModel, clips: list[np.ndarray], requests: int, batch_size: int) -> list[str]:
+    """The clips' texts, ``requests`` at a time side by side through one batcher (one owner's pack)."""
+    batcher, texts, options = (
+        DynamicBatcher(batch_size, gather_s=5.0),
+        [""] * len(clips),
+        JobOptions(model="tiny.en", language="en"),
+    )
+
+    def request(index: int) -> None:
+        with batcher.request():
+            texts[index] = batcher.transcribe(model, f"c{index}", clips[index], options, 5, pack="bench")[0].text
+
+    for first in range(0, len(clips), requests):
+        threads = [threading.Thread(target=request, args=(i,)) for i in range(first, min(first + requests, len(clips)))]
+        for _ in threads:
+            batcher.expect()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return texts
+
+
+def bare_batched(model: engine.SpeechModel, audio: np.ndarray, batch_size: int, runs: int = 2) -> tuple[float, float, str]:
+    """faster-whisper's own batched pipeline over ``audio`` (the job's decoding options: English, beam 5,
+    VAD, word timestamps): the best run's wall and CPU seconds (this process, every thread) and its text."""
+    best: tuple[float, float, str] | None = None
+    for _ in range(runs):
+        started, cpu_started = time.monotonic(), time.process_time()
+        segments, _ = model.batched("bare").transcribe(
+            audio, batch_size=batch_size, language="en", beam_size=5, word_timestamps=True
+        )
+        text = " ".join(s.text.strip() for s in segments)
+        run = (time.monotonic() - started, time.process_time() - cpu_started, text)
+        best = run if best is None or run[0] < best[0] else best
+    assert best is not None
+    return best
