@@ -102,7 +102,8 @@ def best_of(repeats: int, run: Any) -> tuple[float, Any]:
 
 
 def long_file(model: engine.SpeechModel, rule: engine.BatchRule, audio: np.ndarray, reference: str, repeats: int) -> dict:
-    """Window after window, the job's batched path and bare batched faster-whisper, on one long file."""
+    """Window after window, the job's batched path and bare batched faster-whisper, on one long file
+    (``reference``: its text)."""
     audio_s, options = audio.shape[0] / MODEL_RATE, JobOptions(model="tiny.en", language="en")
     result: dict[str, Any] = {"audio_s": round(audio_s, 1), "batch_size": rule.size}
     for name, path_rule in (("sequential", engine.BatchRule(0, 0.0)), ("batched", engine.BatchRule(rule.size, 0.0))):
@@ -112,10 +113,8 @@ def long_file(model: engine.SpeechModel, rule: engine.BatchRule, audio: np.ndarr
     seconds, _, text = bare_batched(model, audio, rule.size, repeats)
     result["bare_batched"] = {**rates(audio_s, seconds), "text": text}
     model.rule = rule
-    tiles = max(1, round(audio_s / 77))
     for name in ("sequential", "batched", "bare_batched"):
-        heard = result[name].pop("text")
-        result[name]["wer"] = wer([" ".join([reference] * tiles)], [heard])
+        result[name]["wer"] = wer([reference], [result[name].pop("text")])
     result["batched_vs_bare"] = round(result["bare_batched"]["seconds"] / result["batched"]["seconds"], 3)
     result["batched_vs_sequential"] = round(result["sequential"]["seconds"] / result["batched"]["seconds"], 3)
     return result
@@ -177,7 +176,8 @@ def main(argv: list[str] | None = None) -> dict:
         "model_load_s": round(model.load_s, 2),
         "rule": {"batch_size": rule.size, "min_audio_s": rule.min_audio_s, "requests": rule.requests},
     }
-    result["long_file"] = long_file(model, rule, np.tile(standup, tiles), texts["standup"], args.repeats)
+    reference = " ".join([texts["standup"]] * tiles)
+    result["long_file"] = long_file(model, rule, np.tile(standup, tiles), reference, args.repeats)
     counts = [int(n) for n in args.requests.split(",")]
     result["short_files"] = short_files(model, rule, notes * args.rounds, texts["notes"] * args.rounds, counts)
     print(json.dumps(result, indent=2), flush=True)
