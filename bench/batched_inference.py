@@ -27,7 +27,7 @@ from mixscribe.transcript import Transcript
 from mixscribe.transcription.engine import BatchRule
 
 from .models import load_engines
-from .transcribe_silence import words
+from .side_by_side import words
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -126,15 +126,15 @@ def quality(requests: int, batch_size: int) -> dict:
     for name, path in (("meeting", SAMPLES / "meeting.flac"), ("standup", SAMPLES / "standup.opus")):
         samples = decode_audio(str(path), 600).samples
         clips = [samples[i : i + 6 * MODEL_RATE] for i in range(0, samples.shape[0], 6 * MODEL_RATE)]
-        reference = " ".join(words((SAMPLES / f"{name}.txt").read_text()))
+        reference = words((SAMPLES / f"{name}.txt").read_text())
         sequential = " ".join(model.transcribe(f"c{i}", c, options, 5)[0].text for i, c in enumerate(clips))
         dynamic = " ".join(dynamic_texts(model, clips, requests, batch_size))
         for kept, text in zip(pooled, (reference, sequential, dynamic)):
-            kept.append(" ".join(words(text)))
+            kept.append(words(text))
         result[name] = {
             "clips": len(clips),
-            "sequential_wer": round(jiwer.wer(reference, " ".join(words(sequential))), 4),
-            "dynamic_wer": round(jiwer.wer(reference, " ".join(words(dynamic))), 4),
+            "sequential_wer": round(jiwer.wer(reference, words(sequential)), 4),
+            "dynamic_wer": round(jiwer.wer(reference, words(dynamic)), 4),
         }
     result["pooled"] = {
         "sequential_wer": round(jiwer.wer(pooled[0], pooled[1]), 4),
@@ -147,7 +147,7 @@ def agreement(texts: list[str], reference: list[str]) -> float:
     """Share of the reference's words found again, over all jobs."""
     same = total = 0
     for text, ref in zip(texts, reference):
-        mine, theirs = words(text), words(ref)
+        mine, theirs = words(text).split(), words(ref).split()
         same += sum(min(mine.count(w), theirs.count(w)) for w in set(theirs))
         total += len(theirs)
     return round(same / max(1, total), 3)
@@ -167,7 +167,7 @@ def compare(root: Path, name: str, files: list[Path], counts: list[int], batch_s
         heard = run.pop("texts")
         run["words_agreeing_with_baseline"] = agreement(heard, baseline_texts)
         if texts is not None:
-            run["wer"] = round(jiwer.wer([" ".join(words(t)) for t in texts], [" ".join(words(t)) for t in heard]), 4)
+            run["wer"] = round(jiwer.wer([words(t) for t in texts], [words(t) for t in heard]), 4)
     return {"clips": len(files), "runs": runs, "bare_batched": ceiling}
 
 

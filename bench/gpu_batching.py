@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from bench.side_by_side import bare_batched, dynamic_texts, words
+from bench.transcribe_rtf import device_name
 from mixscribe.audio import MODEL_RATE
 from mixscribe.config import Settings
 from mixscribe.jobs import JobOptions
@@ -74,22 +72,12 @@ def wer(reference: list[str], heard: list[str]) -> float | None:
         import jiwer
     except ImportError:
         return None
-    return round(jiwer.wer([" ".join(words(t)) for t in reference], [" ".join(words(t)) for t in heard]), 4)
+    return round(jiwer.wer([words(t) for t in reference], [words(t) for t in heard]), 4)
 
 
 def rates(audio_s: float, seconds: float) -> dict[str, float]:
     """Real-time factor and audio hours per device hour (one device: audio seconds per second)."""
     return {"seconds": round(seconds, 3), "rtf": round(seconds / audio_s, 5), "audio_h_per_device_h": round(audio_s / seconds, 1)}
-
-
-def device_name(device: str) -> str:
-    if device == "cuda":
-        try:
-            query = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
-            return subprocess.run(query, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return "cuda"
-    return f"{platform.machine()} x{os.cpu_count()}"
 
 
 def best_of(repeats: int, run: Any) -> tuple[float, Any]:

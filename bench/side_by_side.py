@@ -1,7 +1,7 @@
 """Requests side by side through the job's dynamic batcher, and bare batched faster-whisper over the same
-clips end to end (the ceiling): the parts the stack's dynamic batching bench and the GPU bench share.
-Imports the domain's transcription package and numpy only, so that it runs where the stack does not
-(a lent GPU machine without the emulators)."""
+clips end to end (the ceiling): the parts the stack's dynamic batching bench and the GPU bench share;
+and the text every bench's word error rate compares. Imports the domain's transcription package and
+numpy only, so that it runs where the stack does not (a lent GPU machine without the emulators)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from mixscribe.transcription import engine
 from mixscribe.transcription.dynamic_batching import DynamicBatcher
 
 
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+def words(text: str) -> str:
+    """``text`` as the word error rates compare it: lower case, words of letters, digits and apostrophes."""
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
 
 
 def dynamic_texts(model: engine.SpeechModel, clips: list[np.ndarray], requests: int, batch_size: int) -> list[str]:

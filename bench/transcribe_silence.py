@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -24,12 +23,9 @@ from mixscribe.jobs import JobOptions
 from mixscribe.transcription.seams import plan_bounds
 
 from .models import load_engines
+from .side_by_side import words
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def words(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
 
 
 def silence_heavy(path: Path, speech: np.ndarray, pieces: int = 8, gap_s: float = 12.0) -> float:

@@ -27,11 +27,12 @@ fi
 if [ -f "$there/model.bin.1" ] && [ -f "$there/model.bin.2" ]; then
   cat "$there/model.bin.1" "$there/model.bin.2" >"$there/model/tiny.en/model.bin" && rm "$there/model.bin.1" "$there/model.bin.2"
   python3 - "$there/model/tiny.en" <<'PY' || exit 1
-import hashlib, json, sys
+import json, sys
 from pathlib import Path
+from scripts.bake_models import MARKER, sha256_of
 folder = Path(sys.argv[1])
-for name, digest in json.loads((folder / ".baked.json").read_text()).items():
-    if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+for name, digest in json.loads((folder / MARKER).read_text()).items():
+    if sha256_of(folder / name) != digest:
         sys.exit(f"{name}: not the baked file (its SHA-256 differs)")
 print("model assembled and checked")
 PY
