@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import jiwer
@@ -27,22 +27,12 @@ from mixscribe.transcript import Transcript
 from mixscribe.transcription.engine import BatchRule
 
 from .models import load_engines
-from .side_by_side import words
+from .side_by_side import best_of, words
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 Transcribe = Callable[[np.ndarray], tuple[Transcript, float]]
-
-
-def best_time(transcribe: Transcribe, samples: np.ndarray, repeats: int) -> tuple[float, str]:
-    times, text = [], ""
-    for _ in range(repeats):
-        started = time.perf_counter()
-        transcript, _ = transcribe(samples)
-        times.append(time.perf_counter() - started)
-        text = transcript.text
-    return min(times), text
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -67,10 +57,10 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     for length in args.lengths:
         clip = speech[: int(length * MODEL_RATE)]
-        seq_s, _ = best_time(sequential, clip, args.repeats)
+        seq_s, _, _ = best_of(args.repeats, partial(sequential, clip))
         row: dict = {"audio_s": round(clip.shape[0] / MODEL_RATE, 1), "sequential_s": round(seq_s, 3)}
         for size, transcribe in batched.items():
-            bat_s, _ = best_time(transcribe, clip, args.repeats)
+            bat_s, _, _ = best_of(args.repeats, partial(transcribe, clip))
             row[f"batched_{size}_s"] = round(bat_s, 3)
             row[f"speedup_{size}"] = round(seq_s / bat_s, 2)
         rows.append(row)

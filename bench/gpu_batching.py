@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.side_by_side import bare_batched, dynamic_texts, words
+from bench.side_by_side import bare_batched, best_of, dynamic_texts, words
 from bench.transcribe_rtf import device_name
 from mixscribe.audio import MODEL_RATE
 from mixscribe.config import Settings
@@ -80,15 +80,6 @@ def rates(audio_s: float, seconds: float) -> dict[str, float]:
     return {"seconds": round(seconds, 3), "rtf": round(seconds / audio_s, 5), "audio_h_per_device_h": round(audio_s / seconds, 1)}
 
 
-def best_of(repeats: int, run: Any) -> tuple[float, Any]:
-    timed = []
-    for _ in range(repeats):
-        started = time.monotonic()
-        out = run()
-        timed.append((time.monotonic() - started, out))
-    return min(timed, key=lambda pair: pair[0])
-
-
 def long_file(model: engine.SpeechModel, rule: engine.BatchRule, audio: np.ndarray, reference: str, repeats: int) -> dict:
     """Window after window, the job's batched path and bare batched faster-whisper, on one long file
     (``reference``: its text)."""
@@ -96,7 +87,7 @@ def long_file(model: engine.SpeechModel, rule: engine.BatchRule, audio: np.ndarr
     result: dict[str, Any] = {"audio_s": round(audio_s, 1), "batch_size": rule.size}
     for name, path_rule in (("sequential", engine.BatchRule(0, 0.0)), ("batched", engine.BatchRule(rule.size, 0.0))):
         model.rule = path_rule
-        seconds, (transcript, _) = best_of(repeats, lambda: model.transcribe("long", audio, options, 5))
+        seconds, _, (transcript, _) = best_of(repeats, lambda: model.transcribe("long", audio, options, 5))
         result[name] = {**rates(audio_s, seconds), "inference": transcript.options["inference"], "text": transcript.text}
     seconds, _, text = bare_batched(model, audio, rule.size, repeats)
     result["bare_batched"] = {**rates(audio_s, seconds), "text": text}

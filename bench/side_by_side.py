@@ -8,12 +8,16 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
 from mixscribe.jobs import JobOptions
 from mixscribe.transcription import engine
 from mixscribe.transcription.dynamic_batching import DynamicBatcher
+
+T = TypeVar("T")
 
 
 def words(text: str) -> str:
@@ -44,17 +48,24 @@ def dynamic_texts(model: engine.SpeechModel, clips: list[np.ndarray], requests: 
     return texts
 
 
-def bare_batched(model: engine.SpeechModel, audio: np.ndarray, batch_size: int, runs: int = 2) -> tuple[float, float, str]:
-    """faster-whisper's own batched pipeline over ``audio`` (the job's decoding options: English, beam 5,
-    VAD, word timestamps): the best run's wall and CPU seconds (this process, every thread) and its text."""
-    best: tuple[float, float, str] | None = None
+def best_of(runs: int, run: Callable[[], T]) -> tuple[float, float, T]:
+    """The fastest of ``runs`` calls: its wall and CPU seconds (this process, every thread) and result."""
+    timed = []
     for _ in range(runs):
         started, cpu_started = time.monotonic(), time.process_time()
+        out = run()
+        timed.append((time.monotonic() - started, time.process_time() - cpu_started, out))
+    return min(timed, key=lambda seconds: seconds[0])
+
+
+def bare_batched(model: engine.SpeechModel, audio: np.ndarray, batch_size: int, runs: int = 2) -> tuple[float, float, str]:
+    """faster-whisper's own batched pipeline over ``audio`` (the job's decoding options: English, beam 5,
+    VAD, word timestamps): the best run's wall and CPU seconds and its text."""
+
+    def transcribe() -> str:
         segments, _ = model.batched("bare").transcribe(
             audio, batch_size=batch_size, language="en", beam_size=5, word_timestamps=True
         )
-        text = " ".join(s.text.strip() for s in segments)
-        run = (time.monotonic() - started, time.process_time() - cpu_started, text)
-        best = run if best is None or run[0] < best[0] else best
-    assert best is not None
-    return best
+        return " ".join(s.text.strip() for s in segments)
+
+    return best_of(runs, transcribe)
