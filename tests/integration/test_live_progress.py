@@ -23,6 +23,16 @@ REPEATS = 4  # standup.opus four times: 308 s (under the piece threshold), three
 # batches (77 s alone is one batch of windows: its words arrive at once, in under 2 s on a fast 2-core machine)
 
 
+def keep_watching(document, on_change, stop: threading.Event) -> None:
+    """Listen to ``document`` until ``stop``. The Firestore emulator sometimes cancels a listen stream under
+    load (RST_STREAM CANCEL), which ends the client's watch for good: a new one is opened then."""
+    while not stop.is_set():
+        watch = document.on_snapshot(on_change)
+        while not stop.wait(0.2) and watch.is_active:
+            pass
+        watch.unsubscribe()
+
+
 def read_events(client, job_id: str, timeout_s: float = 240) -> list[tuple[str, dict]]:
     headers = {"Authorization": f"Bearer {client.token()}"}
     with httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10)) as http:
@@ -50,11 +60,14 @@ def test_progress_streams_live_until_the_job_ends_and_the_job_document_is_writte
                 written.append(progress["updated_at"].timestamp())
         seen.set()
 
-    watch = stack.db.collection("jobs").document(job_id).on_snapshot(on_change)
+    stop = threading.Event()
+    watcher = threading.Thread(target=keep_watching, args=(stack.db.collection("jobs").document(job_id), on_change, stop))
+    watcher.start()
     try:
         events = read_events(client, job_id)
     finally:
-        watch.unsubscribe()
+        stop.set()
+        watcher.join()
 
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "status" and kinds[-1] == "end" and events[-1][1]["status"] == "done"
